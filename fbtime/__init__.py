@@ -1,0 +1,56 @@
+"""fbtime: FreshBooks time entries as a typed pandas DataFrame, and back as safe changes.
+
+Importing fbtime registers the ``df.fbtime`` accessor.
+
+Example:
+    >>> import fbtime
+    >>> with fbtime.Sandbox(entries=2000, seed=1) as sb:
+    ...     df = fbtime.load_time_entries(sb.client(), team=True)
+"""
+
+__version__ = "0.1.0"
+
+from fbtime.client import Client
+from fbtime.errors import (
+    APIError,
+    AuthError,
+    BulkError,
+    ConfigError,
+    ConfirmationError,
+    FBTimeError,
+    NotFoundError,
+    PartialApplyError,
+    PlanError,
+    QueryError,
+    RateLimitError,
+    SchemaError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from fbtime.frame import load_time_entries
+from fbtime.sandbox import Sandbox
+from fbtime.schema import as_time_entries
+
+__all__ = [
+    "APIError",
+    "AuthError",
+    "BulkError",
+    "Client",
+    "ConfigError",
+    "ConfirmationError",
+    "FBTimeError",
+    "NotFoundError",
+    "PartialApplyError",
+    "PlanError",
+    "QueryError",
+    "RateLimitError",
+    "Sandbox",
+    "SchemaError",
+    "ServerError",
+    "TransportError",
+    "ValidationError",
+    "__version__",
+    "as_time_entries",
+    "load_time_entries",
+]

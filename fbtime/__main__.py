@@ -1,0 +1,7 @@
+"""python -m fbtime -> the fbtime command."""
+
+import sys
+
+from fbtime.cli import main
+
+sys.exit(main())

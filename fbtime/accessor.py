@@ -1,0 +1,280 @@
+"""``df.fbtime``: the time-entry accessor, registered when this module is imported.
+
+The accessor checks the frame once, when ``df.fbtime`` is first used, and raises
+``AttributeError`` (as pandas expects of accessors) for a frame it cannot serve. Its
+methods are thin: each delegates to a function in :mod:`fbtime.analysis`,
+:mod:`fbtime.audit` or :mod:`fbtime.plots` that takes the frame. No method modifies the
+caller's frame; each returns a new object.
+
+Example:
+    >>> import fbtime.accessor  # registers df.fbtime
+    >>> df.fbtime.unbilled().fbtime.by_client()
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from fbtime import analysis
+from fbtime import audit as audit_rules
+from fbtime.analysis import Freq, Group, NameSource, Totals
+from fbtime.audit import Summary
+from fbtime.schema import DTYPES, FRAME_COLUMNS, INDEX, REQUIRED_COLUMNS, dtype_problems
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+_FIX = "re-type it with fbtime.as_time_entries(df)"
+
+
+def check_frame(frame: Any) -> None:
+    """Raise AttributeError saying why ``frame`` is not a time-entry frame (or return)."""
+    if not isinstance(frame, pd.DataFrame):
+        raise AttributeError(f"df.fbtime needs a pandas DataFrame, got {type(frame).__name__}")
+    known = [c for c in FRAME_COLUMNS if c in frame.columns]
+    if not known:
+        raise AttributeError(
+            "this DataFrame is not an fbtime time-entry frame (it has none of the "
+            "time-entry columns such as started_at, duration, client_id); load one with "
+            "fbtime.load_time_entries() or convert one with fbtime.as_time_entries(df)"
+        )
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise AttributeError(
+            f"time-entry frame is missing required column(s): {', '.join(missing)}; "
+            f"load it with fbtime.load_time_entries() or {_FIX}"
+        )
+    problems = dtype_problems(frame, known)
+    if str(frame.index.dtype) != DTYPES[INDEX]:
+        where = "column" if INDEX in frame.columns else "index"
+        problems.insert(0, f"{INDEX} {where} is {frame.index.dtype}, expected an Int64 index")
+    if problems:
+        raise AttributeError(f"time-entry frame has wrong dtypes: {'; '.join(problems)}; {_FIX}")
+
+
+class PlotMethods:
+    """``df.fbtime.plot.<name>(ax=None, ...)``: charts that return a matplotlib Axes."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+
+    # matplotlib is imported on first plot, so `import fbtime` stays light
+    def hours_by_client(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Stacked bars of billed / unbilled / non-billable hours per client.
+
+        Returns the Axes; the caller's frame is not modified.
+        """
+        from fbtime import plots
+
+        return plots.hours_by_client(self._frame, ax=ax, **kwargs)
+
+    def weekly_hours(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Hours per local week, stacked by the top clients plus "other".
+
+        Returns the Axes; the caller's frame is not modified.
+        """
+        from fbtime import plots
+
+        return plots.weekly_hours(self._frame, ax=ax, **kwargs)
+
+    def weekday_heatmap(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Teammate x weekday heatmap of hours, with a colorbar.
+
+        Returns the Axes; the caller's frame is not modified.
+        """
+        from fbtime import plots
+
+        return plots.weekday_heatmap(self._frame, ax=ax, **kwargs)
+
+    def unbilled_aging(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Unbilled billable hours by age bucket (0-30, 31-60, 61-90, 90+ days).
+
+        Returns the Axes; the caller's frame is not modified.
+        """
+        from fbtime import plots
+
+        return plots.unbilled_aging(self._frame, ax=ax, **kwargs)
+
+
+@pd.api.extensions.register_dataframe_accessor("fbtime")
+class TimeEntriesAccessor:
+    """Analysis of a FreshBooks time-entry frame; no method modifies the frame.
+
+    Raises:
+        AttributeError: the frame lacks required columns, has wrong dtypes or is not a
+            time-entry frame at all (the message says which and how to fix it).
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        check_frame(frame)
+        self._frame = frame
+
+    # selections --------------------------------------------------------------------------
+    def unbilled(self) -> pd.DataFrame:
+        """Logged, active, billable, not billed entries: what can go on the next invoice.
+
+        Returns a new frame; the caller's frame is not modified.
+        """
+        return analysis.select(self._frame, analysis.unbilled_mask(self._frame))
+
+    def billed(self) -> pd.DataFrame:
+        """Active entries already billed. The caller's frame is not modified."""
+        frame = self._frame
+        return analysis.select(frame, analysis.active_mask(frame) & analysis.flag(frame, "billed"))
+
+    def billable(self) -> pd.DataFrame:
+        """Active billable entries. The caller's frame is not modified."""
+        frame = self._frame
+        mask = analysis.active_mask(frame) & analysis.flag(frame, "billable")
+        return analysis.select(frame, mask)
+
+    def internal(self) -> pd.DataFrame:
+        """Active internal entries. The caller's frame is not modified."""
+        frame = self._frame
+        mask = analysis.active_mask(frame) & analysis.flag(frame, "internal")
+        return analysis.select(frame, mask)
+
+    def running(self) -> pd.DataFrame:
+        """Open (active) timers, whose time is not logged yet.
+
+        The caller's frame is not modified.
+        """
+        frame = self._frame
+        return analysis.select(frame, analysis.active_mask(frame) & analysis.running_mask(frame))
+
+    def between(self, start: Any = None, end: Any = None) -> pd.DataFrame:
+        """Entries with ``start <= started_at < end`` (str/date/datetime/Timestamp).
+
+        Naive bounds are UTC; None leaves that side open. Deleted rows are kept (filter
+        with other selections). Returns a new frame; the caller's frame is not modified.
+
+        Example:
+            >>> df.fbtime.between("2026-03-01", "2026-04-01")
+        """
+        return analysis.between(self._frame, start, end)
+
+    def for_client(self, *ids_or_names: Any) -> pd.DataFrame:
+        """Entries of these client ids (or names, after ``with_names``; None = no client).
+
+        Returns a new frame; the caller's frame is not modified.
+        """
+        return analysis.for_group(self._frame, "client", ids_or_names)
+
+    def for_project(self, *ids_or_names: Any) -> pd.DataFrame:
+        """Entries of these project ids or names. The caller's frame is not modified."""
+        return analysis.for_group(self._frame, "project", ids_or_names)
+
+    def for_teammate(self, *ids_or_names: Any) -> pd.DataFrame:
+        """Entries of these identity ids or teammate names. The caller's frame is not modified."""
+        return analysis.for_group(self._frame, "teammate", ids_or_names)
+
+    # names -------------------------------------------------------------------------------
+    def with_names(
+        self,
+        clients: NameSource = None,
+        projects: NameSource = None,
+        services: NameSource = None,
+        teammates: NameSource = None,
+    ) -> pd.DataFrame:
+        """Return a copy with ``client_name``/``project_name``/... columns added.
+
+        Each source maps id -> name: a dict, a Series, a frame with ``id`` (column or
+        index) and ``name``/``organization``/``title``, or a callable returning one (e.g.
+        ``fbtime.load_clients``). None skips that column. The caller's frame is not modified.
+
+        Example:
+            >>> df.fbtime.with_names(clients={7: "Acme"}).fbtime.by_client()
+        """
+        return analysis.with_names(
+            self._frame, clients=clients, projects=projects, services=services, teammates=teammates
+        )
+
+    # summaries ---------------------------------------------------------------------------
+    def by_client(self) -> pd.DataFrame:
+        """Hours per client (index ``client_id``; NA row = no client); see SUMMARY_COLUMNS.
+
+        Counts logged, active entries only (running timers and deleted rows are left
+        out). Returns a new frame; the caller's frame is not modified.
+        """
+        return analysis.summarize_by(self._frame, "client")
+
+    def by_project(self) -> pd.DataFrame:
+        """Hours per project, like :meth:`by_client`. The caller's frame is not modified."""
+        return analysis.summarize_by(self._frame, "project")
+
+    def by_teammate(self) -> pd.DataFrame:
+        """Hours per teammate (``identity_id``), like :meth:`by_client`.
+
+        The caller's frame is not modified.
+        """
+        return analysis.summarize_by(self._frame, "teammate")
+
+    def by_service(self) -> pd.DataFrame:
+        """Hours per service, like :meth:`by_client`. The caller's frame is not modified."""
+        return analysis.summarize_by(self._frame, "service")
+
+    def by_period(
+        self, freq: Freq = "W", by: Group | None = None, tz: str | None = None
+    ) -> pd.DataFrame:
+        """Hours per local day/week (Monday)/month, optionally one column per group.
+
+        Buckets use ``tz`` (default: the data's most common ``local_timezone``, else UTC)
+        so an evening's work lands on the local day. The caller's frame is not modified.
+
+        Example:
+            >>> df.fbtime.by_period("W", by="client")
+        """
+        return analysis.by_period(self._frame, freq, by, tz)
+
+    def totals(self) -> Totals:
+        """Totals cross-checked against the server's totals recorded at load time.
+
+        ``agrees`` is None when the frame carries no server totals. The caller's frame is
+        not modified.
+        """
+        return analysis.totals(self._frame)
+
+    def utilization(self, target_hours_per_week: float = 40, tz: str | None = None) -> pd.DataFrame:
+        """Per teammate and week: hours, billable hours and billable_hours / target.
+
+        The caller's frame is not modified.
+        """
+        return analysis.utilization(self._frame, target_hours_per_week, tz)
+
+    # audit and reports -------------------------------------------------------------------
+    def audit(
+        self,
+        rules: list[str] | str | None = None,
+        *,
+        now: Any = None,
+        unbilled_days: int = audit_rules.DEFAULT_UNBILLED_DAYS,
+        max_hours: float = audit_rules.DEFAULT_MAX_HOURS,
+        tz: str | None = None,
+    ) -> pd.DataFrame:
+        """One row per finding (rule, id, teammate, client, detail, severity).
+
+        See :data:`fbtime.audit.RULES` for the rules. The caller's frame is not modified.
+
+        Example:
+            >>> df.fbtime.audit(["overlap", "duplicate"])
+        """
+        return audit_rules.audit(
+            self._frame, rules, now=now, unbilled_days=unbilled_days, max_hours=max_hours, tz=tz
+        )
+
+    def summary(self, *, now: Any = None) -> Summary:
+        """Totals, hours by client and audit counts; renders in Jupyter and terminals.
+
+        The caller's frame is not modified.
+        """
+        return audit_rules.summarize(self._frame, now=now)
+
+    @property
+    def plot(self) -> PlotMethods:
+        """Charts: ``df.fbtime.plot.hours_by_client(ax=None)`` etc.; they return Axes.
+
+        The caller's frame is not modified.
+        """
+        return PlotMethods(self._frame)

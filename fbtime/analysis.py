@@ -1,0 +1,403 @@
+"""Selections, summaries, periods and totals over a time-entry frame.
+
+Every function takes a typed time-entry frame (see :mod:`fbtime.schema`) and returns a
+new object; none of them modifies its input. The accessor (``df.fbtime``) delegates here.
+
+Which rows count (decided once, used everywhere):
+
+* *counted* entries feed every summary (``by_*``, ``by_period``, ``utilization`` and the
+  hours of ``totals``): logged (``is_logged``), active (not deleted) and with a duration.
+  Running timers and deleted entries are left out, because their hours are either
+  unknown yet or no longer real.
+* ``totals().total_logged_seconds`` / ``total_unbilled_seconds`` follow the server's
+  ``meta`` instead: every logged row of the loaded set, deleted ones included, so the two
+  can be compared with the numbers recorded at load time.
+* Missing flags are read safely: an NA ``active`` is active, NA ``billable``/``billed``/
+  ``is_logged``/``internal`` are False.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from fbtime.errors import QueryError
+
+#: group name -> (id column, name column)
+GROUPS: dict[str, tuple[str, str]] = {
+    "client": ("client_id", "client_name"),
+    "project": ("project_id", "project_name"),
+    "service": ("service_id", "service_name"),
+    "teammate": ("identity_id", "teammate_name"),
+}
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "entries",
+    "hours",
+    "billable_hours",
+    "unbilled_hours",
+    "billed_hours",
+    "billable_ratio",
+    "first_date",
+    "last_date",
+)
+_PERIODS = {"D": "D", "W": "W-MON", "M": "MS"}
+_NAME_FIELDS = ("name", "organization", "title")
+
+Freq = Literal["D", "W", "M"]
+Group = Literal["client", "project", "service", "teammate"]
+
+
+# -- masks --------------------------------------------------------------------------------
+def flag(frame: pd.DataFrame, column: str, *, missing: bool = False) -> np.ndarray:
+    """Return a boolean column as a numpy mask, reading NA as ``missing``."""
+    return frame[column].to_numpy(dtype=bool, na_value=missing)
+
+
+def active_mask(frame: pd.DataFrame) -> np.ndarray:
+    """Rows that are not deleted (NA ``active`` counts as active)."""
+    return flag(frame, "active", missing=True)
+
+
+def running_mask(frame: pd.DataFrame) -> np.ndarray:
+    """Open timers: not logged (or timer running) and no duration yet."""
+    open_timer = ~flag(frame, "is_logged") | flag(frame, "timer_is_running")
+    return open_timer & frame["duration"].isna().to_numpy()
+
+
+def counted_mask(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose hours feed the summaries: logged, active, with a duration."""
+    has_duration = frame["duration"].notna().to_numpy()
+    return flag(frame, "is_logged") & active_mask(frame) & has_duration
+
+
+def unbilled_mask(frame: pd.DataFrame) -> np.ndarray:
+    """Counted, billable and not yet billed rows."""
+    return counted_mask(frame) & flag(frame, "billable") & ~flag(frame, "billed")
+
+
+def select(frame: pd.DataFrame, mask: np.ndarray | pd.Series) -> pd.DataFrame:
+    """Return the rows under ``mask``; the server's load totals are dropped from attrs.
+
+    The ``meta`` totals describe the whole load, so a subset keeps the other load facts
+    but not them (``totals().agrees`` is then None instead of a misleading False).
+    """
+    out = frame.loc[np.asarray(mask, dtype=bool)]
+    info = frame.attrs.get("fbtime")
+    if isinstance(info, dict):
+        out.attrs = {
+            **frame.attrs,
+            "fbtime": {k: v for k, v in info.items() if k != "meta"},
+        }
+    return out
+
+
+# -- time ---------------------------------------------------------------------------------
+def resolve_tz(frame: pd.DataFrame, tz: str | None = None) -> str:
+    """Pick the zone to bucket in: ``tz``, else the most common ``local_timezone``, else UTC."""
+    if tz is None:
+        zones = frame["local_timezone"].dropna() if "local_timezone" in frame else None
+        zones = zones[zones != ""] if zones is not None else None
+        tz = str(zones.value_counts().index[0]) if zones is not None and len(zones) else "UTC"
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise QueryError(
+            f"unknown time zone {tz!r}; use an IANA name like 'America/Toronto'"
+        ) from exc
+    return tz
+
+
+def local_day(frame: pd.DataFrame, tz: str) -> pd.Series:
+    """Local calendar day (naive midnight) of each ``started_at`` in zone ``tz``."""
+    return frame["started_at"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+
+
+def period_start(day: pd.Series, freq: str) -> pd.Series:
+    """Start of the day's period: the day, its Monday, or the 1st of its month."""
+    if freq not in _PERIODS:
+        raise QueryError(f"freq must be one of {', '.join(_PERIODS)}, got {freq!r}")
+    if freq == "W":
+        return day - pd.to_timedelta(day.dt.day_of_week, unit="D")
+    if freq == "M":
+        return day - pd.to_timedelta(day.dt.day - 1, unit="D")
+    return day
+
+
+def to_utc(value: str | date | datetime | pd.Timestamp, name: str) -> pd.Timestamp:
+    """Read a bound as a UTC Timestamp; naive values are taken to be UTC."""
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise QueryError(f"{name} {value!r} is not a date or time: {exc}") from exc
+    if ts is pd.NaT:
+        raise QueryError(f"{name} must be a date or time, got {value!r}")
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+# -- selections ---------------------------------------------------------------------------
+def between(frame: pd.DataFrame, start: Any = None, end: Any = None) -> pd.DataFrame:
+    """Entries with ``start <= started_at < end``; either bound may be None (open)."""
+    mask = np.ones(len(frame), dtype=bool)
+    started = frame["started_at"]
+    lo = to_utc(start, "start") if start is not None else None
+    hi = to_utc(end, "end") if end is not None else None
+    if lo is not None and hi is not None and hi < lo:
+        raise QueryError(f"end {hi} is before start {lo}")
+    if lo is not None:
+        mask &= (started >= lo).to_numpy(dtype=bool, na_value=False)
+    if hi is not None:
+        mask &= (started < hi).to_numpy(dtype=bool, na_value=False)
+    return select(frame, mask)
+
+
+def _flatten(values: Iterable[Any]) -> list[Any]:
+    out: list[Any] = []
+    for value in values:
+        if isinstance(value, list | tuple | set | frozenset | pd.Series | pd.Index | np.ndarray):
+            out.extend(value)
+        else:
+            out.append(value)
+    return out
+
+
+def for_group(frame: pd.DataFrame, group: Group, values: Iterable[Any]) -> pd.DataFrame:
+    """Entries of the given ids, names (when the name column exists) or None (no group)."""
+    id_col, name_col = GROUPS[group]
+    ids, names, want_na = [], [], False
+    for value in _flatten(values):
+        if value is None or value is pd.NA:
+            want_na = True
+        elif isinstance(value, bool):
+            raise QueryError(f"{group} must be an id or a name, got {value!r}")
+        elif isinstance(value, int | np.integer):
+            ids.append(int(value))
+        elif isinstance(value, str):
+            names.append(value)
+        else:
+            raise QueryError(f"{group} must be an id or a name, got {value!r}")
+    mask = frame[id_col].isin(ids).to_numpy(dtype=bool, na_value=False)
+    if want_na:
+        mask |= frame[id_col].isna().to_numpy()
+    if names:
+        if name_col not in frame:
+            raise QueryError(
+                f"selecting by {group} name needs a {name_col!r} column; "
+                f"add it with df.fbtime.with_names(...) or pass ids"
+            )
+        mask |= frame[name_col].isin(names).to_numpy(dtype=bool, na_value=False)
+    return select(frame, mask)
+
+
+# -- names --------------------------------------------------------------------------------
+NameSource = Mapping[int, str] | pd.Series | pd.DataFrame | Callable[[], Any] | None
+
+
+def _name_series(source: NameSource, what: str) -> pd.Series:
+    if callable(source) and not isinstance(source, pd.Series | pd.DataFrame):
+        source = source()
+    if isinstance(source, pd.DataFrame):
+        table = source.set_index("id") if "id" in source.columns else source
+        field = next((f for f in _NAME_FIELDS if f in table.columns), None)
+        if field is None and {"first_name", "last_name"} <= set(table.columns):
+            full = table["first_name"].fillna("") + " " + table["last_name"].fillna("")
+            return full.str.strip()
+        if field is None:
+            raise QueryError(
+                f"{what} frame needs a name column ({', '.join(_NAME_FIELDS)}); "
+                f"it has {', '.join(map(str, table.columns))}"
+            )
+        return table[field]
+    if isinstance(source, pd.Series):
+        return source
+    if isinstance(source, Mapping):
+        return pd.Series(dict(source), dtype=object)
+    raise QueryError(f"{what} names must be a dict, Series, DataFrame or callable")
+
+
+def with_names(frame: pd.DataFrame, **sources: NameSource) -> pd.DataFrame:
+    """Return a copy with ``<group>_name`` columns mapped from id->name sources.
+
+    ``sources`` keys are ``clients``, ``projects``, ``services`` or ``teammates``; a None
+    source leaves that column out (or as it already is).
+    """
+    out = frame.copy()
+    for key, source in sources.items():
+        if source is None:
+            continue
+        id_col, name_col = GROUPS[key.removesuffix("s")]
+        names = _name_series(source, key)
+        names = names.set_axis(pd.Index(names.index).astype("Int64")).astype("str")
+        names = names[~names.index.duplicated()]
+        out[name_col] = out[id_col].map(names).astype("str")
+    return out
+
+
+# -- summaries ----------------------------------------------------------------------------
+def hours_frame(frame: pd.DataFrame, tz: str, keep: Iterable[str] = ()) -> pd.DataFrame:
+    """Counted rows with per-row hour columns (plus ``keep`` columns); base of summaries."""
+    keep = [column for column in dict.fromkeys(keep) if column in frame]
+    needed = ["duration", "billable", "billed", "started_at", *keep]
+    sub = frame[needed].loc[counted_mask(frame)]  # take only the columns used
+    hours = sub["duration"].to_numpy(dtype=float, na_value=0.0) / 3600.0
+    billable, billed = flag(sub, "billable"), flag(sub, "billed")
+    return pd.DataFrame(
+        {
+            "hours": hours,
+            "billable_hours": np.where(billable, hours, 0.0),
+            "unbilled_hours": np.where(billable & ~billed, hours, 0.0),
+            "billed_hours": np.where(billed, hours, 0.0),
+            "day": local_day(sub, tz),
+            **{column: sub[column] for column in keep},
+        },
+        index=sub.index,
+    )
+
+
+def summarize_by(frame: pd.DataFrame, group: Group, *, tz: str | None = None) -> pd.DataFrame:
+    """Hours per client/project/service/teammate over counted entries.
+
+    Returns a frame indexed by the group's id column (``Int64``; the NA row means "no
+    client" etc.), sorted by hours descending, with the group's name column first when
+    the frame has names, then :data:`SUMMARY_COLUMNS`.
+    """
+    id_col, name_col = GROUPS[group]
+    tz = resolve_tz(frame, tz)
+    work = hours_frame(frame, tz, keep=(id_col, name_col))
+    grouped = work.groupby(id_col, dropna=False, sort=True)
+    out = grouped.agg(
+        entries=("hours", "size"),
+        hours=("hours", "sum"),
+        billable_hours=("billable_hours", "sum"),
+        unbilled_hours=("unbilled_hours", "sum"),
+        billed_hours=("billed_hours", "sum"),
+        first_date=("day", "min"),
+        last_date=("day", "max"),
+    )
+    out = out.astype({"entries": "Int64"} | {c: "Float64" for c in SUMMARY_COLUMNS[1:5]})
+    out["billable_ratio"] = (out["billable_hours"] / out["hours"].replace(0.0, pd.NA)).astype(
+        "Float64"
+    )
+    out.index = out.index.astype("Int64")
+    out = out[list(SUMMARY_COLUMNS)]
+    if name_col in work:
+        names = grouped[name_col].first()
+        out.insert(0, name_col, names.set_axis(out.index).astype("str"))
+    return out.sort_values("hours", ascending=False, kind="stable")
+
+
+def by_period(
+    frame: pd.DataFrame, freq: Freq = "W", by: Group | None = None, tz: str | None = None
+) -> pd.DataFrame:
+    """Hours per local period (rows) and group (columns), zero-filled and gap-free.
+
+    The index ``period`` holds each period's local start (naive; weeks start Monday).
+    With ``by`` the columns are group ids, or names when the name column exists
+    (``"<no client>"`` etc. for the NA group).
+    """
+    tz = resolve_tz(frame, tz)
+    if by is not None and by not in GROUPS:
+        raise QueryError(f"by must be None or one of {', '.join(GROUPS)}, got {by!r}")
+    id_col, name_col = GROUPS[by] if by is not None else ("", "")
+    work = hours_frame(frame, tz, keep=(id_col, name_col) if by is not None else ())
+    work["period"] = period_start(work["day"], freq)
+    if by is None:
+        table = work.groupby("period")[["hours"]].sum()
+    else:
+        key = work[id_col]
+        if name_col in work:
+            ids = work[id_col].astype("str").fillna(f"<no {by}>")
+            key = work[name_col].fillna(ids).astype("str")
+        work["group"] = key
+        table = (
+            work.groupby(["period", "group"], dropna=False)["hours"].sum().unstack(fill_value=0.0)
+        )
+        table.columns.name = by
+    if len(table):
+        full = pd.date_range(table.index.min(), table.index.max(), freq=_PERIODS[freq])
+        table = table.reindex(full, fill_value=0.0)
+    table.index.name = "period"
+    return table.astype("Float64")
+
+
+def utilization(
+    frame: pd.DataFrame, target_hours_per_week: float = 40, tz: str | None = None
+) -> pd.DataFrame:
+    """Per teammate and local week: hours, billable hours, billable_hours / target.
+
+    Weeks in which a teammate logged nothing are not listed.
+    """
+    if not target_hours_per_week or target_hours_per_week <= 0:
+        raise QueryError(f"target_hours_per_week must be > 0, got {target_hours_per_week!r}")
+    tz = resolve_tz(frame, tz)
+    work = hours_frame(frame, tz, keep=("identity_id", "teammate_name"))
+    work["week"] = period_start(work["day"], "W")
+    out = work.groupby(["identity_id", "week"], dropna=False)[["hours", "billable_hours"]].sum()
+    out = out.astype("Float64")
+    out["utilization"] = (out["billable_hours"] / float(target_hours_per_week)).astype("Float64")
+    if "teammate_name" in work:
+        names = work.groupby("identity_id", dropna=False)["teammate_name"].first()
+        ids = out.index.get_level_values("identity_id")
+        out.insert(0, "teammate_name", names.reindex(ids).to_numpy())
+    return out
+
+
+# -- totals -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Totals:
+    """Frame totals, cross-checked against the server's ``meta`` recorded at load time.
+
+    ``entries`` and the ``*_hours`` come from counted entries (see module docstring);
+    ``total_*_seconds`` use the server's definition (all logged rows, deleted included).
+    ``agrees`` is None when the frame has no recorded meta (e.g. a selection).
+    """
+
+    entries: int
+    hours: float
+    billable_hours: float
+    unbilled_hours: float
+    billed_hours: float
+    total_logged_seconds: int
+    total_unbilled_seconds: int
+    server_total_logged: int | None
+    server_total_unbilled: int | None
+    agrees: bool | None
+
+    def to_frame(self) -> pd.DataFrame:
+        """One-row frame of these totals."""
+        return pd.DataFrame([asdict(self)])
+
+
+def totals(frame: pd.DataFrame) -> Totals:
+    """Compute :class:`Totals` and compare them with ``attrs["fbtime"]["meta"]``."""
+    work = hours_frame(frame, "UTC")
+    logged = flag(frame, "is_logged")
+    unbilled = logged & flag(frame, "billable") & ~flag(frame, "billed")
+    seconds = frame["duration"].to_numpy(dtype="int64", na_value=0)
+    total_logged, total_unbilled = int(seconds[logged].sum()), int(seconds[unbilled].sum())
+    info = frame.attrs.get("fbtime")
+    meta = info.get("meta") if isinstance(info, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
+    server_logged, server_unbilled = meta.get("total_logged"), meta.get("total_unbilled")
+    checks = [
+        int(server) == mine
+        for server, mine in ((server_logged, total_logged), (server_unbilled, total_unbilled))
+        if server is not None
+    ]
+    return Totals(
+        entries=len(work),
+        hours=float(work["hours"].sum()),
+        billable_hours=float(work["billable_hours"].sum()),
+        unbilled_hours=float(work["unbilled_hours"].sum()),
+        billed_hours=float(work["billed_hours"].sum()),
+        total_logged_seconds=total_logged,
+        total_unbilled_seconds=total_unbilled,
+        server_total_logged=None if server_logged is None else int(server_logged),
+        server_total_unbilled=None if server_unbilled is None else int(server_unbilled),
+        agrees=all(checks) if checks else None,
+    )

@@ -1,0 +1,363 @@
+"""Audit rules: find time entries that need a person's attention before invoicing.
+
+Each rule is a small function ``rule_xxx(frame, ctx) -> DataFrame`` registered in
+:data:`RULES` by name. It returns one row per finding with :data:`FINDING_COLUMNS`:
+``rule``, ``id`` (entry id, NA for a finding about a day), ``teammate`` and ``client``
+(name when the frame has names, else the id as text), ``detail`` and ``severity``
+(``"error"``, ``"warning"`` or ``"info"``).
+
+Deleted entries are never findings; running timers are only reported by ``running``.
+Rules never modify the frame.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fbtime.analysis import (
+    Totals,
+    active_mask,
+    flag,
+    local_day,
+    resolve_tz,
+    running_mask,
+    summarize_by,
+    totals,
+)
+from fbtime.errors import QueryError
+
+FINDING_COLUMNS: tuple[str, ...] = ("rule", "id", "teammate", "client", "detail", "severity")
+DEFAULT_UNBILLED_DAYS = 30
+DEFAULT_MAX_HOURS = 12
+#: Columns that make two entries "the same work" for the ``duplicate`` rule.
+DUPLICATE_KEYS: tuple[str, ...] = (
+    "identity_id",
+    "started_at",
+    "duration",
+    "client_id",
+    "project_id",
+    "service_id",
+    "note",
+)
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    """Settings every rule can read: the audit's clock, thresholds and local zone."""
+
+    now: pd.Timestamp
+    unbilled_days: int = DEFAULT_UNBILLED_DAYS
+    max_hours: float = DEFAULT_MAX_HOURS
+    tz: str = "UTC"
+
+
+Rule = Callable[[pd.DataFrame, AuditContext], pd.DataFrame]
+
+
+def _label(frame: pd.DataFrame, id_col: str, name_col: str) -> pd.Series:
+    ids = frame[id_col].astype("str")
+    return frame[name_col].fillna(ids).astype("str") if name_col in frame else ids
+
+
+def findings(
+    frame: pd.DataFrame, rule: str, detail: str | pd.Series, severity: str
+) -> pd.DataFrame:
+    """Build the finding rows of ``rule`` for every row of ``frame``."""
+    detail = detail if isinstance(detail, pd.Series) else pd.Series(detail, index=frame.index)
+    out = pd.DataFrame(
+        {
+            "rule": pd.Series(rule, index=frame.index, dtype="str"),
+            "id": pd.array(frame.index, dtype="Int64"),
+            "teammate": _label(frame, "identity_id", "teammate_name"),
+            "client": _label(frame, "client_id", "client_name"),
+            "detail": detail.astype("str"),
+            "severity": pd.Series(severity, index=frame.index, dtype="str"),
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+#: Columns every finding row is labelled from.
+LABEL_COLUMNS: tuple[str, ...] = ("identity_id", "client_id", "teammate_name", "client_name")
+
+
+def _settled(frame: pd.DataFrame, *columns: str, running: bool = False) -> pd.DataFrame:
+    """Active entries that are not running timers (or only running ones), with ``columns``.
+
+    Only the label columns and ``columns`` are taken: copying every text column of a
+    large frame would cost more than the rule itself.
+    """
+    wanted = dict.fromkeys([*LABEL_COLUMNS, *columns])
+    mask = active_mask(frame) & (running_mask(frame) if running else ~running_mask(frame))
+    return frame[[c for c in wanted if c in frame]].loc[mask]
+
+
+def _hours_text(seconds: pd.Series) -> pd.Series:
+    return (seconds.astype("Float64") / 3600).round(2).astype("str")
+
+
+def rule_running(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """Open timers: their time is not logged, so it is in no total or invoice yet."""
+    rows = _settled(frame, "started_at", running=True)
+    age = ((ctx.now - rows["started_at"]).dt.total_seconds() / 3600).round(1).astype("str")
+    return findings(rows, "running", "timer running for " + age + " h", "warning")
+
+
+def rule_billable_no_client(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """Billable time with no client cannot be put on any invoice."""
+    rows = _settled(frame, "billable")
+    rows = rows.loc[flag(rows, "billable") & rows["client_id"].isna().to_numpy()]
+    return findings(rows, "billable_no_client", "billable but no client", "error")
+
+
+def rule_internal_billable(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """Internal time marked billable contradicts itself; one flag is wrong."""
+    rows = _settled(frame, "internal", "billable")
+    rows = rows.loc[flag(rows, "internal") & flag(rows, "billable")]
+    return findings(rows, "internal_billable", "internal and billable at once", "error")
+
+
+def rule_missing_note(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """Entries without a note show up on invoices as unexplained time."""
+    rows = _settled(frame, "note")
+    blank = rows["note"].fillna("").str.strip() == ""
+    return findings(rows.loc[blank.to_numpy()], "missing_note", "no note", "warning")
+
+
+def rule_zero_duration(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """Logged entries of 0 seconds are usually a timer stopped by mistake."""
+    rows = _settled(frame, "duration")
+    rows = rows.loc[(rows["duration"] == 0).to_numpy(dtype=bool, na_value=False)]
+    return findings(rows, "zero_duration", "duration is 0 s", "warning")
+
+
+def rule_negative_duration(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """A negative duration is corrupt data and breaks every sum."""
+    rows = _settled(frame, "duration")
+    rows = rows.loc[(rows["duration"] < 0).to_numpy(dtype=bool, na_value=False)]
+    return findings(
+        rows, "negative_duration", "duration " + rows["duration"].astype("str") + " s", "error"
+    )
+
+
+def rule_over_12h(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """Entries longer than ``ctx.max_hours`` are usually a forgotten timer."""
+    rows = _settled(frame, "duration")
+    long = (rows["duration"] > ctx.max_hours * 3600).to_numpy(dtype=bool, na_value=False)
+    rows = rows.loc[long]
+    detail = _hours_text(rows["duration"]) + f" h (> {ctx.max_hours:g} h)"
+    return findings(rows, "over_12h", detail, "warning")
+
+
+def rule_overlap(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """Entries of one teammate that overlap in time: the same hour billed twice.
+
+    Sorted by teammate and start, an entry overlaps an earlier one when it starts before
+    the latest end so far (a running max, so a long entry that contains several short
+    ones is caught), and overlaps a later one when the next entry starts before it ends.
+    Every member of every overlapping pair is reported. Entries without a positive
+    duration or teammate take no part.
+    """
+    rows = _settled(frame, "duration", "started_at")
+    ok = (rows["duration"] > 0).to_numpy(dtype=bool, na_value=False)
+    rows = rows.loc[ok & rows["identity_id"].notna().to_numpy()]
+    rows = rows.sort_values(["identity_id", "started_at"], kind="stable")
+    who = rows["identity_id"]
+    start = rows["started_at"]
+    end = start + pd.to_timedelta(rows["duration"].astype("int64"), unit="s")
+    ids = pd.Series(rows.index.to_numpy(dtype="int64"), index=rows.index, dtype="Int64")
+    latest = end.groupby(who).cummax()
+    # who holds the latest end so far: the earlier entry a later one overlaps
+    holder = ids.where(end == latest).groupby(who).ffill()
+    prev_end, prev_holder = latest.groupby(who).shift(1), holder.groupby(who).shift(1)
+    next_start, next_id = start.groupby(who).shift(-1), ids.groupby(who).shift(-1)
+    after = (start < prev_end).to_numpy(dtype=bool, na_value=False)
+    before = (next_start < end).to_numpy(dtype=bool, na_value=False)
+    other = prev_holder.astype("str").where(after, next_id.astype("str"))
+    hit = after | before
+    detail = "overlaps entry " + other[hit]
+    return findings(rows.loc[hit], "overlap", detail, "error").sort_values("id", ignore_index=True)
+
+
+def rule_duplicate(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """Entries identical in teammate, start, duration, client, project, service and note.
+
+    Missing and blank notes count as the same note. All members of a group are reported.
+    """
+    rows = _settled(frame, *DUPLICATE_KEYS)
+    keys = rows[list(DUPLICATE_KEYS)].assign(note=rows["note"].fillna("").str.strip())
+    dup = keys.duplicated(keep=False).to_numpy()
+    rows, keys = rows.loc[dup], keys.loc[dup]
+    group = keys.groupby(list(DUPLICATE_KEYS), dropna=False, sort=False)
+    ids = pd.Series(rows.index.to_numpy(dtype="int64"), index=rows.index)
+    size = group.transform("size") if len(rows) else pd.Series(dtype="int64")
+    first = ids.groupby(group.ngroup()).transform("min") if len(rows) else ids
+    detail = "1 of " + size.astype("str") + " identical entries; first id " + first.astype("str")
+    return findings(rows, "duplicate", detail, "error")
+
+
+def rule_future(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """Entries that start after the audit's ``now``: a wrong date, usually the year."""
+    rows = _settled(frame, "started_at")
+    rows = rows.loc[(rows["started_at"] > ctx.now).to_numpy(dtype=bool, na_value=False)]
+    detail = "starts " + rows["started_at"].dt.strftime("%Y-%m-%d %H:%M UTC") + ", in the future"
+    return findings(rows, "future", detail, "warning")
+
+
+def rule_old_unbilled(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """Billable logged time still unbilled after ``ctx.unbilled_days``: money left behind."""
+    rows = _settled(frame, "is_logged", "billable", "billed", "started_at")
+    unbilled = flag(rows, "is_logged") & flag(rows, "billable") & ~flag(rows, "billed")
+    age = (ctx.now - rows["started_at"]).dt.days
+    old = unbilled & (age > ctx.unbilled_days).to_numpy(dtype=bool, na_value=False)
+    detail = "unbilled for " + age[old].astype("str") + " days"
+    return findings(rows.loc[old], "old_unbilled", detail, "warning")
+
+
+def rule_missing_day(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """Weekdays with no time logged by a teammate between their first and last logged day.
+
+    Days are local days in ``ctx.tz``. One finding per teammate and day, with ``id`` NA.
+    """
+    rows = _settled(frame, "is_logged", "started_at")
+    rows = rows.loc[flag(rows, "is_logged") & rows["identity_id"].notna().to_numpy()]
+    days = pd.DataFrame({"who": rows["identity_id"], "day": local_day(rows, ctx.tz)})
+    logged = days.drop_duplicates()
+    span = logged.groupby("who")["day"].agg(["min", "max"])
+    count = ((span["max"] - span["min"]).dt.days + 1).to_numpy(dtype="int64")
+    who = np.repeat(span.index.to_numpy(dtype="int64"), count)
+    offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    day = np.repeat(span["min"].to_numpy(), count) + offset.astype("timedelta64[D]")
+    every = pd.DataFrame({"who": pd.array(who, dtype="Int64"), "day": day})
+    every = every.loc[every["day"].dt.day_of_week.to_numpy() < 5]
+    seen = pd.MultiIndex.from_frame(logged)
+    gaps = every.loc[~pd.MultiIndex.from_frame(every).isin(seen)]
+    names = (
+        rows.groupby("identity_id")["teammate_name"].first() if "teammate_name" in rows else None
+    )
+    teammate = gaps["who"].astype("str")
+    if names is not None:
+        teammate = gaps["who"].map(names).fillna(teammate)
+    out = pd.DataFrame(
+        {
+            "rule": "missing_day",
+            "id": pd.array([pd.NA] * len(gaps), dtype="Int64"),
+            "teammate": teammate.to_numpy(),
+            "client": pd.array([pd.NA] * len(gaps), dtype="str"),
+            "detail": "no time logged on " + gaps["day"].dt.strftime("%a %Y-%m-%d").to_numpy(),
+            "severity": "info",
+        }
+    )
+    return out.astype({c: "str" for c in ("rule", "teammate", "detail", "severity")})
+
+
+RULES: dict[str, Rule] = {
+    "running": rule_running,
+    "billable_no_client": rule_billable_no_client,
+    "internal_billable": rule_internal_billable,
+    "missing_note": rule_missing_note,
+    "zero_duration": rule_zero_duration,
+    "negative_duration": rule_negative_duration,
+    "over_12h": rule_over_12h,
+    "overlap": rule_overlap,
+    "duplicate": rule_duplicate,
+    "future": rule_future,
+    "old_unbilled": rule_old_unbilled,
+    "missing_day": rule_missing_day,
+}
+
+
+def empty_findings() -> pd.DataFrame:
+    """A findings frame with no rows and the documented dtypes."""
+    return pd.DataFrame(
+        {c: pd.Series([], dtype="Int64" if c == "id" else "str") for c in FINDING_COLUMNS}
+    )
+
+
+def audit(
+    frame: pd.DataFrame,
+    rules: Iterable[str] | str | None = None,
+    *,
+    now: Any = None,
+    unbilled_days: int = DEFAULT_UNBILLED_DAYS,
+    max_hours: float = DEFAULT_MAX_HOURS,
+    tz: str | None = None,
+) -> pd.DataFrame:
+    """Run audit rules (all of :data:`RULES` by default) and return their findings.
+
+    Args:
+        frame: a time-entry frame; it is not modified.
+        rules: rule names to run, in that order.
+        now: the audit's clock (default: current UTC time); naive values are UTC.
+        unbilled_days: age after which unbilled billable time is reported.
+        max_hours: entries longer than this are reported by ``over_12h``.
+        tz: zone for ``missing_day`` (default: the frame's most common local zone).
+
+    Raises:
+        QueryError: a rule name is unknown (the message lists the valid names).
+    """
+    names = [rules] if isinstance(rules, str) else list(RULES if rules is None else rules)
+    unknown = [name for name in names if name not in RULES]
+    if unknown:
+        raise QueryError(
+            f"unknown audit rule(s): {', '.join(map(str, unknown))}; "
+            f"valid rules: {', '.join(RULES)}"
+        )
+    clock = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    clock = clock.tz_localize("UTC") if clock.tzinfo is None else clock.tz_convert("UTC")
+    ctx = AuditContext(clock, unbilled_days, max_hours, resolve_tz(frame, tz))
+    parts = [RULES[name](frame, ctx) for name in names]
+    parts = [part for part in parts if len(part)]
+    if not parts:
+        return empty_findings()
+    return pd.concat(parts, ignore_index=True)[list(FINDING_COLUMNS)]
+
+
+# -- summary report -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Summary:
+    """Totals, hours by client and audit counts; prints in a terminal, renders in Jupyter."""
+
+    totals: Totals
+    by_client: pd.DataFrame
+    audit_counts: pd.DataFrame
+
+    def _totals_lines(self) -> list[str]:
+        t = self.totals
+        check = {None: "no server totals recorded", True: "agree", False: "DISAGREE"}[t.agrees]
+        return [
+            f"entries: {t.entries}   hours: {t.hours:.2f}   billable: {t.billable_hours:.2f}"
+            f"   unbilled: {t.unbilled_hours:.2f}   billed: {t.billed_hours:.2f}",
+            f"server totals: {check} (logged {t.total_logged_seconds} s vs "
+            f"{t.server_total_logged}, unbilled {t.total_unbilled_seconds} s vs "
+            f"{t.server_total_unbilled})",
+        ]
+
+    def __str__(self) -> str:
+        audit = self.audit_counts.to_string() if len(self.audit_counts) else "no findings"
+        parts = ["fbtime summary", *self._totals_lines(), "", "hours by client:"]
+        return "\n".join([*parts, self.by_client.to_string(), "", "audit findings:", audit])
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        lines = "".join(f"<p>{html.escape(line)}</p>" for line in self._totals_lines())
+        audit = self.audit_counts.to_html() if len(self.audit_counts) else "<p>no findings</p>"
+        return (
+            f"<div><h3>fbtime summary</h3>{lines}<h4>Hours by client</h4>"
+            f"{self.by_client.to_html(float_format='{:.2f}'.format)}"
+            f"<h4>Audit findings</h4>{audit}</div>"
+        )
+
+
+def summarize(frame: pd.DataFrame, *, now: Any = None, tz: str | None = None) -> Summary:
+    """Build a :class:`Summary`: totals, hours by client and counts of :func:`audit` findings."""
+    found = audit(frame, now=now, tz=tz)
+    counts = found.groupby(["rule", "severity"]).size().rename("findings").reset_index()
+    return Summary(totals(frame), summarize_by(frame, "client"), counts)

@@ -1,0 +1,368 @@
+"""The sandbox API as a plain WSGI application: routing, auth, limits, faults and counters.
+
+Every request, whatever its answer, is counted in :attr:`SandboxApp.stats` under
+``"METHOD endpoint"`` (``GET time_entries`` for the list, ``GET time_entry`` for one,
+``GET other`` for unknown paths). Then, in order: the configured latency is slept (in
+the handler thread, so concurrent requests overlap), the rate-limit window counts it, an
+injected fault answers it if one matches, a 429 answers it if over the limit, and only
+then auth and the endpoint itself run.
+
+Documented choices where the real API is silent:
+
+* A wrong business id (or accounting account id) answers 404 ``{"error": ...}``, as the
+  real API does when an id of the wrong family is used.
+* An employee token sees only its own time: ``team=true`` is narrowed to its own entries,
+  ``identity_id=<someone else>`` and reading or writing someone else's entry answer 403
+  ``{"message": ...}``. The owner sees everyone.
+* ``GET .../time_entries/<id>`` returns a deleted entry too (``active: false``); PUT and
+  DELETE of a deleted entry answer 404.
+* Lists are sorted by ``started_at`` descending, then ``id`` descending.
+* ``meta.pages`` is ``ceil(total / per_page)``, so 0 for an empty result.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs
+
+from fbtime.sandbox.data import Dataset
+from fbtime.sandbox.entries import build_new, build_update
+from fbtime.sandbox.store import ListQuery, Store
+from fbtime.sandbox.validate import FieldError, parse_list_query
+
+UNAUTHORIZED = (
+    "The server could not verify that you are authorized to access the URL requested. You "
+    "either supplied the wrong credentials (e.g. a bad password), or your browser doesn't "
+    "understand how to supply the credentials required."
+)
+REVOKED = "invalid_token: The access token is revoked"
+NOT_FOUND = {"error": "Requested resource could not be found."}
+FORBIDDEN = {"message": "You do not have permission to access time entries of other team members."}
+DEFAULT_BODIES: dict[int, Any] = {
+    400: {"errno": 2001, "error": {"__root__": "bad request"}},
+    401: {"message": UNAUTHORIZED},
+    403: FORBIDDEN,
+    404: NOT_FOUND,
+    422: {"errno": 2001, "error": {"__root__": "validation failed"}},
+    429: {"message": "Too many requests"},
+}
+ROUTES = (
+    (re.compile(r"^/timetracking/business/([^/]+)/time_entries/?$"), "time_entries"),
+    (re.compile(r"^/timetracking/business/([^/]+)/time_entries/([^/]+)/?$"), "time_entry"),
+    (re.compile(r"^/auth/api/v1/users/me/?$"), "users/me"),
+    (re.compile(r"^/accounting/account/([^/]+)/users/clients/?$"), "clients"),
+    (re.compile(r"^/projects/business/([^/]+)/projects/?$"), "projects"),
+    (re.compile(r"^/comments/business/([^/]+)/services/?$"), "services"),
+)
+METHODS = {"time_entries": ("GET", "POST"), "time_entry": ("GET", "PUT", "DELETE")}
+WRITE_KEYS = ("POST time_entries", "PUT time_entry", "DELETE time_entry")
+
+Response = tuple[int, dict[str, str], bytes]
+
+
+@dataclass
+class Injection:
+    """A canned answer for the next ``times`` requests matching method and endpoint."""
+
+    status: int
+    times: int = 1
+    method: str | None = None
+    endpoint: str | None = None
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+
+    def matches(self, method: str, route: str) -> bool:
+        """True if this fault applies to the request (endpoint or full key)."""
+        if self.method and self.method.upper() != method:
+            return False
+        return not self.endpoint or self.endpoint in (route, f"{method} {route}")
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    """Serialise ``body`` as a UTF-8 JSON response."""
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return status, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}, data
+
+
+def _error(errors: dict[str, str]) -> dict[str, Any]:
+    return {"errno": 2001, "error": errors}
+
+
+class SandboxApp:
+    """WSGI callable serving one business' data from a :class:`Store`."""
+
+    def __init__(
+        self,
+        store: Store,
+        dataset: Dataset,
+        *,
+        latency: float = 0.0,
+        rate_limit: int | None = None,
+        rate_window: float = 1.0,
+        put_mode: str = "partial",
+    ) -> None:
+        self.store, self.dataset = store, dataset
+        self.latency, self.put_mode = latency, put_mode
+        self.rate_limit, self.rate_window = rate_limit, rate_window
+        self.business_id: int = dataset.business["id"]
+        self.identities = {i["id"]: i for i in dataset.identities}
+        self.owner_id: int = dataset.identities[0]["id"]
+        self.projects = {p["id"]: p for p in dataset.projects}
+        self.tokens: dict[str, int] = {}
+        self.revoked: set[str] = set()
+        self.stats: Counter[str] = Counter()
+        self.injections: list[Injection] = []
+        self.on_request: Callable[[str, int], None] | None = None
+        self._lock = threading.Lock()
+        self._window = (-1, 0)
+
+    # -- WSGI --------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
+        status, headers, body = self.handle(environ)
+        start_response(f"{status} {HTTPStatus(status).phrase}", list(headers.items()))
+        return [body]
+
+    def handle(self, environ: dict[str, Any]) -> Response:
+        """Answer one request (the WSGI plumbing aside)."""
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        route, groups = "other", ()
+        for pattern, name in ROUTES:
+            match = pattern.match(environ.get("PATH_INFO", ""))
+            if match:
+                route, groups = name, match.groups()
+                break
+        key = f"{method} {route}"
+        with self._lock:
+            self.stats[key] += 1
+        if self.latency > 0:
+            time.sleep(self.latency)
+        limit_headers, limited = self._count_rate()
+        try:
+            status, headers, body = self._answer(environ, method, route, key, groups, limited)
+        except KeyError:  # the entry vanished between the check and the write
+            status, headers, body = json_response(404, NOT_FOUND)
+        except Exception:  # a sandbox bug must still answer like a server would
+            traceback.print_exc()
+            status, headers, body = json_response(500, {"message": "Internal Server Error"})
+        return status, {**limit_headers, **headers}, body
+
+    def _answer(self, environ, method, route, key, groups, limited) -> Response:
+        fault = self._take_injection(method, route)
+        if fault is not None:
+            if fault.raw is not None:
+                headers = {"Content-Type": "text/html; charset=utf-8", **fault.headers}
+                return fault.status, headers, fault.raw
+            body = fault.body if fault.body is not None else DEFAULT_BODIES.get(
+                fault.status, {"message": HTTPStatus(fault.status).phrase}
+            )  # fmt: skip
+            return json_response(fault.status, body, fault.headers)
+        if limited:
+            return json_response(429, {"message": "Too many requests"}, self._retry_after())
+        token = self._token(environ)
+        if token in self.revoked:
+            return json_response(401, {"message": REVOKED})
+        caller = self.tokens.get(token or "")
+        if caller is None:
+            return json_response(401, {"message": UNAUTHORIZED})
+        if route == "other":
+            return json_response(404, NOT_FOUND)
+        if method not in METHODS.get(route, ("GET",)):
+            return json_response(405, {"error": "Method Not Allowed"})
+        if route == "users/me":
+            return json_response(200, self._me(caller))
+        expected = (
+            self.dataset.business["account_id"] if route == "clients" else str(self.business_id)
+        )
+        if groups[0] != expected:
+            return json_response(404, NOT_FOUND)
+        query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        try:
+            if route == "time_entries" and method == "GET":
+                return self._list(caller, query, key)
+            if route == "time_entries":
+                return self._create(caller, self._body(environ))
+            if route == "time_entry":
+                return self._one(caller, method, groups[1], environ)
+            return self._reference(route, query, key)
+        except FieldError as exc:
+            return json_response(exc.status, _error(exc.errors))
+
+    # -- cross-cutting -----------------------------------------------------------------
+    @staticmethod
+    def _token(environ: dict[str, Any]) -> str | None:
+        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+    def _count_rate(self) -> tuple[dict[str, str], bool]:
+        limit = self.rate_limit
+        if limit is None:
+            return {}, False
+        now, per = time.time(), self.rate_window
+        index = math.floor(now / per)
+        with self._lock:
+            count = self._window[1] + 1 if self._window[0] == index else 1
+            self._window = (index, count)
+        headers = {
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(max(0, limit - count)),
+            "X-RateLimit-Reset": str(math.ceil((index + 1) * per)),
+        }
+        return headers, count > limit
+
+    def _retry_after(self) -> dict[str, str]:
+        now, per = time.time(), self.rate_window
+        wait = (math.floor(now / per) + 1) * per - now
+        return {"Retry-After": str(max(1, math.ceil(wait)))}
+
+    def _take_injection(self, method: str, route: str) -> Injection | None:
+        with self._lock:
+            for fault in self.injections:
+                if fault.matches(method, route):
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.injections.remove(fault)
+                    return fault
+        return None
+
+    @staticmethod
+    def _body(environ: dict[str, Any]) -> dict[str, Any]:
+        raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        try:
+            body = json.loads(raw or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raise FieldError({"__root__": "invalid JSON"}, status=400) from None
+        if not isinstance(body, dict) or not isinstance(body.get("time_entry"), dict):
+            raise FieldError({"time_entry": "field required"})
+        return body["time_entry"]
+
+    def _is_owner(self, caller: int) -> bool:
+        return self.identities[caller]["role"] == "owner"
+
+    # -- time entries ------------------------------------------------------------------
+    def _list(self, caller: int, query: dict[str, str], key: str) -> Response:
+        p = parse_list_query(query)
+        if "identity_id" in p and p.get("include_unlogged"):
+            raise FieldError({"identity_id": "cannot be combined with include_unlogged"})
+        if "identity_id" in p:
+            scope = p["identity_id"]
+            if scope != caller and not self._is_owner(caller):
+                return json_response(403, FORBIDDEN)
+        else:
+            scope = None if p.get("team") and self._is_owner(caller) else caller
+        q = ListQuery(
+            identity_id=scope, include_deleted=p.get("include_deleted", False),
+            include_unlogged=p.get("include_unlogged", False), billable=p.get("billable"),
+            billed=p.get("billed"), client_id=p.get("client_id"),
+            started_from=p.get("started_from"), started_to=p.get("started_to"),
+            updated_since=p.get("updated_since"),
+        )  # fmt: skip
+        page, per_page = p["page"], p["per_page"]
+        if self.on_request is not None:
+            self.on_request(key, page)
+        result = self.store.list_ids(q)
+        start = (page - 1) * per_page
+        rows = self.store.fetch(result.ids[start : start + per_page])
+        total = len(result.ids)
+        meta = {
+            "page": page, "pages": math.ceil(total / per_page), "per_page": per_page,
+            "total": total, "total_logged": result.total_logged,
+            "total_unbilled": result.total_unbilled,
+        }  # fmt: skip
+        return json_response(200, {"time_entries": rows, "meta": meta})
+
+    def create(self, caller: int, body: dict[str, Any]) -> dict[str, Any]:
+        """Validate and store a new entry for ``caller`` (raises FieldError)."""
+        fields = build_new(
+            body, caller=caller, members=self.identities, projects=self.projects,
+            next_timer_id=self.store.next_timer_id,
+        )  # fmt: skip
+        return self.store.insert(fields)
+
+    def update(self, entry_id: int, body: dict[str, Any], mode: str) -> dict[str, Any]:
+        """Validate and apply an update to a stored, active entry (raises FieldError)."""
+        current = self.store.get(entry_id)
+        if current is None or not current["active"]:
+            raise KeyError(entry_id)
+        changes = build_update(
+            current, body, mode=mode, members=self.identities,
+            next_timer_id=self.store.next_timer_id,
+        )  # fmt: skip
+        return self.store.update(entry_id, changes)
+
+    def delete(self, entry_id: int) -> None:
+        """Soft-delete an active entry (KeyError if unknown or already deleted)."""
+        current = self.store.get(entry_id)
+        if current is None or not current["active"]:
+            raise KeyError(entry_id)
+        self.store.update(entry_id, {"active": False})
+
+    def _create(self, caller: int, body: dict[str, Any]) -> Response:
+        wanted = body.get("identity_id")
+        if wanted not in (None, "") and not self._is_owner(caller):
+            try:
+                if int(wanted) != caller:
+                    return json_response(403, FORBIDDEN)
+            except (TypeError, ValueError):
+                pass  # validation reports it
+        return json_response(200, {"time_entry": self.create(caller, body)})
+
+    def _one(self, caller: int, method: str, raw_id: str, environ: dict[str, Any]) -> Response:
+        if not raw_id.isdigit():
+            return json_response(404, NOT_FOUND)
+        entry = self.store.get(int(raw_id))
+        if entry is None or (method != "GET" and not entry["active"]):
+            return json_response(404, NOT_FOUND)
+        if entry["identity_id"] != caller and not self._is_owner(caller):
+            return json_response(403, FORBIDDEN)
+        if method == "GET":
+            return json_response(200, {"time_entry": entry})
+        if method == "DELETE":
+            self.delete(entry["id"])
+            return 204, {}, b""
+        body = self._body(environ)
+        if not self._is_owner(caller) and "identity_id" in body:
+            try:
+                if int(body["identity_id"]) != caller:
+                    return json_response(403, FORBIDDEN)
+            except (TypeError, ValueError):
+                pass
+        return json_response(200, {"time_entry": self.update(entry["id"], body, self.put_mode)})
+
+    # -- identity and reference data ---------------------------------------------------
+    def _me(self, caller: int) -> dict[str, Any]:
+        ident = self.identities[caller]
+        index = list(self.identities).index(caller)
+        return {"response": {
+            "id": caller, "identity_id": caller, "first_name": ident["first_name"],
+            "last_name": ident["last_name"], "email": ident["email"],
+            "business_memberships": [{
+                "id": 100 + index, "role": ident["role"],
+                "business": dict(self.dataset.business),
+            }],
+            "roles": [], "groups": [],
+        }}  # fmt: skip
+
+    def _reference(self, route: str, query: dict[str, str], key: str) -> Response:
+        p = parse_list_query({k: v for k, v in query.items() if k in ("page", "per_page")})
+        items = {"clients": self.dataset.clients, "projects": self.dataset.projects,
+                 "services": self.dataset.services}[route]  # fmt: skip
+        page, per_page = p["page"], p["per_page"]
+        if self.on_request is not None:
+            self.on_request(key, page)
+        chunk = items[(page - 1) * per_page : page * per_page]
+        meta = {"page": page, "pages": math.ceil(len(items) / per_page), "per_page": per_page,
+                "total": len(items)}  # fmt: skip
+        if route == "clients":
+            return json_response(200, {"response": {"result": {"clients": chunk, **meta}}})
+        return json_response(200, {route: chunk, "meta": meta})

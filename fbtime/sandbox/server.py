@@ -1,0 +1,368 @@
+"""``Sandbox``: the fake FreshBooks API on a real, threaded HTTP server on 127.0.0.1.
+
+The server speaks HTTP/1.1 with keep-alive (every response has a ``Content-Length``), so a
+client paging thousands of times reuses its connections, as against the real API. Each
+connection gets its own daemon thread; :meth:`Sandbox.stop` also closes idle keep-alive
+connections, so nothing answers after a stop.
+
+Example::
+
+    with Sandbox(entries=2000, seed=1) as sb:
+        requests.get(f"{sb.url}/auth/api/v1/users/me",
+                     headers={"Authorization": f"Bearer {sb.token}"})
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import secrets
+import socket
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
+
+import pandas as pd
+
+from fbtime.sandbox.app import WRITE_KEYS, Injection, SandboxApp
+from fbtime.sandbox.data import ENTRY_FIELDS, Dataset, generate
+from fbtime.sandbox.store import Store
+
+PUT_MODES = ("partial", "full")
+_INT_COLUMNS = ("id", "identity_id", "duration", "client_id", "project_id", "service_id",
+                "task_id", "retainer_id")  # fmt: skip
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Minimal WSGI gateway with HTTP/1.1 keep-alive."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "fbtime-sandbox/0.1"
+    timeout = 120  # idle keep-alive connections are dropped after this many seconds
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.track(self.connection, False)
+
+    def _serve(self) -> None:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = self._read_chunked()
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length > 0 else b""
+        path, _, query = self.path.partition("?")
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": self.command, "PATH_INFO": unquote(path), "QUERY_STRING": query,
+            "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": str(self.server.server_port),
+            "SERVER_PROTOCOL": self.request_version, "wsgi.input": io.BytesIO(body),
+            "wsgi.url_scheme": "http", "wsgi.version": (1, 0), "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
+        }  # fmt: skip
+        for name, value in self.headers.items():
+            environ["HTTP_" + name.upper().replace("-", "_")] = value
+        started: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info=None) -> None:
+            started[:] = [status, headers]
+
+        data = b"".join(self.server.app(environ, start_response))
+        code = int(started[0].split(" ", 1)[0])
+        self.send_response(code, started[0].split(" ", 1)[1])
+        for name, value in started[1]:
+            self.send_header(name, value)
+        if code not in (204, 304):
+            self.send_header("Content-Length", str(len(data)))
+        if code in (204, 304) or self.command == "HEAD":
+            data = b""
+        # Headers and body in one send: avoids Nagle/delayed-ACK stalls on keep-alive.
+        self._headers_buffer.append(b"\r\n" + data)
+        self.flush_headers()
+
+    def _read_chunked(self) -> bytes:
+        # Read the whole body so the keep-alive connection stays in sync.
+        parts = []
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(parts)
+            parts.append(self.rfile.read(size))
+            self.rfile.readline()
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet: tests and benchmarks send thousands of requests."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], app: SandboxApp) -> None:
+        self.app = app
+        self._conns: set[socket.socket] = set()
+        self._conns_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def track(self, conn: socket.socket, alive: bool) -> None:
+        with self._conns_lock:
+            (self._conns.add if alive else self._conns.discard)(conn)
+
+    def close_connections(self) -> None:
+        with self._conns_lock:
+            conns = list(self._conns)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
+
+class Sandbox:
+    """A local stand-in for FreshBooks' time-entries API, with ground truth and knobs.
+
+    Data is generated from ``(entries, seed, end)`` (see :func:`fbtime.sandbox.generate`);
+    the owner's token is random per instance. Start it with ``with`` or :meth:`start`.
+    """
+
+    def __init__(
+        self,
+        entries: int = 2000,
+        seed: int = 1,
+        *,
+        business_id: int | None = None,
+        latency: float = 0.0,
+        rate_limit: int | None = None,
+        rate_window: float = 1.0,
+        put_mode: str = "partial",
+        port: int = 0,
+        teammates: int | None = None,
+        end: date | None = None,
+        timezone: str = "America/Toronto",
+        db_path: str | None = None,
+    ) -> None:
+        if put_mode not in PUT_MODES:
+            raise ValueError(f"put_mode must be one of {PUT_MODES}, not {put_mode!r}")
+        self.dataset: Dataset = generate(
+            entries, seed, end=end, teammates=teammates, timezone=timezone,
+            business_id=business_id,
+        )  # fmt: skip
+        self._store = Store(db_path)
+        self._store.load(self.dataset.entries, now=datetime.now(UTC))
+        self._app = SandboxApp(
+            self._store, self.dataset, latency=latency, rate_limit=rate_limit,
+            rate_window=rate_window, put_mode=put_mode,
+        )  # fmt: skip
+        self.business_id: int = self.dataset.business["id"]
+        self.account_id: str = self.dataset.business["account_id"]
+        self.identity_id: int = self.dataset.owner["id"]
+        self.planted: dict[str, list[int]] = self.dataset.planted
+        self.token: str = self.token_for(self.identity_id)
+        self._port = port
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def start(self) -> Sandbox:
+        """Start serving on 127.0.0.1 in a daemon thread (no-op if running)."""
+        if self._server is None:
+            self._server = _Server(("127.0.0.1", self._port), self._app)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                name=f"fbtime-sandbox-{self._server.server_port}", daemon=True,
+            )  # fmt: skip
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and drop open connections (idempotent)."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.close_connections()
+            server.server_close()
+            if self._thread is not None:
+                self._thread.join(timeout=5)
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        where = self.url if self._server else "stopped"
+        return f"<Sandbox business_id={self.business_id} entries={len(self._store)} {where}>"
+
+    @property
+    def url(self) -> str:
+        """Base URL of the API, like ``https://api.freshbooks.com``."""
+        if self._server is None:
+            raise RuntimeError("the sandbox is not running: use `with Sandbox() as sb` or start()")
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    # -- auth --------------------------------------------------------------------------
+    def token_for(self, identity_id: int) -> str:
+        """A bearer token whose default scope is ``identity_id`` (reused if one exists)."""
+        if identity_id not in self._app.identities:
+            raise ValueError(f"identity {identity_id} is not a member of this business")
+        for token, ident in self._app.tokens.items():
+            if ident == identity_id and token not in self._app.revoked:
+                return token
+        token = secrets.token_urlsafe(32)
+        self._app.tokens[token] = identity_id
+        return token
+
+    def revoke(self, token: str) -> None:
+        """Make later requests with ``token`` answer 401 (revoked)."""
+        self._app.revoked.add(token)
+        self._app.tokens.pop(token, None)
+
+    def client(self, **kw: Any) -> Any:
+        """An ``fbtime.Client`` for the owner, pointed at this sandbox."""
+        from fbtime.client import Client
+
+        return Client(token=self.token, business_id=self.business_id, base_url=self.url, **kw)
+
+    # -- knobs -------------------------------------------------------------------------
+    @property
+    def latency(self) -> float:
+        """Seconds slept before answering each request."""
+        return self._app.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self._app.latency = float(seconds)
+
+    @property
+    def put_mode(self) -> str:
+        """``"partial"`` (only given fields change) or ``"full"`` (left-out fields clear)."""
+        return self._app.put_mode
+
+    @put_mode.setter
+    def put_mode(self, mode: str) -> None:
+        if mode not in PUT_MODES:
+            raise ValueError(f"put_mode must be one of {PUT_MODES}, not {mode!r}")
+        self._app.put_mode = mode
+
+    @property
+    def on_request(self) -> Callable[[str, int], None] | None:
+        """Hook called with ``(endpoint key, page)`` before a list page is answered."""
+        return self._app.on_request
+
+    @on_request.setter
+    def on_request(self, hook: Callable[[str, int], None] | None) -> None:
+        self._app.on_request = hook
+
+    def set_rate_limit(self, limit: int | None, per: float = 1.0) -> None:
+        """Allow ``limit`` requests per ``per`` seconds (all tokens together); None: no limit."""
+        self._app.rate_limit, self._app.rate_window = limit, per
+        self._app._window = (-1, 0)
+
+    def inject(
+        self,
+        status: int,
+        *,
+        times: int = 1,
+        method: str | None = None,
+        endpoint: str | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+    ) -> None:
+        """Answer the next ``times`` matching requests with this error instead.
+
+        ``endpoint`` is a stats endpoint (``"time_entries"``) or a full key
+        (``"GET time_entries"``); ``raw`` is a non-JSON body such as an HTML 502 page.
+        """
+        fault = Injection(status, times, method, endpoint, body, dict(headers or {}), raw)
+        with self._app._lock:
+            self._app.injections.append(fault)
+
+    def clear_injections(self) -> None:
+        """Drop every injected error not yet served."""
+        with self._app._lock:
+            self._app.injections.clear()
+
+    # -- counters and ground truth -----------------------------------------------------
+    def stats(self) -> Counter[str]:
+        """Requests received per ``"METHOD endpoint"`` (a copy), errors included."""
+        with self._app._lock:
+            return Counter(self._app.stats)
+
+    def reset_stats(self) -> None:
+        """Zero the request counters."""
+        with self._app._lock:
+            self._app.stats.clear()
+
+    def writes(self) -> int:
+        """POST, PUT and DELETE requests received on time entries, errors included."""
+        stats = self.stats()
+        return sum(stats[k] for k in WRITE_KEYS)
+
+    def entries(self) -> pd.DataFrame:
+        """Every stored entry (deleted and running ones too) plus the hidden ``updated_at``."""
+        frame = pd.DataFrame(self._store.all_entries(), columns=[*ENTRY_FIELDS, "updated_at"])
+        for name in _INT_COLUMNS:
+            frame[name] = frame[name].astype("Int64")
+        return frame
+
+    # -- direct writes for tests (no HTTP, not counted) --------------------------------
+    def create_entry(self, **fields: Any) -> dict[str, Any]:
+        """Create an entry as the API would (default: owner, now, 1 hour); returns it."""
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = {"started_at": now, "duration": 3600, **fields}
+        return self._app.create(self.identity_id, body)
+
+    def update_entry(self, entry_id: int, **fields: Any) -> dict[str, Any]:
+        """Change the given fields of an active entry (partial update); returns it."""
+        return self._app.update(entry_id, fields, "partial")
+
+    def delete_entry(self, entry_id: int) -> None:
+        """Soft-delete an entry (KeyError if unknown or already deleted)."""
+        self._app.delete(entry_id)
+
+
+def serve_forever_cli(argv: list[str] | None = None) -> int:
+    """Run a sandbox in the foreground until Ctrl-C (``fbtime sandbox``)."""
+    parser = argparse.ArgumentParser(prog="fbtime sandbox", description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0: any free)")
+    parser.add_argument("--entries", type=int, default=2000, help="number of time entries")
+    parser.add_argument("--seed", type=int, default=1, help="random seed of the data")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+    parser.add_argument("--rate-limit", type=int, default=None, help="requests per second")
+    parser.add_argument("--put-mode", choices=PUT_MODES, default="partial")
+    parser.add_argument("--business-id", type=int, default=None)
+    args = parser.parse_args(argv)
+    sandbox = Sandbox(
+        args.entries, args.seed, business_id=args.business_id, latency=args.latency,
+        rate_limit=args.rate_limit, put_mode=args.put_mode, port=args.port,
+    )  # fmt: skip
+    with sandbox:
+        print(f"FreshBooks sandbox at {sandbox.url}")
+        print(f"  business id: {sandbox.business_id}")
+        print(f"  token:       {sandbox.token}")
+        print("Press Ctrl-C to stop.", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            print("stopped")
+    return 0
+
+
+main = serve_forever_cli
