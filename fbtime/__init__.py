@@ -10,6 +10,8 @@ Example:
 
 __version__ = "0.1.0"
 
+import fbtime.accessor  # noqa: F401  (registers df.fbtime)
+from fbtime.bulk import ApplyResult, UpdatePlan, resume, undo
 from fbtime.client import Client
 from fbtime.errors import (
     APIError,
@@ -29,11 +31,13 @@ from fbtime.errors import (
     ValidationError,
 )
 from fbtime.frame import load_time_entries
+from fbtime.names import load_clients, load_projects, load_services
 from fbtime.sandbox import Sandbox
 from fbtime.schema import as_time_entries
 
 __all__ = [
     "APIError",
+    "ApplyResult",
     "AuthError",
     "BulkError",
     "Client",
@@ -49,8 +53,14 @@ __all__ = [
     "SchemaError",
     "ServerError",
     "TransportError",
+    "UpdatePlan",
     "ValidationError",
     "__version__",
     "as_time_entries",
+    "load_clients",
+    "load_projects",
+    "load_services",
     "load_time_entries",
+    "resume",
+    "undo",
 ]

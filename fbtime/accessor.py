@@ -21,6 +21,8 @@ from fbtime import analysis
 from fbtime import audit as audit_rules
 from fbtime.analysis import Freq, Group, NameSource, Totals
 from fbtime.audit import Summary
+from fbtime.bulk import builders
+from fbtime.bulk.plan import UpdatePlan
 from fbtime.schema import DTYPES, FRAME_COLUMNS, INDEX, REQUIRED_COLUMNS, dtype_problems
 
 if TYPE_CHECKING:
@@ -278,3 +280,31 @@ class TimeEntriesAccessor:
         The caller's frame is not modified.
         """
         return PlotMethods(self._frame)
+
+    # bulk changes (plans are read-only; nothing is sent until plan.apply) ----------------
+    def mark_billed(self, *, business_id: int | None = None) -> UpdatePlan:
+        """Plan ``billed=True`` for the billable, logged, active, unbilled entries.
+
+        Entries already billed, not billable, running or deleted are listed in
+        ``plan.skipped`` with the reason. Sends nothing; the caller's frame is not modified.
+
+        Example:
+            >>> plan = df.fbtime.unbilled().fbtime.mark_billed()
+            >>> plan.apply(confirm=True)
+        """
+        return builders.plan_mark_billed(self._frame, business_id=business_id)
+
+    def mark_unbilled(self, *, business_id: int | None = None) -> UpdatePlan:
+        """Plan ``billed=False`` for billed entries. Sends nothing; the frame is not modified."""
+        return builders.plan_mark_unbilled(self._frame, business_id=business_id)
+
+    def update(self, *, business_id: int | None = None, **fields: Any) -> UpdatePlan:
+        """Plan setting ``fields`` (``note=``, ``project_id=``, ``client_id=``, ``billable=``...).
+
+        Sends nothing; the caller's frame is not modified.
+        """
+        return builders.plan_update(self._frame, business_id=business_id, **fields)
+
+    def delete(self, *, business_id: int | None = None) -> UpdatePlan:
+        """Plan deleting these entries (undo re-creates them). Sends nothing; frame unchanged."""
+        return builders.plan_delete(self._frame, business_id=business_id)

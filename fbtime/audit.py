@@ -110,9 +110,10 @@ def rule_running(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
 
 
 def rule_billable_no_client(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
-    """Billable time with no client cannot be put on any invoice."""
+    """Billable client work with no client cannot be invoiced (internal time: see below)."""
     rows = _settled(frame, "billable")
-    rows = rows.loc[flag(rows, "billable") & rows["client_id"].isna().to_numpy()]
+    no_client = rows["client_id"].isna().to_numpy()
+    rows = rows.loc[flag(rows, "billable") & no_client & ~flag(rows, "internal")]
     return findings(rows, "billable_no_client", "billable but no client", "error")
 
 
@@ -340,9 +341,12 @@ class Summary:
         ]
 
     def __str__(self) -> str:
-        audit = self.audit_counts.to_string() if len(self.audit_counts) else "no findings"
+        audit = (
+            self.audit_counts.to_string(index=False) if len(self.audit_counts) else "no findings"
+        )
         parts = ["fbtime summary", *self._totals_lines(), "", "hours by client:"]
-        return "\n".join([*parts, self.by_client.to_string(), "", "audit findings:", audit])
+        table = self.by_client.to_string(float_format="{:.2f}".format, na_rep="(none)")
+        return "\n".join([*parts, table, "", "audit findings:", audit])
 
     __repr__ = __str__
 
@@ -351,7 +355,7 @@ class Summary:
         audit = self.audit_counts.to_html() if len(self.audit_counts) else "<p>no findings</p>"
         return (
             f"<div><h3>fbtime summary</h3>{lines}<h4>Hours by client</h4>"
-            f"{self.by_client.to_html(float_format='{:.2f}'.format)}"
+            f"{self.by_client.to_html(float_format='{:.2f}'.format, na_rep='(none)')}"
             f"<h4>Audit findings</h4>{audit}</div>"
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +23,8 @@ def run_demo(out: Path, *, entries: int = 6000, seed: int = 1) -> dict[str, Path
     import matplotlib
 
     matplotlib.use("Agg")  # the demo writes files; it never opens a window
+    import matplotlib.pyplot as plt
+
     import fbtime.accessor  # noqa: F401  (registers df.fbtime)
 
     out.mkdir(parents=True, exist_ok=True)
@@ -44,10 +47,16 @@ def run_demo(out: Path, *, entries: int = 6000, seed: int = 1) -> dict[str, Path
     print(df.fbtime.summary())
     files: dict[str, Path] = {"csv": out / "time_entries.csv"}
     df.to_csv(files["csv"])
-    for name in PLOTS:
-        ax = getattr(df.fbtime.plot, name)()
-        files[name] = out / f"{name}.png"
-        ax.figure.savefig(files[name], dpi=110, bbox_inches="tight")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.filterwarnings("always", message="Glyph .* missing from font")
+        for name in PLOTS:
+            ax = getattr(df.fbtime.plot, name)()
+            files[name] = out / f"{name}.png"
+            ax.figure.savefig(files[name], dpi=110, bbox_inches="tight")
+            plt.close(ax.figure)
+    if any("Glyph" in str(w.message) for w in caught):
+        print("\nnote: some client names use characters no installed font has (install a CJK")
+        print("font such as Debian's fonts-noto-cjk to see them in the charts)")
     print("\nWrote:")
     for path in files.values():
         print(f"  {path}")

@@ -9,8 +9,11 @@ headless. Hours come from the same counted entries as the summaries in
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -28,6 +31,36 @@ from fbtime.analysis import (
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 AGE_BUCKETS = ("0–30", "31–60", "61–90", "90+")
 COLORS = {"billed": "#4c72b0", "unbilled": "#dd8452", "non-billable": "#a5a5a5"}
+
+
+#: Tried after DejaVu Sans for glyphs it lacks (client names in Japanese, Chinese, ...).
+FALLBACK_FONTS = (
+    "Noto Sans CJK JP",
+    "Noto Sans CJK SC",
+    "Source Han Sans",
+    "WenQuanYi Zen Hei",
+    "IPAGothic",
+    "Droid Sans Fallback",
+    "Arial Unicode MS",
+)
+F = TypeVar("F", bound=Callable[..., Axes])
+
+
+@functools.cache
+def _font_family() -> list[str]:
+    installed = {f.name for f in matplotlib.font_manager.fontManager.ttflist}
+    return ["DejaVu Sans", *(name for name in FALLBACK_FONTS if name in installed)]
+
+
+def _fonts(plot: F) -> F:
+    """Draw with per-glyph font fallback, so non-Latin names render where a font exists."""
+
+    @functools.wraps(plot)
+    def wrapper(*args: Any, **kwargs: Any) -> Axes:
+        with matplotlib.rc_context({"font.family": _font_family()}):
+            return plot(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
@@ -49,6 +82,7 @@ def _labels(ids: pd.Index, names: pd.Series | None, none: str) -> list[str]:
     return labels
 
 
+@_fonts
 def hours_by_client(frame: pd.DataFrame, ax: Axes | None = None, *, top: int | None = 15) -> Axes:
     """Horizontal stacked bars per client: billed, unbilled (billable) and non-billable.
 
@@ -84,6 +118,7 @@ def hours_by_client(frame: pd.DataFrame, ax: Axes | None = None, *, top: int | N
     return ax
 
 
+@_fonts
 def weekly_hours(
     frame: pd.DataFrame, ax: Axes | None = None, *, top: int = 5, tz: str | None = None
 ) -> Axes:
@@ -113,10 +148,11 @@ def weekly_hours(
     ax.set_ylabel("hours (h)")
     ax.set_title("Hours per week by client")
     if len(shown.columns):
-        ax.legend(title="client", fontsize="small")
+        ax.legend(title="client", fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return ax
 
 
+@_fonts
 def weekday_heatmap(frame: pd.DataFrame, ax: Axes | None = None, *, tz: str | None = None) -> Axes:
     """Heatmap of hours per teammate (rows) and local weekday (columns), with a colorbar.
 
@@ -166,6 +202,7 @@ def aging(frame: pd.DataFrame, now: Any = None) -> pd.Series:
     return pd.Series(hours).groupby(bucket, observed=False).sum().rename("hours")
 
 
+@_fonts
 def unbilled_aging(frame: pd.DataFrame, ax: Axes | None = None, *, now: Any = None) -> Axes:
     """Bars of unbilled billable hours by age: 0–30, 31–60, 61–90 and 90+ days.
 
