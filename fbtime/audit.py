@@ -111,7 +111,7 @@ def rule_running(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
 
 def rule_billable_no_client(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
     """Billable client work with no client cannot be invoiced (internal time: see below)."""
-    rows = _settled(frame, "billable")
+    rows = _settled(frame, "billable", "internal")
     no_client = rows["client_id"].isna().to_numpy()
     rows = rows.loc[flag(rows, "billable") & no_client & ~flag(rows, "internal")]
     return findings(rows, "billable_no_client", "billable but no client", "error")
