@@ -295,7 +295,10 @@ class TimeEntriesAccessor:
         return builders.plan_mark_billed(self._frame, business_id=business_id)
 
     def mark_unbilled(self, *, business_id: int | None = None) -> UpdatePlan:
-        """Plan ``billed=False`` for billed entries. Sends nothing; the frame is not modified."""
+        """Plan ``billed=False`` for billed entries.
+
+        Sends nothing; the caller's frame is not modified.
+        """
         return builders.plan_mark_unbilled(self._frame, business_id=business_id)
 
     def update(self, *, business_id: int | None = None, **fields: Any) -> UpdatePlan:
@@ -306,5 +309,8 @@ class TimeEntriesAccessor:
         return builders.plan_update(self._frame, business_id=business_id, **fields)
 
     def delete(self, *, business_id: int | None = None) -> UpdatePlan:
-        """Plan deleting these entries (undo re-creates them). Sends nothing; frame unchanged."""
+        """Plan deleting these entries (undo re-creates them).
+
+        Sends nothing; the caller's frame is not modified.
+        """
         return builders.plan_delete(self._frame, business_id=business_id)
