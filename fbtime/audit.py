@@ -215,8 +215,10 @@ def rule_old_unbilled(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
     """Billable logged time still unbilled after ``ctx.unbilled_days``: money left behind."""
     rows = _settled(frame, "is_logged", "billable", "billed", "started_at")
     unbilled = flag(rows, "is_logged") & flag(rows, "billable") & ~flag(rows, "billed")
-    age = (ctx.now - rows["started_at"]).dt.days
-    old = unbilled & (age > ctx.unbilled_days).to_numpy(dtype=bool, na_value=False)
+    elapsed = ctx.now - rows["started_at"]
+    age = elapsed.dt.days
+    limit = pd.Timedelta(days=ctx.unbilled_days)
+    old = unbilled & (elapsed > limit).to_numpy(dtype=bool, na_value=False)
     detail = "unbilled for " + age[old].astype("str") + " days"
     return findings(rows.loc[old], "old_unbilled", detail, "warning")
 
@@ -224,7 +226,8 @@ def rule_old_unbilled(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
 def rule_missing_day(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
     """Weekdays with no time logged by a teammate between their first and last logged day.
 
-    Days are local days in ``ctx.tz``. One finding per teammate and day, with ``id`` NA.
+    Days are local days in ``ctx.tz``, and only days already over (before today) count.
+    One finding per teammate and day, with ``id`` NA.
     """
     rows = _settled(frame, "is_logged", "started_at")
     rows = rows.loc[flag(rows, "is_logged") & rows["identity_id"].notna().to_numpy()]
@@ -236,7 +239,8 @@ def rule_missing_day(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
     offset = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
     day = np.repeat(span["min"].to_numpy(), count) + offset.astype("timedelta64[D]")
     every = pd.DataFrame({"who": pd.array(who, dtype="Int64"), "day": day})
-    every = every.loc[every["day"].dt.day_of_week.to_numpy() < 5]
+    today = pd.Timestamp(ctx.now).tz_convert(ctx.tz).tz_localize(None).normalize()
+    every = every.loc[(every["day"].dt.day_of_week.to_numpy() < 5) & (every["day"] < today)]
     seen = pd.MultiIndex.from_frame(logged)
     gaps = every.loc[~pd.MultiIndex.from_frame(every).isin(seen)]
     names = (

@@ -1,4 +1,4 @@
-"""The ``fbtime`` command: demo, sandbox, export, cache.
+"""The ``fbtime`` command: demo, sandbox, export, cache, and bulk changes.
 
 Every command that talks to an API reads the same settings as :class:`fbtime.Client`
 (``FRESHBOOKS_ACCESS_TOKEN``, ``FRESHBOOKS_BUSINESS_ID``, ``FRESHBOOKS_API_URL``), or
@@ -137,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["info", "clear"])
     p.add_argument("--dir", help="cache directory (default: the user cache dir)")
     p.set_defaults(func=cmd_cache)
+
+    from fbtime.bulk.commands import add_commands as add_bulk_commands
+
+    add_bulk_commands(sub)
     return parser
 
 

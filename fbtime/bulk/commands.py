@@ -1,0 +1,152 @@
+"""CLI for bulk changes: ``fbtime mark-billed``, ``plan show``, ``apply``, ``resume``, ``undo``.
+
+Scripts get the same safety as notebooks: a plan is printed first, nothing is written
+without ``--apply``, and applying asks for the entry count (or ``--yes``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from fbtime.bulk.apply import ApplyResult, resume, undo
+from fbtime.bulk.plan import UpdatePlan
+from fbtime.errors import ConfirmationError
+
+
+def _confirmation(plan: UpdatePlan, yes: bool) -> int | bool:
+    """``--yes`` confirms the count; otherwise a person types it at the prompt."""
+    count = len(plan)
+    if yes:
+        return count
+    if not sys.stdin.isatty():
+        raise ConfirmationError(
+            f"refusing to change {count} entries without confirmation: pass --yes in scripts"
+        )
+    answer = input(f"Apply {count} changes? Type {count} to confirm: ").strip()
+    if answer != str(count):
+        raise ConfirmationError("not confirmed; nothing was written")
+    return count
+
+
+def _apply(plan: UpdatePlan, client: object, args: argparse.Namespace) -> int:
+    if not plan.changes:
+        print("nothing to apply")
+        return 0
+    confirm = _confirmation(plan, args.yes)
+    result = plan.apply(
+        client,  # type: ignore[arg-type]
+        confirm=confirm,
+        max_changes=max(len(plan), 1) if args.yes else 200,
+        journal=args.journal_dir,
+        allow_stale=args.yes,
+    )
+    return _report(result)
+
+
+def _report(result: ApplyResult) -> int:
+    print(result)
+    return 0 if result.ok else 1
+
+
+def cmd_mark_billed(args: argparse.Namespace) -> int:
+    from fbtime.cli import _filters, connect
+    from fbtime.frame import load_time_entries
+
+    with connect(args) as client:
+        df = load_time_entries(client, **_filters(args), refresh=True)  # type: ignore[arg-type]
+        plan = df.fbtime.unbilled().fbtime.mark_billed()
+        print(plan)
+        if args.save:
+            print(f"plan saved to {plan.save(args.save)}")
+        if not args.apply:
+            print("dry run: nothing was written (add --apply to apply)")
+            return 0
+        return _apply(plan, client, args)
+
+
+def cmd_plan_show(args: argparse.Namespace) -> int:
+    plan = UpdatePlan.load(args.file)
+    print(plan)
+    print(f"age: {plan.age()}")
+    return 0
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from fbtime.client import Client
+
+    plan = UpdatePlan.load(args.file)
+    print(plan)
+    return _apply(plan, Client(), args)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from fbtime.client import Client
+
+    return _report(resume(args.journal, Client()))
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from fbtime.client import Client
+
+    plan = undo(args.journal)
+    print(plan)
+    if args.save:
+        print(f"plan saved to {plan.save(args.save)}")
+    if not args.apply:
+        print("dry run: nothing was written (add --apply to undo)")
+        return 0
+    return _apply(plan, Client(), args)
+
+
+def _add_apply_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="confirm without a prompt (scripts), also for plans over 24 h old",
+    )
+    parser.add_argument(
+        "--journal-dir",
+        default=None,
+        type=Path,
+        help="where to write the journal (default: the user data dir)",
+    )
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register the bulk-change subcommands."""
+    from fbtime.cli import _add_connection, _add_filters
+
+    p = sub.add_parser(
+        "mark-billed",
+        help="plan (and with --apply, apply) marking unbilled billable time as billed",
+    )
+    _add_connection(p)
+    _add_filters(p)
+    p.add_argument("--apply", action="store_true", help="apply the plan (default: dry run)")
+    p.add_argument("--save", type=Path, help="save the plan to this file")
+    _add_apply_options(p)
+    p.set_defaults(func=cmd_mark_billed)
+
+    plan = sub.add_parser("plan", help="inspect saved plans")
+    plan_sub = plan.add_subparsers(dest="plan_command", required=True)
+    p = plan_sub.add_parser("show", help="print a saved plan")
+    p.add_argument("file", type=Path)
+    p.set_defaults(func=cmd_plan_show)
+
+    p = sub.add_parser("apply", help="apply a saved plan")
+    p.add_argument("file", type=Path)
+    _add_apply_options(p)
+    p.set_defaults(func=cmd_apply)
+
+    p = sub.add_parser("resume", help="finish an interrupted apply from its journal")
+    p.add_argument("journal", type=Path)
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("undo", help="plan (and with --apply, apply) undoing a journaled apply")
+    p.add_argument("journal", type=Path)
+    p.add_argument("--apply", action="store_true", help="apply the undo plan")
+    p.add_argument("--save", type=Path, help="save the undo plan to this file")
+    _add_apply_options(p)
+    p.set_defaults(func=cmd_undo)
