@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fbtime import cache
 from fbtime.errors import FBTimeError
-from fbtime.query import FILTERS
+from fbtime.query import FILTERS, encode_filters
 
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
@@ -80,6 +80,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from fbtime.frame import load_time_entries
 
+    encode_filters(_filters(args))  # bad input fails before any client, file or request
     with connect(args) as client:
         df = load_time_entries(client, **_filters(args), refresh=args.refresh)  # type: ignore[arg-type]
     out = Path(args.output)

@@ -15,7 +15,8 @@ import pandas as pd
 
 from fbtime import schema
 from fbtime.client import Client
-from fbtime.query import DateLike, check_per_page, encode_filters
+from fbtime.errors import QueryError
+from fbtime.query import FILTERS, DateLike, check_per_page, encode_filters
 
 _NESTED = ("timer",)
 
@@ -77,6 +78,7 @@ def load_time_entries(
     per_page: int = 100,
     refresh: bool = False,
     progress: bool | None = None,
+    **unknown: Any,
 ) -> pd.DataFrame:
     """Load time entries into a typed DataFrame indexed by ``id``.
 
@@ -101,7 +103,7 @@ def load_time_entries(
         columns and dtypes.
 
     Raises:
-        QueryError: a bad filter, date, id or page size (before any request).
+        QueryError: an unknown filter, or a bad date, id or page size (before any request).
         ConfigError: no token or business id could be found.
         APIError: the API refused (see :mod:`fbtime.errors`).
 
@@ -109,6 +111,12 @@ def load_time_entries(
         >>> df = fbtime.load_time_entries(team=True, started_from="2026-10-01")
         >>> df.fbtime.by_client()
     """
+    if unknown:
+        names = ", ".join(map(repr, sorted(unknown)))
+        raise QueryError(
+            f"unknown argument(s) {names}; valid filters are: {', '.join(FILTERS)}; "
+            "other options: per_page, refresh, progress"
+        )
     filters = {
         "billable": billable,
         "billed": billed,

@@ -13,6 +13,7 @@ from pathlib import Path
 from fbtime.bulk.apply import ApplyResult, resume, undo
 from fbtime.bulk.plan import UpdatePlan
 from fbtime.errors import ConfirmationError
+from fbtime.query import encode_filters
 
 
 def _confirmation(plan: UpdatePlan, yes: bool) -> int | bool:
@@ -54,6 +55,7 @@ def cmd_mark_billed(args: argparse.Namespace) -> int:
     from fbtime.cli import _filters, connect
     from fbtime.frame import load_time_entries
 
+    encode_filters(_filters(args))  # bad input fails before any client, file or request
     with connect(args) as client:
         df = load_time_entries(client, **_filters(args), refresh=True)  # type: ignore[arg-type]
         plan = df.fbtime.unbilled().fbtime.mark_billed()
