@@ -29,6 +29,7 @@ from fbtime.errors import (
     NotFoundError,
     PartialApplyError,
     PlanError,
+    TransportError,
 )
 
 DEFAULT_MAX_CHANGES = 200
@@ -137,18 +138,45 @@ class _Runner:
         except FBTimeError as exc:
             self.record(change, "failed", str(exc))
 
+    def _find_created(self, change: Change) -> dict[str, Any] | None:
+        """An entry a lost POST answer may have created: same fields, same start."""
+        start = change.after.get("started_at")
+        if not start:
+            return None
+        rows = self.client.time_entries.listing(
+            team=True, started_from=start, started_to=start, use_cache=False
+        ).rows
+        return next((r for r in rows if _same_entry(change.after, r)), None)
+
+    def _create(self, change: Change) -> None:
+        # POST is never retried (no idempotency key): when its answer is lost, or on
+        # resume after an intent, look for the entry before creating it again.
+        if change.id in self.resuming and (found := self._find_created(change)):
+            self.record(
+                change,
+                "applied",
+                "re-created (verified on resume)",
+                200,
+                snapshot(found),
+                found["id"],
+            )
+            return
+        self.journal.write(
+            "intent", entry_id=change.id, action="create", before=change.before, after=change.after
+        )
+        try:
+            created = self.client.time_entries.create(**change.after)
+        except TransportError:
+            found = self._find_created(change)
+            if found is None:
+                raise
+            created = found
+        self.record(change, "applied", "re-created", 200, snapshot(created), created["id"])
+
     def _run(self, change: Change) -> None:
         entries = self.client.time_entries
         if change.action == "create":
-            self.journal.write(
-                "intent",
-                entry_id=change.id,
-                action="create",
-                before=change.before,
-                after=change.after,
-            )
-            created = entries.create(**change.after)
-            self.record(change, "applied", "re-created", 200, snapshot(created), created["id"])
+            self._create(change)
             return
         try:
             current = entries.get(change.id, refresh=True)
@@ -194,6 +222,10 @@ class _Runner:
             self.record(change, "failed", f"server answered other values for {wrong}", 200, result)
         else:
             self.record(change, "applied", "", 200, result)
+
+
+def _same_entry(wanted: dict[str, Any], entry: dict[str, Any]) -> bool:
+    return entry.get("active") is not False and not _differences(wanted, snapshot(entry))
 
 
 def _check_confirmation(plan: UpdatePlan, confirm: bool | int, max_changes: int) -> None:
