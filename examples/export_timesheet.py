@@ -1,0 +1,117 @@
+"""A timesheet: hours per teammate, local week and project, as CSV and Excel.
+
+Weeks are local (Monday first, in the data's time zone) and count logged, active time,
+as ``df.fbtime.by_period`` does. Writes ``timesheet.csv`` (one row per teammate, week and
+project) and ``timesheet.xlsx`` (that table, plus one sheet with a column per week).
+Runs against a local sandbox unless ``--no-sandbox``; it only reads.
+
+Example:
+    python examples/export_timesheet.py --from 2026-09-01 --to 2026-09-30 --out timesheet
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+import fbtime
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--from", dest="start", type=dt.date.fromisoformat, help="first day (default: 4 weeks ago)"
+    )
+    parser.add_argument("--to", dest="stop", type=dt.date.fromisoformat, help="last day (UTC)")
+    parser.add_argument(
+        "--format", choices=("csv", "xlsx", "both"), default="both", help="files to write"
+    )
+    parser.add_argument("--out", type=Path, default=Path("timesheet"), help="output dir")
+    parser.add_argument(
+        "--sandbox",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="use a local sandbox with synthetic data (default); --no-sandbox uses the "
+        "FRESHBOOKS_ACCESS_TOKEN / FRESHBOOKS_BUSINESS_ID environment variables",
+    )
+    parser.add_argument("--entries", type=int, default=2000, help="sandbox: number of entries")
+    parser.add_argument("--seed", type=int, default=1, help="sandbox: random seed of the data")
+    parser.add_argument(
+        "--end", type=dt.date.fromisoformat, help="sandbox: last day of data (default yesterday)"
+    )
+    return parser
+
+
+def timesheet(df: pd.DataFrame) -> pd.DataFrame:
+    """Long table: teammate_id, teammate, week, project, hours (non-zero cells only)."""
+    parts = []
+    for teammate_id in df["identity_id"].dropna().unique():
+        mine = df.fbtime.for_teammate(int(teammate_id))
+        weeks = mine.fbtime.by_period("W", by="project")  # a column per project (names)
+        long = weeks.stack().rename("hours").reset_index()
+        long = long[long["hours"] > 0]
+        name = mine["teammate_name"].iloc[0] if "teammate_name" in mine else str(teammate_id)
+        parts.append(long.assign(teammate_id=int(teammate_id), teammate=name))
+    columns = ["teammate_id", "teammate", "week", "project", "hours"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    table = pd.concat(parts, ignore_index=True).rename(columns={"period": "week"})
+    table["hours"] = table["hours"].astype(float).round(4)
+    return table[columns].sort_values(["teammate", "week", "project"], ignore_index=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    stop = args.stop or (args.end or dt.date.today())
+    start = args.start or stop - dt.timedelta(days=27)
+    if args.format != "csv":
+        try:
+            import openpyxl  # noqa: F401
+        except ImportError:
+            raise SystemExit(
+                "Excel output needs openpyxl (pip install openpyxl), or use --format csv"
+            ) from None
+    with contextlib.ExitStack() as stack:
+        teammates = None
+        if args.sandbox:
+            sandbox = stack.enter_context(fbtime.Sandbox(args.entries, args.seed, end=args.end))
+            client = sandbox.client(cache=False)
+            people = sandbox.dataset.identities
+            teammates = {p["id"]: f"{p['first_name']} {p['last_name']}" for p in people}
+        else:
+            client = fbtime.Client()
+        df = fbtime.load_time_entries(
+            client,
+            team=True,
+            started_from=start.isoformat(),
+            started_to=f"{stop.isoformat()}T23:59:59Z",
+        )
+        df = df.fbtime.with_names(projects=fbtime.load_projects(client), teammates=teammates)
+    table = timesheet(df)
+    args.out.mkdir(parents=True, exist_ok=True)
+    written = []
+    if args.format in ("csv", "both"):
+        table.to_csv(args.out / "timesheet.csv", index=False)
+        written.append(args.out / "timesheet.csv")
+    if args.format in ("xlsx", "both"):
+        wide = table.pivot_table(
+            index=["teammate", "project"], columns="week", values="hours", aggfunc="sum"
+        ).fillna(0.0)
+        wide.columns = [f"{c:%Y-%m-%d}" for c in wide.columns]
+        with pd.ExcelWriter(args.out / "timesheet.xlsx") as excel:
+            table.to_excel(excel, sheet_name="timesheet", index=False)
+            wide.to_excel(excel, sheet_name="by week")
+        written.append(args.out / "timesheet.xlsx")
+    totals = table.groupby("teammate")["hours"].sum()
+    print(f"Hours per teammate, {start} to {stop}:")
+    print(totals.to_string(float_format=lambda x: f"{x:,.2f}"))
+    print("\nWrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

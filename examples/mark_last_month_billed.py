@@ -1,0 +1,92 @@
+"""Mark last month's unbilled time as billed: build the plan, print it, apply with --apply.
+
+Without ``--apply`` nothing is written: the plan is printed and saved as ``plan.json``
+(apply it later with ``fbtime apply`` or ``UpdatePlan.load``). With ``--apply`` each
+change is journaled under ``<out>/journals`` so it can be resumed or undone
+(``fbtime.undo(journal)``). Runs against a local sandbox unless ``--no-sandbox``.
+
+Example:
+    python examples/mark_last_month_billed.py --month 2026-09            # dry run
+    python examples/mark_last_month_billed.py --month 2026-09 --apply
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+import fbtime
+
+
+def month_bounds(month: str | None, reference: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Start of ``month`` (YYYY-MM; default: the month before ``reference``) and of the next."""
+    if month is None:
+        start = (pd.Timestamp(reference).to_period("M") - 1).to_timestamp()
+    else:
+        start = pd.Period(month, freq="M").to_timestamp()
+    return start.tz_localize("UTC"), (start + pd.offsets.MonthBegin(1)).tz_localize("UTC")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--month", help="YYYY-MM, in UTC (default: last month)")
+    parser.add_argument("--apply", action="store_true", help="write the changes (default: dry run)")
+    parser.add_argument("--out", type=Path, default=Path("mark-billed"), help="output dir")
+    parser.add_argument(
+        "--sandbox",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="use a local sandbox with synthetic data (default); --no-sandbox uses the "
+        "FRESHBOOKS_ACCESS_TOKEN / FRESHBOOKS_BUSINESS_ID environment variables",
+    )
+    parser.add_argument("--entries", type=int, default=2000, help="sandbox: number of entries")
+    parser.add_argument("--seed", type=int, default=1, help="sandbox: random seed of the data")
+    parser.add_argument(
+        "--end", type=dt.date.fromisoformat, help="sandbox: last day of data (default yesterday)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    start, stop = month_bounds(args.month, args.end or dt.date.today())
+    args.out.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        if args.sandbox:
+            sandbox = stack.enter_context(fbtime.Sandbox(args.entries, args.seed, end=args.end))
+            client = sandbox.client(cache=False)
+        else:
+            client = fbtime.Client()
+        df = fbtime.load_time_entries(
+            client,
+            team=True,
+            billed=False,
+            started_from=start,
+            started_to=stop - pd.Timedelta(seconds=1),
+        )
+        plan = df.fbtime.unbilled().fbtime.mark_billed()
+        print(plan)
+        plan.save(args.out / "plan.json")
+        if not args.apply:
+            print(
+                f"\ndry run: nothing was written. {len(plan)} entries would be marked billed; "
+                f"the plan is in {args.out / 'plan.json'}. Run again with --apply to write."
+            )
+            return 0
+        if not len(plan):
+            print("\nnothing to mark billed")
+            return 0
+        # --apply is the confirmation; plans over 200 changes need the count itself
+        result = plan.apply(client, confirm=len(plan), journal=args.out / "journals")
+        result.rows.to_csv(args.out / "result.csv")
+        print(result)
+        print(f"\nundo with: fbtime.undo({str(result.journal_path)!r})")
+        return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
