@@ -20,6 +20,7 @@ from fbtime.errors import (
     ConfigError,
     ConfirmationError,
     FBTimeError,
+    LoginError,
     NotFoundError,
     PartialApplyError,
     PlanError,
@@ -31,9 +32,12 @@ from fbtime.errors import (
     ValidationError,
 )
 from fbtime.frame import load_time_entries
+from fbtime.identity import whoami
 from fbtime.names import load_clients, load_projects, load_services
+from fbtime.oauth import login
 from fbtime.sandbox import Sandbox
 from fbtime.schema import as_time_entries
+from fbtime.sync import SyncError, SyncFiltersError, SyncReport, sync
 
 __all__ = [
     "APIError",
@@ -44,6 +48,7 @@ __all__ = [
     "ConfigError",
     "ConfirmationError",
     "FBTimeError",
+    "LoginError",
     "NotFoundError",
     "PartialApplyError",
     "PlanError",
@@ -52,6 +57,9 @@ __all__ = [
     "Sandbox",
     "SchemaError",
     "ServerError",
+    "SyncError",
+    "SyncFiltersError",
+    "SyncReport",
     "TransportError",
     "UpdatePlan",
     "ValidationError",
@@ -61,6 +69,9 @@ __all__ = [
     "load_projects",
     "load_services",
     "load_time_entries",
+    "login",
     "resume",
+    "sync",
     "undo",
+    "whoami",
 ]

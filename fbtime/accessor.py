@@ -28,6 +28,8 @@ from fbtime.schema import DTYPES, FRAME_COLUMNS, INDEX, REQUIRED_COLUMNS, dtype_
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from fbtime.widgets import Explorer
+
 _FIX = "re-type it with fbtime.as_time_entries(df)"
 
 
@@ -280,6 +282,19 @@ class TimeEntriesAccessor:
         The caller's frame is not modified.
         """
         return PlotMethods(self._frame)
+
+    def explore(self, **kwargs: Any) -> Explorer:
+        """An ipywidgets panel to filter, group, chart and export these entries.
+
+        ``kwargs`` go to :class:`fbtime.widgets.Explorer` (``debounce=``, ``export_dir=``).
+        The caller's frame is not modified.
+
+        Example:
+            >>> df.fbtime.with_names(clients=fbtime.load_clients(client)).fbtime.explore()
+        """
+        from fbtime.widgets import Explorer
+
+        return Explorer(self._frame, **kwargs)
 
     # bulk changes (plans are read-only; nothing is sent until plan.apply) ----------------
     def mark_billed(self, *, business_id: int | None = None) -> UpdatePlan:

@@ -58,8 +58,18 @@ class CacheLocation:
     identity: str
 
     @classmethod
-    def for_(cls, directory: Path, base_url: str, business_id: int, token: str) -> CacheLocation:
-        return cls(directory, _digest(base_url, business_id), identity_key(token))
+    def for_(
+        cls,
+        directory: Path,
+        base_url: str,
+        business_id: int,
+        token: str,
+        identity: str | None = None,
+    ) -> CacheLocation:
+        """Locate the cache; ``identity`` (e.g. a login profile and user) keys it instead of
+        the token, so a token that rotates every 12 hours keeps the same cache."""
+        key = _digest("fbtime-identity", identity) if identity else identity_key(token)
+        return cls(directory, _digest(base_url, business_id), key)
 
     @property
     def path(self) -> Path:

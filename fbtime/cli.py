@@ -140,8 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_cache)
 
     from fbtime.bulk.commands import add_commands as add_bulk_commands
+    from fbtime.identity import add_commands as add_login_commands
 
     add_bulk_commands(sub)
+    add_login_commands(sub)  # login, whoami, use
     return parser
 
 

@@ -11,28 +11,50 @@ This module knows HTTP; it knows nothing of pandas.
 
 from __future__ import annotations
 
-import json
+import datetime as dt
+import email.utils
 import logging
+import os
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from fbtime import __version__, cache
-from fbtime.config import Settings
+from fbtime.config import ENV_API_URL, ENV_BUSINESS_ID, ENV_TOKEN, Settings
 from fbtime.errors import APIError, TransportError
 from fbtime.ratelimit import RateLimiter
+from fbtime.refresh import ProfileAuth, saved_login
 from fbtime.responses import error_for_status
 
 log = logging.getLogger("fbtime")
 
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A parsed answer plus what incremental loads need to know about it.
+
+    Attributes:
+        body: the parsed JSON (None for 204).
+        server_time: the answer's ``Date`` header (UTC, whole seconds), or the local UTC
+            time the request was sent if the server gave none. Cached answers keep the
+            time they were first fetched, so a watermark taken from them stays safe.
+        from_cache: True if the answer came from the HTTP cache (no request was sent).
+    """
+
+    body: Any
+    server_time: dt.datetime
+    from_cache: bool = False
 
 
 class _PacedRetry(Retry):
@@ -69,6 +91,9 @@ class Client:
         retries: retry budget per request for 429/5xx/connection errors.
         workers: concurrent page requests in a load.
         rate_limit: requests per second this client will not exceed (None: no pacing).
+        profile: a saved login (``fbtime login``) to use. With no token given and no
+            ``FRESHBOOKS_ACCESS_TOKEN``, the ``default`` profile (or ``FBTIME_PROFILE``) is
+            used if saved: its business, API URL and tokens, refreshed as they expire.
 
     Example:
         >>> client = fbtime.Client(token="...", business_id=123456)
@@ -87,9 +112,18 @@ class Client:
         retries: int | None = None,
         workers: int | None = None,
         rate_limit: float | None = None,
+        profile: str | None = None,
     ) -> None:
         if isinstance(cache_expire, int | float):
             cache_expire = timedelta(seconds=cache_expire)
+        self.auth: ProfileAuth | None = None
+        if token is None and (profile is not None or not os.environ.get(ENV_TOKEN)):
+            self.auth = saved_login(profile)  # env vars first, then the saved login
+        if self.auth is not None:
+            token = self.auth.token()
+            business_id = business_id or os.environ.get(ENV_BUSINESS_ID)
+            business_id = business_id or self.auth.profile.chosen_business()
+            base_url = base_url or os.environ.get(ENV_API_URL) or self.auth.api_url
         self.settings = Settings.from_env(
             token=token,
             business_id=business_id,
@@ -117,8 +151,9 @@ class Client:
         else:
             directory = cache.cache_dir() if s.cache is True else Path(s.cache)
             self._cache_location = cache.CacheLocation.for_(
-                directory, s.base_url, s.business_id, s.token
-            )
+                directory, s.base_url, s.business_id, s.token,
+                identity=self.auth.cache_identity if self.auth else None,
+            )  # fmt: skip
             session = cache.make_session(self._cache_location, s.cache_expire)
         retry_class = type("ClientRetry", (_PacedRetry,), {"limiter": self.limiter})
         retry = retry_class(
@@ -141,9 +176,11 @@ class Client:
         )
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        session.headers.update(
-            {"Authorization": f"Bearer {s.token}", "User-Agent": f"fbtime/{__version__}"}
-        )
+        session.headers.update({"User-Agent": f"fbtime/{__version__}"})
+        if self.auth is not None:  # a saved login: the current token per request, refreshed
+            session.auth = self.auth
+        else:
+            session.headers["Authorization"] = f"Bearer {s.token}"
         return session
 
     @property
@@ -196,10 +233,30 @@ class Client:
             APIError: (a subclass of) for an error status after retries.
             TransportError: the connection failed or the answer could not be read.
         """
+        answer = self.fetch(
+            method, path, params=params, json_body=json_body, refresh=refresh, use_cache=use_cache
+        )
+        return answer.body
+
+    def fetch(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        refresh: bool = False,
+        use_cache: bool = True,
+    ) -> Answer:
+        """Like :meth:`request`, but also say when the server answered and if from cache.
+
+        Incremental sync and page-consistency checks use the server's time as a watermark.
+        """
         url = self.base_url + path
         method = method.upper()
         attempts = 1 + (self.settings.retries if method in IDEMPOTENT else 0)
         for attempt in range(attempts):
+            sent_at = dt.datetime.now(dt.UTC)
             response = self._send(method, url, params, json_body, refresh, use_cache)
             if isinstance(response, Exception):
                 error: Exception = response
@@ -212,10 +269,13 @@ class Client:
                         url=url,
                         retry_after=response.headers.get("Retry-After"),
                     )
+                when = _server_time(response.headers.get("Date")) or sent_at
+                from_cache = bool(getattr(response, "from_cache", False))
                 if response.status_code == 204 or not response.content:
-                    return None
+                    return Answer(None, when, from_cache)
                 try:
-                    return json.loads(response.content)
+                    # orjson: about 2.5x faster than json on a page of entries (bench/run.py)
+                    return Answer(orjson.loads(response.content), when, from_cache)
                 except ValueError as exc:
                     self._forget(response)
                     error = TransportError(
@@ -275,9 +335,18 @@ class Client:
         return self.request("GET", path, params=params, **kw)
 
 
+def _server_time(header: str | None) -> dt.datetime | None:
+    if not header:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(header).astimezone(dt.UTC)
+    except (TypeError, ValueError):
+        return None
+
+
 def _short(exc: Exception) -> str:
     text = str(exc)
     return text if len(text) < 300 else text[:300] + "..."
 
 
-__all__ = ["APIError", "Client"]
+__all__ = ["APIError", "Answer", "Client"]

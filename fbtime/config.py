@@ -32,7 +32,8 @@ ENV_CACHE_DIR = "FBTIME_CACHE_DIR"
 
 HOW_TO_CONFIGURE = (
     f"pass token=... and business_id=... to fbtime.Client, or set {ENV_TOKEN} and "
-    f"{ENV_BUSINESS_ID} (and {ENV_API_URL} for a sandbox); for a local sandbox use "
+    f"{ENV_BUSINESS_ID} (and {ENV_API_URL} for a sandbox), or sign in once with "
+    "`fbtime login` (fbtime.login() in a notebook); for a local sandbox use "
     "`with fbtime.Sandbox() as sb: client = sb.client()`"
 )
 

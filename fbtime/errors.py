@@ -4,6 +4,7 @@
 
     FBTimeError                      base of everything below
     ├── ConfigError                  no token / business id / base URL, or an unsafe one
+    │   └── LoginError               sign-in could not finish (state, denied, expired code)
     ├── QueryError (ValueError)      a bad filter, date, id or page size; raised before any request
     ├── SchemaError (ValueError)     a frame that does not fit the time-entry schema
     ├── TransportError               connection refused/reset, timeout, unreadable body
@@ -33,6 +34,10 @@ class FBTimeError(Exception):
 
 class ConfigError(FBTimeError):
     """Settings are missing or unsafe (no token, no business id, plain HTTP to a remote host)."""
+
+
+class LoginError(ConfigError):
+    """Sign-in could not finish (wrong ``state``, denied, expired code); nothing was saved."""
 
 
 class QueryError(FBTimeError, ValueError):

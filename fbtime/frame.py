@@ -1,24 +1,49 @@
 """``load_time_entries()``: API rows -> one typed DataFrame indexed by ``id``.
 
-Columns are built one at a time straight from the parsed JSON rows (no per-row pandas
-objects), then typed with the schema declared in :mod:`fbtime.schema`. Fields the schema
-does not know are kept as extra columns, so a new API field is never silently dropped.
+Pages are turned into Arrow arrays by the worker that fetched them (:func:`page_chunk`),
+so the parsed JSON of a page is dropped at once: a load never holds every row as a dict,
+and peak memory stays near the size of the final frame. The Arrow columns are then typed
+with the schema declared in :mod:`fbtime.schema`. Fields the schema does not know are
+kept as extra columns (object dtype), so a new API field is never silently dropped; a
+page with such fields, or values Arrow cannot type, goes through the plain-Python path.
+
+A load from the network ends with one ``updated_since`` query from the time the first
+page was served (:func:`fetch_frame`): an entry created, changed or deleted while the
+pages were read is reconciled, so the frame is exactly the server's set at the end.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from fbtime import schema
 from fbtime.client import Client
 from fbtime.errors import QueryError
-from fbtime.query import FILTERS, DateLike, check_per_page, encode_filters
+from fbtime.paging import Changes, InconsistentPagesError, Page, fetch_all, reconcile
+from fbtime.query import FILTERS, DateLike, check_per_page, encode_filters, to_utc
 
 _NESTED = ("timer",)
+_DERIVED = ("hours", "timer_id", "timer_is_running")
+#: Time between the server's clock on page 1 and the ``updated_since`` re-check.
+VERIFY_LAG = dt.timedelta(seconds=5)
+_ARROW_TYPES = {"Int64": pa.int64(), "boolean": pa.bool_(), schema.TEXT: pa.string(),
+                schema.DATETIME: pa.string()}  # fmt: skip
+_TIMER = pa.struct([("id", pa.int64()), ("is_running", pa.bool_())])
+#: The API fields as one Arrow struct: rows are typed by Arrow's C++ dict conversion.
+ROW_TYPE = pa.struct(
+    [(c.name, _ARROW_TYPES[c.dtype]) for c in schema.COLUMNS if c.name not in _DERIVED]
+    + [("timer", _TIMER)]
+)
+_KNOWN = frozenset(ROW_TYPE.names)
+_PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(),
+                 pa.string(): pd.StringDtype("pyarrow", na_value=np.nan)}  # fmt: skip
 
 
 def _column(rows: Sequence[dict[str, Any]], name: str) -> list[Any]:
@@ -33,14 +58,8 @@ def _typed(values: list[Any], dtype: str) -> pd.Series:
     return pd.Series(pd.array(values, dtype=dtype))
 
 
-def records_to_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
-    """Build the typed time-entry frame from rows in the API's JSON shape.
-
-    The nested ``timer`` becomes ``timer_id`` and ``timer_is_running``; ``hours`` is
-    derived from ``duration``. Unknown fields become extra columns (object dtype).
-    """
-    if not rows:
-        return schema.empty_frame()
+def _python_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """The plain-Python path: for pages with unknown fields or values Arrow refuses."""
     columns: dict[str, pd.Series] = {}
     timers = _column(rows, "timer")
     derived = {
@@ -56,10 +75,230 @@ def records_to_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     extras = sorted({key for row in rows for key in row} - known)
     for name in extras:
         columns[name] = pd.Series(_column(rows, name), dtype=object)
-    frame = pd.DataFrame(columns)
+    return _finish(pd.DataFrame(columns), extras)
+
+
+def _finish(frame: pd.DataFrame, extras: list[str]) -> pd.DataFrame:
     frame["hours"] = (frame["duration"].astype("Float64") / 3600).astype("Float64")
     frame = frame.set_index(schema.INDEX)
     return frame[[*schema.FRAME_COLUMNS, *extras]]
+
+
+def page_chunk(rows: list[dict[str, Any]]) -> pa.StructArray | pd.DataFrame | None:
+    """Convert one page's rows to an Arrow struct array (a frame if Arrow cannot)."""
+    if not rows:
+        return None
+    if not set().union(*rows) - _KNOWN:
+        try:
+            return pa.array(rows, type=ROW_TYPE)
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
+            pass
+    return _python_frame(rows)
+
+
+def _times(column: pa.ChunkedArray) -> pd.Series:
+    try:
+        parsed = pc.strptime(column, format="%Y-%m-%dT%H:%M:%SZ", unit="s")
+        return pd.Series(
+            parsed.cast(pa.timestamp("us", tz="UTC")).to_pandas(), dtype=schema.DATETIME
+        )
+    except pa.ArrowException:  # fractions of a second or an offset: let pandas read ISO 8601
+        values = column.to_pandas(types_mapper=_PANDAS_TYPES.get).astype(object)
+        return pd.Series(pd.to_datetime(values, utc=True, format="ISO8601"), dtype=schema.DATETIME)
+
+
+def _arrow_frame(arrays: list[pa.StructArray]) -> pd.DataFrame:
+    table = pa.Table.from_batches([pa.RecordBatch.from_struct_array(a) for a in arrays])
+    del arrays
+    timer = table.column("timer")
+    columns: dict[str, Any] = {}
+    for name in (schema.INDEX, *schema.FRAME_COLUMNS):
+        if name == "hours":
+            continue
+        if name in ("timer_id", "timer_is_running"):
+            column = pc.struct_field(timer, [0 if name == "timer_id" else 1])
+        else:
+            column = table.column(name)
+        if schema.DTYPES[name] == schema.DATETIME:
+            columns[name] = _times(column)
+        else:
+            columns[name] = column.to_pandas(types_mapper=_PANDAS_TYPES.get)
+    del table, timer
+    return _finish(pd.DataFrame(columns), [])
+
+
+def chunks_to_frame(chunks: Sequence[Any]) -> pd.DataFrame:
+    """Join page chunks from :func:`page_chunk`, in order, into the typed frame."""
+    pieces: list[pd.DataFrame] = []
+    run: list[pa.StructArray] = []
+    for chunk in chunks:
+        if isinstance(chunk, pa.Array):
+            run.append(chunk)
+        elif isinstance(chunk, pd.DataFrame):
+            if run:
+                pieces.append(_arrow_frame(run))
+                run = []
+            pieces.append(chunk)
+    if run:
+        pieces.append(_arrow_frame(run))
+    if not pieces:
+        return schema.empty_frame()
+    if len(pieces) == 1:
+        return pieces[0]
+    frame = pd.concat(pieces)
+    extras = sorted(set(frame.columns) - set(schema.FRAME_COLUMNS))
+    for name in extras:  # missing on some pages: None, as a row without the field gives
+        frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+    return frame[[*schema.FRAME_COLUMNS, *extras]]
+
+
+def records_to_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Build the typed time-entry frame from rows in the API's JSON shape.
+
+    The nested ``timer`` becomes ``timer_id`` and ``timer_is_running``; ``hours`` is
+    derived from ``duration``. Unknown fields become extra columns (object dtype).
+    """
+    return chunks_to_frame([page_chunk(list(rows))])
+
+
+def apply_changes(frame: pd.DataFrame, changes: Changes) -> pd.DataFrame:
+    """Drop deleted ids and upsert changed rows; return the frame in the API's order.
+
+    The order is the list's: ``started_at`` newest first, then ``id`` descending.
+    """
+    out = frame.drop(index=[i for i in changes.drop if i in frame.index])
+    if changes.upsert:
+        new = records_to_frame(changes.upsert)
+        out = pd.concat([out[~out.index.isin(new.index)], new])
+        extras = [c for c in out.columns if c not in schema.DTYPES]
+        out = out[[*schema.FRAME_COLUMNS, *extras]]
+    return sort_entries(out)
+
+
+def sort_entries(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sort as the API lists entries: ``started_at`` descending, then ``id`` descending."""
+    keys = pd.DataFrame({"s": frame["started_at"].array, "i": frame.index.array})
+    order = keys.sort_values(["s", "i"], ascending=False, kind="stable").index
+    return frame.iloc[np.asarray(order)]
+
+
+def _getter(
+    client: Client, params: dict[str, str], per_page: int, refresh: bool, use_cache: bool
+) -> Callable[[int], Page]:
+    path = client.time_entries.path
+
+    def get_page(number: int) -> Page:
+        page_params = {**params, "page": str(number), "per_page": str(per_page)}
+        answer = client.fetch("GET", path, params=page_params, refresh=refresh, use_cache=use_cache)
+        return Page(answer.body, answer.server_time, answer.from_cache)
+
+    return get_page
+
+
+def fetch_changes(
+    client: Client, filters: dict[str, Any], since: dt.datetime, *, per_page: int = 100
+) -> tuple[Changes, dict[str, Any]]:
+    """Rows of ``filters`` changed since ``since`` (deleted too), never from the cache.
+
+    Returns the changes and ``{"requests", "pages", "server_time", "rows"}``.
+    ``updated_since`` goes out at whole seconds, floored: it can only fetch more.
+    """
+    stamp = to_utc(since, "since")
+    if filters.get("updated_since") is not None:
+        stamp = max(stamp, to_utc(filters["updated_since"], "updated_since"))
+    query = {**filters, "include_deleted": True, "updated_since": stamp.floor("s")}
+    params = encode_filters(query)
+    listing = fetch_all(
+        _getter(client, params, per_page, False, False),
+        key="time_entries",
+        per_page=per_page,
+        workers=client.settings.workers,
+    )
+    changes = reconcile(listing.rows, keep_deleted=bool(filters.get("include_deleted")))
+    info = {"requests": listing.requests, "pages": listing.requests,
+            "server_time": listing.server_time, "rows": len(listing.ids)}  # fmt: skip
+    return changes, info
+
+
+def count_entries(client: Client, filters: dict[str, Any]) -> dict[str, Any]:
+    """The server's current ``meta`` for ``filters`` (one row fetched, never cached)."""
+    params = {**encode_filters(filters), "page": "1", "per_page": "1"}
+    body = client.request("GET", client.time_entries.path, params=params, use_cache=False)
+    return dict(body.get("meta") or {})
+
+
+def fetch_frame(
+    client: Client,
+    filters: dict[str, Any],
+    *,
+    per_page: int = 100,
+    refresh: bool = False,
+    use_cache: bool = True,
+    verify: bool = True,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+    max_attempts: int = 3,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Load every page of ``filters`` into a frame, reconciling changes made meanwhile.
+
+    After a load that touched the network, entries changed since page 1 was served
+    (less :data:`VERIFY_LAG`) are fetched with ``updated_since`` and applied; then the
+    server's count must match, else the pages are read again, bypassing the cache.
+
+    Returns:
+        The frame and ``{"requests", "passes", "meta", "server_time", "notes"}``.
+
+    Raises:
+        InconsistentPagesError: the list kept changing through ``max_attempts`` loads.
+    """
+    params = encode_filters(filters)
+    requests, passes, notes = 0, 0, []
+    for attempt in range(max_attempts):
+        fresh = refresh or attempt > 0
+        listing = fetch_all(
+            _getter(client, params, per_page, fresh, use_cache),
+            key="time_entries",
+            per_page=per_page,
+            workers=client.settings.workers,
+            progress=progress if attempt == 0 else None,
+            on_total=on_total if attempt == 0 else None,
+            convert=page_chunk,
+            refetch=_getter(client, params, per_page, True, use_cache),
+        )
+        requests, passes = requests + listing.requests, passes + listing.passes
+        notes += listing.notes
+        frame, meta = chunks_to_frame(listing.chunks), listing.meta
+        del listing.chunks[:]
+        info = {"requests": requests, "passes": passes, "meta": meta, "notes": notes,
+                "server_time": listing.server_time}  # fmt: skip
+        if not verify or not listing.from_network or listing.server_time is None:
+            return frame, info
+        changes, seen = fetch_changes(
+            client, filters, listing.server_time - VERIFY_LAG, per_page=per_page
+        )
+        info["requests"] = requests = requests + seen["requests"]
+        if not changes:
+            return frame, info
+        frame = apply_changes(frame, changes)
+        counted = count_entries(client, filters)  # its pages/per_page are of a 1-row page
+        meta = {
+            **meta,
+            **{k: v for k, v in counted.items() if k not in ("page", "pages", "per_page")},
+        }
+        meta["pages"] = -(-int(meta.get("total", 0)) // per_page)
+        info["requests"] = requests = requests + 1
+        info["meta"] = meta
+        if len(frame) == int(meta.get("total", -1)):
+            return frame, info
+        notes.append(
+            f"load {attempt + 1}: {len(frame)} entries after reconciling, "
+            f"server has {meta.get('total')}"
+        )
+    raise InconsistentPagesError(
+        f"the list kept changing while it was loaded ({max_attempts} loads): "
+        + " | ".join(notes)
+        + ". Retry when fewer writes are happening, or narrow the filters."
+    )
 
 
 def load_time_entries(
@@ -135,21 +374,21 @@ def load_time_entries(
     client = client or Client()
     fetched_at = dt.datetime.now(dt.UTC)
     with _Bar(progress) as bar:
-        listing = client.time_entries.listing(
+        frame, info = fetch_frame(
+            client,
+            filters,
             per_page=per_page,
             refresh=refresh,
             progress=bar.update,
             on_total=bar.set_total,
-            **filters,
         )
-    frame = records_to_frame(listing.rows)
-    meta = {k: listing.meta.get(k) for k in ("total", "total_logged", "total_unbilled", "pages")}
+    meta = {k: info["meta"].get(k) for k in ("total", "total_logged", "total_unbilled", "pages")}
     frame.attrs["fbtime"] = {
         "business_id": client.business_id,
         "filters": params,
         "fetched_at": fetched_at.isoformat(),
         "meta": meta,
-        "requests": listing.requests,
+        "requests": info["requests"],
     }
     return frame
 

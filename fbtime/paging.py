@@ -4,28 +4,48 @@ Paging is split in two: :func:`read_state` reads what a page says about the whol
 and the caller asks for page numbers. Rows come back in page order whatever order the
 pages arrive in. No pandas here.
 
+Each page can be turned into a compact chunk (``convert``) by the worker that fetched
+it, so the parsed JSON of a page is dropped as soon as it is converted: memory holds
+chunks and ids, never every row as a dict.
+
 Page-number paging has no snapshot: an entry created or deleted while paging shifts rows
 across pages, so a row can be seen twice or not at all. :func:`fetch_all` notices
 (``meta.total`` changing between pages, duplicate ids, a row count that differs from
-``meta.total``) and pages again until one pass is consistent, or raises
-:class:`InconsistentPagesError` after a few passes.
+``meta.total``) and pages again, bypassing caches, until one pass is consistent, or raises
+:class:`InconsistentPagesError` after a few passes. Changes that leave no trace in the
+pages (an insert above the read part and a delete inside it) are caught by the caller
+with an ``updated_since`` query from :attr:`Listing.server_time` (see
+:func:`fbtime.frame.fetch_frame`); :func:`reconcile` says what such a query changes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from fbtime.errors import TransportError
 
-GetPage = Callable[[int], dict[str, Any]]
-
 
 class InconsistentPagesError(TransportError):
     """The list kept changing while it was paged; no consistent snapshot was seen."""
+
+
+@dataclass
+class Page:
+    """A page body plus when the server produced it and whether it came from a cache."""
+
+    body: dict[str, Any]
+    server_time: dt.datetime | None = None
+    from_cache: bool = False
+
+
+GetPage = Callable[[int], "dict[str, Any] | Page"]
+Convert = Callable[[list[dict[str, Any]]], Any]
 
 
 @dataclass
@@ -49,26 +69,57 @@ def read_state(body: dict[str, Any], per_page: int) -> PageState:
 
 @dataclass
 class Listing:
-    """Every row of a list, in page order, with the meta of the pass that produced it."""
+    """Every page of a list, in page order, with the meta of the pass that produced it.
 
-    rows: list[dict[str, Any]]
+    ``chunks`` holds one converted chunk per page (the raw row lists when no ``convert``
+    was given); ``ids`` every row's id in order. ``server_time`` is the earliest server
+    time of the pass's pages: every change after it is visible to ``updated_since``.
+    """
+
+    chunks: list[Any]
+    ids: list[Any]
     meta: dict[str, Any]
     requests: int = 0
     passes: int = 1
     notes: list[str] = field(default_factory=list)
+    server_time: dt.datetime | None = None
+    from_network: bool = True
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        """Every row as a dict (only when the pages were not converted)."""
+        return [row for chunk in self.chunks for row in chunk]
 
 
-def _problems(bodies: list[dict[str, Any]], key: str, state: PageState) -> list[str]:
+@dataclass
+class _Fetched:
+    chunk: Any
+    ids: list[Any]
+    state: PageState
+    server_time: dt.datetime | None
+    from_cache: bool
+
+
+def _fetch(get: GetPage, number: int, key: str, per_page: int, convert: Convert | None) -> _Fetched:
+    answer = get(number)
+    page = answer if isinstance(answer, Page) else Page(answer)
+    rows = page.body.get(key) or []
+    state = read_state({"meta": page.body.get("meta"), "time_entries": rows}, per_page)
+    ids = [row.get("id") for row in rows]
+    chunk = convert(rows) if convert is not None else rows
+    return _Fetched(chunk, ids, state, page.server_time, page.from_cache)
+
+
+def _problems(fetched: list[_Fetched], state: PageState) -> list[str]:
     problems = []
-    totals = {int((b.get("meta") or {}).get("total", state.total)) for b in bodies}
+    totals = {f.state.total for f in fetched}
     if len(totals) > 1:
         problems.append(f"meta.total changed while paging: {sorted(totals)}")
-    rows = [r for b in bodies for r in b.get(key) or []]
-    ids = [r.get("id") for r in rows]
+    ids = [i for f in fetched for i in f.ids]
     if len(set(ids)) != len(ids):
         problems.append(f"{len(ids) - len(set(ids))} duplicate ids across pages")
-    if len(rows) != state.total:
-        problems.append(f"{len(rows)} rows for meta.total {state.total}")
+    if len(ids) != state.total:
+        problems.append(f"{len(ids)} rows for meta.total {state.total}")
     return problems
 
 
@@ -81,47 +132,89 @@ def fetch_all(
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     max_passes: int = 4,
+    convert: Convert | None = None,
+    refetch: GetPage | None = None,
 ) -> Listing:
     """Fetch pages 1..N of a list and check they form one consistent snapshot.
 
     Args:
-        get_page: returns the parsed body of page ``n``.
+        get_page: returns page ``n`` as a parsed body or a :class:`Page`.
         key: the list's key in the body (``"time_entries"``).
         per_page: page size asked for (used when meta lacks ``pages``).
-        workers: concurrent requests after page 1.
+        workers: concurrent requests after page 1 (1: one page at a time).
         progress: called with the number of pages just finished (for a progress bar).
         on_total: called once with the number of pages of the first pass.
         max_passes: passes allowed before giving up on a list that keeps changing.
+        convert: turns a page's rows into a chunk, in the worker, so the rows can go.
+        refetch: used instead of ``get_page`` after a failed pass (to bypass caches).
 
     Raises:
         InconsistentPagesError: the list changed during every pass.
     """
     requests = 0
     notes: list[str] = []
+    get = get_page
     for attempt in range(1, max_passes + 1):
-        first = get_page(1)
+        first = _fetch(get, 1, key=key, per_page=per_page, convert=convert)
         requests += 1
-        state = read_state(first, per_page)
+        state = first.state
         if on_total is not None and attempt == 1:
             on_total(max(state.pages, 1))
         if progress is not None:
             progress(1)
-        rest = list(range(2, state.pages + 1))
-        bodies = [first]
+        fetched = [first]
+        rest = range(2, state.pages + 1)
         if rest:
             with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-                for body in pool.map(get_page, rest):
-                    bodies.append(body)
+                fetch = functools.partial(_fetch, get, key=key, per_page=per_page, convert=convert)
+                for item in pool.map(fetch, rest):
+                    fetched.append(item)
                     if progress is not None:
                         progress(1)
             requests += len(rest)
-        problems = _problems(bodies, key, state)
+        problems = _problems(fetched, state)
         if not problems:
-            rows = [r for b in bodies for r in b.get(key) or []]
-            return Listing(rows, state.meta, requests, attempt, notes)
+            times = [f.server_time for f in fetched if f.server_time is not None]
+            return Listing(
+                chunks=[f.chunk for f in fetched],
+                ids=[i for f in fetched for i in f.ids],
+                meta=state.meta,
+                requests=requests,
+                passes=attempt,
+                notes=notes,
+                server_time=min(times) if times else None,
+                from_network=not all(f.from_cache for f in fetched),
+            )
         notes.append(f"pass {attempt}: " + "; ".join(problems))
+        get = refetch or get_page
     raise InconsistentPagesError(
         f"the list kept changing while it was paged ({max_passes} passes): "
         + " | ".join(notes)
         + ". Retry when fewer writes are happening, or narrow the filters."
     )
+
+
+@dataclass
+class Changes:
+    """What an ``updated_since`` answer does to a list: ids to drop, rows to upsert."""
+
+    drop: set[Any]
+    upsert: list[dict[str, Any]]
+
+    def __bool__(self) -> bool:
+        return bool(self.drop or self.upsert)
+
+
+def reconcile(rows: Sequence[dict[str, Any]], *, keep_deleted: bool) -> Changes:
+    """Split changed rows (``include_deleted=true``) into deletions and upserts.
+
+    A row the server marks ``active: false`` was deleted: it is dropped unless the list
+    itself includes deleted entries (``keep_deleted``), where it is upserted as inactive.
+    When an id appears more than once (it changed again while paging), the last wins.
+    """
+    latest: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        latest.pop(row.get("id"), None)
+        latest[row.get("id")] = row
+    drop = {i for i, r in latest.items() if r.get("active") is False and not keep_deleted}
+    return Changes(drop, [r for i, r in latest.items() if i not in drop])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 
@@ -16,6 +17,10 @@ class RateLimiter:
     """Token bucket (``rate`` requests/second, bursts up to ``burst``) plus a shared pause.
 
     ``rate=None`` paces nothing but still honours pauses.
+
+    It keeps its own accounting, so a caller (or a test) can check the promise without
+    timing anything: :attr:`granted` counts requests let through, :meth:`grants` gives
+    their clock times (the last ``history`` of them), :attr:`pause_log` the pause windows.
     """
 
     def __init__(
@@ -25,6 +30,7 @@ class RateLimiter:
         burst: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        history: int = 100_000,
     ) -> None:
         self.rate = rate
         self.capacity = burst if burst is not None else max(1.0, rate or 1.0)
@@ -36,14 +42,19 @@ class RateLimiter:
         self._lock = threading.Lock()
         self.waited = 0.0
         self.pauses = 0
+        self.granted = 0
+        self._grants: deque[float] = deque(maxlen=history)
+        self.pause_log: list[tuple[float, float]] = []
 
     def pause(self, seconds: float) -> None:
         """Hold every caller of :meth:`acquire` for ``seconds`` from now."""
         with self._lock:
-            until = self._clock() + seconds
+            now = self._clock()
+            until = now + seconds
             if until > self._paused_until:
                 self._paused_until = until
                 self.pauses += 1
+                self.pause_log.append((now, until))
 
     def acquire(self) -> None:
         """Block until a request may be sent."""
@@ -58,9 +69,30 @@ class RateLimiter:
                     self._updated = now
                     if self._tokens >= 1 - 1e-9:  # float error must not stall a caller
                         self._tokens = max(0.0, self._tokens - 1)
+                        self._grant(now)
                         return
                     wait = max((1 - self._tokens) / self.rate, 1e-6)
                 elif wait <= 0:
+                    self._grant(now)
                     return
             self.waited += wait
             self._sleep(wait)
+
+    def _grant(self, now: float) -> None:
+        self.granted += 1
+        self._grants.append(now)
+
+    def grants(self) -> list[float]:
+        """Clock times at which requests were let through (oldest first)."""
+        with self._lock:
+            return list(self._grants)
+
+    def max_in_window(self, seconds: float) -> int:
+        """Most grants inside any window of ``seconds`` (the bucket allows burst + rate x it)."""
+        times = self.grants()
+        best, start = 0, 0
+        for end, stamp in enumerate(times):
+            while stamp - times[start] > seconds:
+                start += 1
+            best = max(best, end - start + 1)
+        return best

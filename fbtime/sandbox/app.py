@@ -37,6 +37,7 @@ from urllib.parse import parse_qs
 
 from fbtime.sandbox.data import Dataset
 from fbtime.sandbox.entries import build_new, build_update
+from fbtime.sandbox.oauth import EXPIRED, OAuthServer
 from fbtime.sandbox.store import ListQuery, Store
 from fbtime.sandbox.validate import FieldError, parse_list_query
 
@@ -63,6 +64,9 @@ ROUTES = (
     (re.compile(r"^/accounting/account/([^/]+)/users/clients/?$"), "clients"),
     (re.compile(r"^/projects/business/([^/]+)/projects/?$"), "projects"),
     (re.compile(r"^/comments/business/([^/]+)/services/?$"), "services"),
+    (re.compile(r"^/oauth/authorize/?$"), "oauth/authorize"),
+    (re.compile(r"^/auth/oauth/token/?$"), "oauth/token"),
+    (re.compile(r"^/auth/oauth/revoke/?$"), "oauth/revoke"),
 )
 METHODS = {"time_entries": ("GET", "POST"), "time_entry": ("GET", "PUT", "DELETE")}
 WRITE_KEYS = ("POST time_entries", "PUT time_entry", "DELETE time_entry")
@@ -123,9 +127,12 @@ class SandboxApp:
         self.revoked: set[str] = set()
         self.stats: Counter[str] = Counter()
         self.injections: list[Injection] = []
+        self.entry_writes: Counter[int] = Counter()
         self.on_request: Callable[[str, int], None] | None = None
         self._lock = threading.Lock()
         self._window = (-1, 0)
+        self.extra_businesses: list[dict[str, Any]] = []  # more memberships in users/me
+        self.oauth = OAuthServer(self)
 
     # -- WSGI --------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
@@ -169,9 +176,13 @@ class SandboxApp:
             return json_response(fault.status, body, fault.headers)
         if limited:
             return json_response(429, {"message": "Too many requests"}, self._retry_after())
+        if route.startswith("oauth/"):  # the OAuth endpoints take no bearer token
+            return self.oauth.handle(method, route, environ)
         token = self._token(environ)
         if token in self.revoked:
             return json_response(401, {"message": REVOKED})
+        if self.oauth.expired(token):
+            return json_response(401, {"message": EXPIRED})
         caller = self.tokens.get(token or "")
         if caller is None:
             return json_response(401, {"message": UNAUTHORIZED})
@@ -281,6 +292,11 @@ class SandboxApp:
         }  # fmt: skip
         return json_response(200, {"time_entries": rows, "meta": meta})
 
+    def _count_write(self, entry_id: int) -> None:
+        """Count a successful API write per entry (tests check "exactly once")."""
+        with self._lock:
+            self.entry_writes[entry_id] += 1
+
     def create(self, caller: int, body: dict[str, Any]) -> dict[str, Any]:
         """Validate and store a new entry for ``caller`` (raises FieldError)."""
         fields = build_new(
@@ -315,7 +331,9 @@ class SandboxApp:
                     return json_response(403, FORBIDDEN)
             except (TypeError, ValueError):
                 pass  # validation reports it
-        return json_response(200, {"time_entry": self.create(caller, body)})
+        created = self.create(caller, body)
+        self._count_write(created["id"])
+        return json_response(200, {"time_entry": created})
 
     def _one(self, caller: int, method: str, raw_id: str, environ: dict[str, Any]) -> Response:
         if not raw_id.isdigit():
@@ -329,6 +347,7 @@ class SandboxApp:
             return json_response(200, {"time_entry": entry})
         if method == "DELETE":
             self.delete(entry["id"])
+            self._count_write(entry["id"])
             return 204, {}, b""
         body = self._body(environ)
         if not self._is_owner(caller) and "identity_id" in body:
@@ -337,7 +356,9 @@ class SandboxApp:
                     return json_response(403, FORBIDDEN)
             except (TypeError, ValueError):
                 pass
-        return json_response(200, {"time_entry": self.update(entry["id"], body, self.put_mode)})
+        updated = self.update(entry["id"], body, self.put_mode)
+        self._count_write(entry["id"])
+        return json_response(200, {"time_entry": updated})
 
     # -- identity and reference data ---------------------------------------------------
     def _me(self, caller: int) -> dict[str, Any]:
@@ -347,9 +368,8 @@ class SandboxApp:
             "id": caller, "identity_id": caller, "first_name": ident["first_name"],
             "last_name": ident["last_name"], "email": ident["email"],
             "business_memberships": [{
-                "id": 100 + index, "role": ident["role"],
-                "business": dict(self.dataset.business),
-            }],
+                "id": 100 + index + 1000 * n, "role": ident["role"], "business": dict(business),
+            } for n, business in enumerate([self.dataset.business, *self.extra_businesses])],
             "roles": [], "groups": [],
         }}  # fmt: skip
 

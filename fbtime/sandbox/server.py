@@ -32,6 +32,7 @@ import pandas as pd
 
 from fbtime.sandbox.app import WRITE_KEYS, Injection, SandboxApp
 from fbtime.sandbox.data import ENTRY_FIELDS, Dataset, generate
+from fbtime.sandbox.oauth import ACCESS_TOKEN_TTL, OAuthKnobs
 from fbtime.sandbox.store import Store
 
 PUT_MODES = ("partial", "full")
@@ -133,11 +134,14 @@ class _Server(ThreadingHTTPServer):
                 conn.shutdown(socket.SHUT_RDWR)
 
 
-class Sandbox:
+class Sandbox(OAuthKnobs):
     """A local stand-in for FreshBooks' time-entries API, with ground truth and knobs.
 
     Data is generated from ``(entries, seed, end)`` (see :func:`fbtime.sandbox.generate`);
     the owner's token is random per instance. Start it with ``with`` or :meth:`start`.
+    It also plays FreshBooks' OAuth server (:mod:`fbtime.sandbox.oauth`): ``authorize_url``,
+    ``token_url``, ``oauth_client_id``/``oauth_client_secret``, ``access_token_ttl``
+    (seconds, settable), ``advance_clock(seconds)`` and ``add_business(name)``.
     """
 
     def __init__(
@@ -155,6 +159,7 @@ class Sandbox:
         end: date | None = None,
         timezone: str = "America/Toronto",
         db_path: str | None = None,
+        access_token_ttl: int = ACCESS_TOKEN_TTL,
     ) -> None:
         if put_mode not in PUT_MODES:
             raise ValueError(f"put_mode must be one of {PUT_MODES}, not {put_mode!r}")
@@ -168,6 +173,7 @@ class Sandbox:
             self._store, self.dataset, latency=latency, rate_limit=rate_limit,
             rate_window=rate_window, put_mode=put_mode,
         )  # fmt: skip
+        self._app.oauth.access_token_ttl = access_token_ttl
         self.business_id: int = self.dataset.business["id"]
         self.account_id: str = self.dataset.business["account_id"]
         self.identity_id: int = self.dataset.owner["id"]
@@ -222,14 +228,16 @@ class Sandbox:
         if identity_id not in self._app.identities:
             raise ValueError(f"identity {identity_id} is not a member of this business")
         for token, ident in self._app.tokens.items():
-            if ident == identity_id and token not in self._app.revoked:
+            revoked, expiring = token in self._app.revoked, self._app.oauth.issued(token)
+            if ident == identity_id and not revoked and not expiring:  # OAuth tokens expire
                 return token
         token = secrets.token_urlsafe(32)
         self._app.tokens[token] = identity_id
         return token
 
     def revoke(self, token: str) -> None:
-        """Make later requests with ``token`` answer 401 (revoked)."""
+        """Make later requests with ``token`` answer 401 (revoked); revokes its OAuth grant too."""
+        self._app.oauth.revoke(token)
         self._app.revoked.add(token)
         self._app.tokens.pop(token, None)
 
@@ -309,6 +317,11 @@ class Sandbox:
         """Zero the request counters."""
         with self._app._lock:
             self._app.stats.clear()
+
+    def entry_writes(self) -> Counter[int]:
+        """Successful API writes (POST, PUT, DELETE) per entry id, since the start."""
+        with self._app._lock:
+            return Counter(self._app.entry_writes)
 
     def writes(self) -> int:
         """POST, PUT and DELETE requests received on time entries, errors included."""

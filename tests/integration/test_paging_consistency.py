@@ -1,0 +1,100 @@
+"""Concurrent loads equal sequential ones, and writes made while paging are reconciled."""
+
+import random
+import threading
+
+import pytest
+from pandas.testing import assert_frame_equal
+
+import fbtime
+from fbtime.paging import InconsistentPagesError
+
+LIST = "GET time_entries"
+
+
+def load(client, **kw):
+    frame = fbtime.load_time_entries(client, team=True, progress=False, **kw)
+    frame.attrs = {}
+    return frame
+
+
+def server_set(sb) -> set[int]:
+    rows = sb.entries()
+    return set(rows.loc[rows["active"] & rows["is_logged"], "id"].astype(int))
+
+
+def test_concurrent_and_sequential_loads_are_identical(sandbox):
+    sequential = load(sandbox.client(cache=False, workers=1), per_page=37)
+    concurrent = load(sandbox.client(cache=False, workers=8), per_page=37)
+    assert_frame_equal(concurrent, sequential)
+    assert set(concurrent.index) == server_set(sandbox)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_inserts_and_deletes_while_paging_end_with_the_servers_set(seed):
+    rng = random.Random(seed)
+    with fbtime.Sandbox(entries=1200, seed=seed) as sb:
+        stamps = list(sb.entries()["started_at"])
+        live = sorted(server_set(sb))
+        lock, done = threading.Lock(), []
+
+        def mutate(key, page):
+            with lock:
+                if key != LIST or len(done) >= 12 or rng.random() < 0.4:
+                    return
+                if rng.random() < 0.5:
+                    victim = live.pop(rng.randrange(len(live)))
+                    sb.delete_entry(victim)
+                else:  # anywhere in the list: before or after the pages already read
+                    sb.create_entry(started_at=rng.choice(stamps), note=f"new {seed}")
+                done.append(page)
+
+        sb.on_request = mutate
+        frame = load(sb.client(cache=False, workers=4), per_page=50)
+        sb.on_request = None
+        assert len(done) == 12  # the writes really happened during the load
+        assert set(frame.index) == server_set(sb) and frame.index.is_unique
+        assert_frame_equal(frame, load(sb.client(cache=False)))
+
+
+def test_a_change_that_leaves_no_trace_in_the_pages_is_still_caught():
+    with fbtime.Sandbox(entries=500, seed=9) as sb:
+        first_page = load(sb.client(cache=False), per_page=100).index[:100]
+        gone = int(first_page[50])
+        made = []
+
+        def insert_above_and_delete_inside(key, page):
+            if key == LIST and page == 3 and not made:
+                # total unchanged, no duplicate, no short page: only updated_since sees it
+                made.append(sb.create_entry(started_at="2099-01-01T00:00:00Z")["id"])
+                sb.delete_entry(gone)
+
+        sb.on_request = insert_above_and_delete_inside
+        sb.reset_stats()
+        frame = fbtime.load_time_entries(
+            sb.client(cache=False, workers=1), team=True, progress=False
+        )
+        pages = frame.attrs["fbtime"]["meta"]["pages"]
+        assert made and made[0] in frame.index and gone not in frame.index
+        assert set(frame.index) == server_set(sb)
+        # pages, then one updated_since query and one count check
+        assert sb.stats()[LIST] == frame.attrs["fbtime"]["requests"] == pages + 2
+
+
+def test_a_list_that_never_settles_raises_a_clear_error():
+    with fbtime.Sandbox(entries=300, seed=3) as sb:
+        sb.on_request = lambda key, page: sb.create_entry()  # a write before every page
+        with pytest.raises(InconsistentPagesError, match="kept changing"):
+            load(sb.client(cache=False), per_page=50)
+
+
+def test_a_cached_load_sends_nothing_and_a_network_load_one_check(sandbox, cache_dir):
+    client = sandbox.client()
+    sandbox.reset_stats()
+    first = fbtime.load_time_entries(client, team=True, progress=False)
+    pages = first.attrs["fbtime"]["meta"]["pages"]
+    assert sandbox.stats()[LIST] == pages + 1  # + the updated_since check (nothing changed)
+    sandbox.reset_stats()
+    second = fbtime.load_time_entries(client, team=True, progress=False)
+    assert sum(sandbox.stats().values()) == 0
+    assert_frame_equal(second, first)
