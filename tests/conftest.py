@@ -254,3 +254,32 @@ def cache_dir(tmp_path, monkeypatch):
     directory = tmp_path / "cache"
     monkeypatch.setenv("FBTIME_CACHE_DIR", str(directory))
     return directory
+
+
+# -- chaos suite: one results table per session ----------------------------------------
+def _chaos():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "chaos", Path(__file__).parent / "chaos" / "chaos.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput"):  # the controller, before any worker
+        _chaos().start_session()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if hasattr(config, "workerinput"):
+        return
+    chaos = _chaos()
+    table = chaos.table()
+    if table:
+        chaos.RESULTS_MD.write_text(table)
+        terminalreporter.write_sep("=", "chaos suite")
+        terminalreporter.write_line(table)

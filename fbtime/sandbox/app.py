@@ -37,6 +37,8 @@ from urllib.parse import parse_qs
 
 from fbtime.sandbox.data import Dataset
 from fbtime.sandbox.entries import build_new, build_update
+from fbtime.sandbox.faults import ENVIRON_KEY as FAULT_KEY
+from fbtime.sandbox.faults import Faults
 from fbtime.sandbox.oauth import EXPIRED, OAuthServer
 from fbtime.sandbox.store import ListQuery, Store
 from fbtime.sandbox.validate import FieldError, parse_list_query
@@ -128,6 +130,8 @@ class SandboxApp:
         self.stats: Counter[str] = Counter()
         self.injections: list[Injection] = []
         self.entry_writes: Counter[int] = Counter()
+        self.faults: Faults | None = None
+        self.restart_hook: Callable[[], None] | None = None
         self.on_request: Callable[[str, int], None] | None = None
         self._lock = threading.Lock()
         self._window = (-1, 0)
@@ -154,6 +158,11 @@ class SandboxApp:
             self.stats[key] += 1
         if self.latency > 0:
             time.sleep(self.latency)
+        fault = self.faults.decide(method) if self.faults is not None else None
+        if fault is not None:
+            early = self._fault(fault, environ)
+            if early is not None:
+                return early
         limit_headers, limited = self._count_rate()
         try:
             status, headers, body = self._answer(environ, method, route, key, groups, limited)
@@ -163,6 +172,30 @@ class SandboxApp:
             traceback.print_exc()
             status, headers, body = json_response(500, {"message": "Internal Server Error"})
         return status, {**limit_headers, **headers}, body
+
+    def _fault(self, kind: str, environ: dict[str, Any]) -> Response | None:
+        """Carry out a seeded fault; return the answer when it replaces the real one."""
+        faults = self.faults
+        assert faults is not None
+        if kind == "restart" and self.restart_hook is not None:
+            threading.Thread(target=self.restart_hook, daemon=True).start()
+        elif kind == "5xx":
+            status, html = faults.error_status()
+            if html:
+                page = f"<html><body><h1>{status} {HTTPStatus(status).phrase}</h1></body></html>"
+                return status, {"Content-Type": "text/html"}, page.encode()
+            return json_response(status, {"message": HTTPStatus(status).phrase})
+        elif kind == "429":
+            headers = {"Retry-After": str(faults.retry_after)}
+            return json_response(429, {"message": "Too many requests"}, headers)
+        elif kind == "slow":
+            time.sleep(faults.slow_seconds)
+        elif kind == "drop_before":
+            environ[FAULT_KEY] = "drop"
+            return json_response(500, {"message": "dropped"})  # never sent
+        elif kind in ("drop_after", "truncate"):
+            environ[FAULT_KEY] = "drop" if kind == "drop_after" else "truncate"
+        return None
 
     def _answer(self, environ, method, route, key, groups, limited) -> Response:
         fault = self._take_injection(method, route)
@@ -293,7 +326,7 @@ class SandboxApp:
         return json_response(200, {"time_entries": rows, "meta": meta})
 
     def _count_write(self, entry_id: int) -> None:
-        """Count a successful API write per entry (tests check "exactly once")."""
+        """Count an API write that changed an entry (tests check "changed exactly once")."""
         with self._lock:
             self.entry_writes[entry_id] += 1
 
@@ -357,7 +390,8 @@ class SandboxApp:
             except (TypeError, ValueError):
                 pass
         updated = self.update(entry["id"], body, self.put_mode)
-        self._count_write(entry["id"])
+        if updated != entry:  # a repeated identical PUT changes nothing
+            self._count_write(entry["id"])
         return json_response(200, {"time_entry": updated})
 
     # -- identity and reference data ---------------------------------------------------

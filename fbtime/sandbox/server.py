@@ -21,6 +21,7 @@ import secrets
 import socket
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -32,6 +33,8 @@ import pandas as pd
 
 from fbtime.sandbox.app import WRITE_KEYS, Injection, SandboxApp
 from fbtime.sandbox.data import ENTRY_FIELDS, Dataset, generate
+from fbtime.sandbox.faults import ENVIRON_KEY as FAULT_KEY
+from fbtime.sandbox.faults import Faults
 from fbtime.sandbox.oauth import ACCESS_TOKEN_TTL, OAuthKnobs
 from fbtime.sandbox.store import Store
 
@@ -82,6 +85,12 @@ class _Handler(BaseHTTPRequestHandler):
             started[:] = [status, headers]
 
         data = b"".join(self.server.app(environ, start_response))
+        fault = environ.get(FAULT_KEY)
+        if fault == "drop":  # close the connection with no answer at all
+            self.close_connection = True
+            return
+        if fault == "truncate":
+            data = data[: len(data) // 2]
         code = int(started[0].split(" ", 1)[0])
         self.send_response(code, started[0].split(" ", 1)[1])
         for name, value in started[1]:
@@ -125,6 +134,12 @@ class _Server(ThreadingHTTPServer):
     def track(self, conn: socket.socket, alive: bool) -> None:
         with self._conns_lock:
             (self._conns.add if alive else self._conns.discard)(conn)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (e.g. timed out on a slow answer) is not a server error."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         with self._conns_lock:
@@ -182,6 +197,7 @@ class Sandbox(OAuthKnobs):
         self._port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._restarting = False
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> Sandbox:
@@ -205,6 +221,27 @@ class Sandbox(OAuthKnobs):
             if self._thread is not None:
                 self._thread.join(timeout=5)
 
+    def restart(self) -> None:
+        """Stop and start again on the same port, keeping every entry (a server restart)."""
+        if self._server is not None:
+            self._port = self._server.server_port
+        self._restarting = True
+        try:
+            self.stop()
+            self.start()
+        finally:
+            self._restarting = False
+
+    @property
+    def faults(self) -> Faults | None:
+        """Seeded fault injection (:class:`~fbtime.sandbox.faults.Faults`); None for none."""
+        return self._app.faults
+
+    @faults.setter
+    def faults(self, faults: Faults | None) -> None:
+        self._app.faults = faults
+        self._app.restart_hook = self.restart
+
     def __enter__(self) -> Sandbox:
         return self.start()
 
@@ -218,6 +255,8 @@ class Sandbox(OAuthKnobs):
     @property
     def url(self) -> str:
         """Base URL of the API, like ``https://api.freshbooks.com``."""
+        if self._restarting:
+            return f"http://127.0.0.1:{self._port}"
         if self._server is None:
             raise RuntimeError("the sandbox is not running: use `with Sandbox() as sb` or start()")
         return f"http://127.0.0.1:{self._server.server_port}"
@@ -319,7 +358,7 @@ class Sandbox(OAuthKnobs):
             self._app.stats.clear()
 
     def entry_writes(self) -> Counter[int]:
-        """Successful API writes (POST, PUT, DELETE) per entry id, since the start."""
+        """API writes that changed an entry (create, update, delete), per entry id."""
         with self._app._lock:
             return Counter(self._app.entry_writes)
 
@@ -366,15 +405,16 @@ def serve_forever_cli(argv: list[str] | None = None) -> int:
         args.entries, args.seed, business_id=args.business_id, latency=args.latency,
         rate_limit=args.rate_limit, put_mode=args.put_mode, port=args.port,
     )  # fmt: skip
-    with sandbox:
-        print(f"FreshBooks sandbox at {sandbox.url}")
-        print(f"  business id: {sandbox.business_id}")
-        print(f"  token:       {sandbox.token}")
-        print("Press Ctrl-C to stop.", flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            print("stopped")
+    try:
+        with sandbox:
+            print(f"FreshBooks sandbox at {sandbox.url}")
+            print(f"  business id: {sandbox.business_id}")
+            print(f"  token:       {sandbox.token}")
+            print("Press Ctrl-C to stop.", flush=True)
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        print("stopped", flush=True)
     return 0
 
 

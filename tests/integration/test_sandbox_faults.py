@@ -319,4 +319,4 @@ def test_cli_prints_url_and_token_then_serves():
         assert r.json()["response"]["business_memberships"][0]["business"]["id"] == business_id
     finally:
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=30) == 0
