@@ -12,13 +12,13 @@ Example:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 from pathlib import Path
 
 import pandas as pd
 
 import fbtime
+from fbtime.cli import add_connection_options, connect
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,18 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("csv", "xlsx", "both"), default="both", help="files to write"
     )
     parser.add_argument("--out", type=Path, default=Path("timesheet"), help="output dir")
-    parser.add_argument(
-        "--sandbox",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="use a local sandbox with synthetic data (default); --no-sandbox uses the "
-        "FRESHBOOKS_ACCESS_TOKEN / FRESHBOOKS_BUSINESS_ID environment variables",
-    )
-    parser.add_argument("--entries", type=int, default=2000, help="sandbox: number of entries")
-    parser.add_argument("--seed", type=int, default=1, help="sandbox: random seed of the data")
-    parser.add_argument(
-        "--end", type=dt.date.fromisoformat, help="sandbox: last day of data (default yesterday)"
-    )
+    add_connection_options(parser, sandbox_default=True, entries=2000)
     return parser
 
 
@@ -75,15 +64,11 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(
                 "Excel output needs openpyxl (pip install openpyxl), or use --format csv"
             ) from None
-    with contextlib.ExitStack() as stack:
+    with connect(args) as (client, sandbox):
         teammates = None
-        if args.sandbox:
-            sandbox = stack.enter_context(fbtime.Sandbox(args.entries, args.seed, end=args.end))
-            client = sandbox.client(cache=False)
+        if sandbox is not None:
             people = sandbox.dataset.identities
             teammates = {p["id"]: f"{p['first_name']} {p['last_name']}" for p in people}
-        else:
-            client = fbtime.Client()
         df = fbtime.load_time_entries(
             client,
             team=True,

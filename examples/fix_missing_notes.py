@@ -13,11 +13,11 @@ Example:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 from pathlib import Path
 
 import fbtime
+from fbtime.cli import add_connection_options, connect
 
 DEFAULT_NOTE = "(no note given)"
 
@@ -30,18 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--apply", action="store_true", help="write the changes (default: dry run)")
     parser.add_argument("--out", type=Path, default=Path("missing-notes"), help="output dir")
-    parser.add_argument(
-        "--sandbox",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="use a local sandbox with synthetic data (default); --no-sandbox uses the "
-        "FRESHBOOKS_ACCESS_TOKEN / FRESHBOOKS_BUSINESS_ID environment variables",
-    )
-    parser.add_argument("--entries", type=int, default=2000, help="sandbox: number of entries")
-    parser.add_argument("--seed", type=int, default=1, help="sandbox: random seed of the data")
-    parser.add_argument(
-        "--end", type=dt.date.fromisoformat, help="sandbox: last day of data (default yesterday)"
-    )
+    add_connection_options(parser, sandbox_default=True, entries=2000)
     return parser
 
 
@@ -50,12 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.note.strip():
         raise SystemExit("--note must not be blank: that is what this script fixes")
     args.out.mkdir(parents=True, exist_ok=True)
-    with contextlib.ExitStack() as stack:
-        if args.sandbox:
-            sandbox = stack.enter_context(fbtime.Sandbox(args.entries, args.seed, end=args.end))
-            client = sandbox.client(cache=False)
-        else:
-            client = fbtime.Client()
+    with connect(args) as (client, _):
         df = fbtime.load_time_entries(client, team=True, started_from=args.since)
         findings = df.fbtime.audit("missing_note")
         findings.to_csv(args.out / "missing_notes.csv", index=False)

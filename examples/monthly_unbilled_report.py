@@ -11,7 +11,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure  # a bare Figure: files only, never a window
 
 import fbtime
+from fbtime.cli import add_connection_options, connect
 
 
 def month_bounds(month: str | None, reference: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -38,34 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--month", help="YYYY-MM, in UTC (default: last month)")
     parser.add_argument("--out", type=Path, default=Path("unbilled-report"), help="output dir")
-    add_connection_options(parser)
+    add_connection_options(parser, sandbox_default=True, entries=2000)
     return parser
-
-
-def add_connection_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--sandbox",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="use a local sandbox with synthetic data (default); --no-sandbox uses the "
-        "FRESHBOOKS_ACCESS_TOKEN / FRESHBOOKS_BUSINESS_ID environment variables",
-    )
-    parser.add_argument("--entries", type=int, default=2000, help="sandbox: number of entries")
-    parser.add_argument("--seed", type=int, default=1, help="sandbox: random seed of the data")
-    parser.add_argument(
-        "--end", type=dt.date.fromisoformat, help="sandbox: last day of data (default yesterday)"
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     start, stop = month_bounds(args.month, args.end or dt.date.today())
-    with contextlib.ExitStack() as stack:
-        if args.sandbox:
-            sandbox = stack.enter_context(fbtime.Sandbox(args.entries, args.seed, end=args.end))
-            client = sandbox.client(cache=False)
-        else:
-            client = fbtime.Client()
+    with connect(args) as (client, _):
         df = fbtime.load_time_entries(
             client, team=True, started_from=start, started_to=stop - pd.Timedelta(seconds=1)
         )

@@ -11,8 +11,9 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from fbtime import cache
 from fbtime.errors import FBTimeError
@@ -38,30 +39,48 @@ def _filters(args: argparse.Namespace) -> dict[str, object]:
     return {k: getattr(args, k) for k in FILTERS if getattr(args, k, None) is not None}
 
 
-def _add_connection(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+class Connection(NamedTuple):
+    """What a script talks to: a client, and the sandbox behind it (None for FreshBooks)."""
+
+    client: Any
+    sandbox: Any
+
+
+def add_connection_options(
+    parser: argparse.ArgumentParser, *, sandbox_default: bool = False, entries: int = 6000
+) -> None:
+    """Add ``--sandbox/--no-sandbox --entries --seed --end``: where a script's data comes from.
+
+    Shared by the ``fbtime`` commands (FreshBooks by default) and the example scripts
+    (a sandbox by default).
+    """
+    group = parser.add_argument_group("connection")
+    group.add_argument(
         "--sandbox",
-        action="store_true",
-        help="run against a fresh local sandbox instead of FreshBooks",
+        action=argparse.BooleanOptionalAction,
+        default=sandbox_default,
+        help="use a fresh local sandbox with synthetic data; --no-sandbox uses FreshBooks "
+        "(FRESHBOOKS_ACCESS_TOKEN / FRESHBOOKS_BUSINESS_ID, or a saved login)",
     )
-    parser.add_argument(
-        "--entries", type=int, default=6000, help="entries in the sandbox (with --sandbox)"
+    group.add_argument("--entries", type=int, default=entries, help="sandbox: number of entries")
+    group.add_argument("--seed", type=int, default=1, help="sandbox: random seed of the data")
+    group.add_argument(
+        "--end", type=date.fromisoformat, help="sandbox: last day of data (default: yesterday)"
     )
-    parser.add_argument("--seed", type=int, default=1, help="sandbox data seed")
 
 
 @contextlib.contextmanager
-def connect(args: argparse.Namespace) -> Iterator[object]:
-    """Yield a Client: a sandbox's with ``--sandbox``, else one from the environment."""
+def connect(args: argparse.Namespace) -> Iterator[Connection]:
+    """Yield the :class:`Connection` that :func:`add_connection_options` asked for."""
     from fbtime.client import Client
 
     if getattr(args, "sandbox", False):
         from fbtime.sandbox import Sandbox
 
-        with Sandbox(entries=args.entries, seed=args.seed) as sb:
-            yield sb.client(cache=False)
+        with Sandbox(entries=args.entries, seed=args.seed, end=args.end) as sb:
+            yield Connection(sb.client(cache=False), sb)
     else:
-        yield Client()
+        yield Connection(Client(), None)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -81,7 +100,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from fbtime.frame import load_time_entries
 
     encode_filters(_filters(args))  # bad input fails before any client, file or request
-    with connect(args) as client:
+    with connect(args) as (client, _):
         df = load_time_entries(client, **_filters(args), refresh=args.refresh)  # type: ignore[arg-type]
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -130,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="load time entries and write CSV or Parquet")
     p.add_argument("output", help="file to write (.csv or .parquet)")
     p.add_argument("--refresh", action="store_true", help="ignore cached answers")
-    _add_connection(p)
+    add_connection_options(p)
     _add_filters(p)
     p.set_defaults(func=cmd_export)
 

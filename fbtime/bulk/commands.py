@@ -56,7 +56,7 @@ def cmd_mark_billed(args: argparse.Namespace) -> int:
     from fbtime.frame import load_time_entries
 
     encode_filters(_filters(args))  # bad input fails before any client, file or request
-    with connect(args) as client:
+    with connect(args) as (client, _):
         df = load_time_entries(client, **_filters(args), refresh=True)  # type: ignore[arg-type]
         plan = df.fbtime.unbilled().fbtime.mark_billed()
         print(plan)
@@ -118,13 +118,13 @@ def _add_apply_options(parser: argparse.ArgumentParser) -> None:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register the bulk-change subcommands."""
-    from fbtime.cli import _add_connection, _add_filters
+    from fbtime.cli import _add_filters, add_connection_options
 
     p = sub.add_parser(
         "mark-billed",
         help="plan (and with --apply, apply) marking unbilled billable time as billed",
     )
-    _add_connection(p)
+    add_connection_options(p)
     _add_filters(p)
     p.add_argument("--apply", action="store_true", help="apply the plan (default: dry run)")
     p.add_argument("--save", type=Path, help="save the plan to this file")
