@@ -61,6 +61,17 @@ def leaked(secrets: list[str], *places: Path, texts: tuple[str, ...] = ()) -> li
     return found
 
 
+def frame_run(seed, requests, faults, got, expected, secrets, *, ordered=False) -> dict:
+    """One results row for a frame that must equal ``expected`` (in order, if ``ordered``)."""
+    ids = got.index.tolist()
+    lost = len(set(expected.index) - set(ids))
+    doubled = len(ids) - len(set(ids))
+    same = got.equals(expected) if ordered else got.sort_index().equals(expected.sort_index())
+    return {"seed": seed, "requests": requests, "faults": faults, "lost": lost,
+            "doubled": doubled, "leaked": len(secrets),
+            "ok": same and not lost and not doubled and not secrets}  # fmt: skip
+
+
 def record(scenario: str, chunk: int, rows: list[dict]) -> None:
     RESULTS_DIR.mkdir(exist_ok=True)
     (RESULTS_DIR / f"{scenario}-{chunk}.json").write_text(json.dumps(rows, indent=1))

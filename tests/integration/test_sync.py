@@ -5,6 +5,7 @@ import random
 
 import pandas as pd
 import pytest
+from groundtruth import mutate
 from pandas.testing import assert_frame_equal
 
 import fbtime
@@ -21,25 +22,6 @@ def fresh(sb, **filters) -> pd.DataFrame:
     frame = fbtime.load_time_entries(sb.client(cache=False), progress=False, **filters)
     frame.attrs = {}
     return frame
-
-
-def mutate(sb, rng: random.Random, n: int) -> None:
-    """Random creates, updates (billed, notes, durations, dates) and deletes."""
-    rows = sb.entries()
-    live = [int(i) for i in rows.loc[rows["active"] & rows["is_logged"], "id"]]
-    stamps = list(rows["started_at"])
-    for _ in range(n):
-        kind = rng.choice(["create", "update", "update", "delete"])
-        if kind == "create":
-            sb.create_entry(started_at=rng.choice(stamps), duration=rng.randrange(60, 9000))
-        elif kind == "update":
-            entry = rng.choice(live)
-            sb.update_entry(entry, **rng.choice([
-                {"billed": rng.random() < 0.5}, {"note": f"edit {rng.random():.6f}"},
-                {"duration": rng.randrange(60, 9000)}, {"started_at": rng.choice(stamps)},
-            ]))  # fmt: skip
-        else:
-            sb.delete_entry(live.pop(rng.randrange(len(live))))
 
 
 @pytest.mark.parametrize(
