@@ -280,6 +280,7 @@ def pytest_terminal_summary(terminalreporter, config):
     chaos = _chaos()
     table = chaos.table()
     if table:
-        chaos.RESULTS_MD.write_text(table)
+        if chaos.complete():
+            chaos.RESULTS_MD.write_text(table + "\n")
         terminalreporter.write_sep("=", "chaos suite")
         terminalreporter.write_line(table)

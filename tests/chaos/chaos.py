@@ -83,6 +83,16 @@ def start_session() -> None:
         path.unlink()
 
 
+def complete() -> bool:
+    """True when every scenario ran every seed this session (only then is RESULTS.md
+    rewritten, so running a subset never leaves a partial table behind)."""
+    seen = {
+        scenario: sum(len(json.loads(p.read_text())) for p in RESULTS_DIR.glob(f"{scenario}-*"))
+        for scenario in SCENARIOS
+    }
+    return all(n == len(SEEDS) for n in seen.values())
+
+
 def table() -> str | None:
     """The markdown results table from the runs recorded this session, or None."""
     if not RESULTS_DIR.exists():
