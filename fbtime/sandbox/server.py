@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import io
 import secrets
+import signal
 import socket
 import sys
 import threading
@@ -390,6 +391,10 @@ class Sandbox(OAuthKnobs):
         self._app.delete(entry_id)
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def serve_forever_cli(argv: list[str] | None = None) -> int:
     """Run a sandbox in the foreground until Ctrl-C (``fbtime sandbox``)."""
     parser = argparse.ArgumentParser(prog="fbtime sandbox", description=__doc__.split("\n")[0])
@@ -405,6 +410,10 @@ def serve_forever_cli(argv: list[str] | None = None) -> int:
         args.entries, args.seed, business_id=args.business_id, latency=args.latency,
         rate_limit=args.rate_limit, put_mode=args.put_mode, port=args.port,
     )  # fmt: skip
+    # A parent may have started us with SIGINT ignored (Python then installs no handler);
+    # Ctrl-C and `kill` must both stop the server cleanly.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         with sandbox:
             print(f"FreshBooks sandbox at {sandbox.url}")
