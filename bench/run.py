@@ -11,6 +11,8 @@ Scenarios, at 20,000 and 200,000 entries (``team=True``, 100 per page):
 (c) fbtime from cache: the same load again.
 (d) fbtime incremental: ``fbtime.sync`` after 1% of entries changed (the full first
     sync is set-up, not timed); the snapshot is then compared with a fresh full load.
+(b8) fbtime cold with 8 workers instead of the default 4: an extra row, because at 4
+    workers the 5x target is out of reach by arithmetic (see ``_ceiling_note``).
 
 Also measured: frame building alone, ``json`` against ``orjson`` on the same pages, and
 the ideal cold load ``pages x latency / workers + frame building``. Then the accessor
@@ -98,7 +100,7 @@ def _child(config: dict[str, Any]) -> dict[str, Any]:
             business_id=config["business_id"],
             base_url=config["url"],
             cache=config["cache"],
-            workers=WORKERS,
+            workers=config.get("workers", WORKERS),
         )
         frame = fbtime.load_time_entries(client, team=True, per_page=PER_PAGE, progress=False)
     elif scenario == "sync":
@@ -188,9 +190,11 @@ def bench_size(entries: int) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as tmp:
             common = {"url": sb.url, "business_id": sb.business_id}
             cache = str(Path(tmp) / "cache")
+            cache8 = str(Path(tmp) / "cache8")
             plan = [("a", "sdk", {}), ("b", "cold", {"cache": cache}),
                     ("c", "cached", {"cache": cache}),
-                    ("b0", "cold", {"cache": False})]  # fmt: skip
+                    ("b0", "cold", {"cache": False}),
+                    ("b8", "cold", {"cache": cache8, "workers": 8})]  # fmt: skip
             for label, scenario, extra in plan:
                 sb.reset_stats()
                 row = _spawn({"scenario": scenario, **common, **extra}, sb.token)
@@ -233,7 +237,8 @@ def bench_size(entries: int) -> dict[str, Any]:
 def _table(all_results: list[dict[str, Any]]) -> list[str]:
     names = {"a": "(a) freshbooks-sdk loop + DataFrame", "b": "(b) fbtime cold",
              "c": "(c) fbtime from cache", "d": "(d) fbtime sync after 1% changed",
-             "b0": "(b') fbtime cold, HTTP cache off"}  # fmt: skip
+             "b0": "(b') fbtime cold, HTTP cache off",
+             "b8": "(b8) fbtime cold, 8 workers (extra; default is 4)"}  # fmt: skip
     lines = [
         "| entries | scenario | wall s | requests | rows/s | peak RSS MB | load RSS MB "
         "| frame MB | vs (a) |",
@@ -255,12 +260,14 @@ def _targets(all_results: list[dict[str, Any]]) -> list[str]:
     lines = [
         "| entries | pages | ideal s | (b) s | (b) / ideal | (b') / ideal | (b) vs (a) "
         "| (c) vs (a) "
-        "| (d) requests / (b) requests | (d) same frame | (b) load RSS / frame |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+        "| (d) requests / (b) requests | (d) same frame | (b) load RSS / frame "
+        "| (c) load RSS / frame |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
     ]
     for res in all_results:
         s, b = res["scenarios"], res["scenarios"]["b"]
         load_rss = b["peak_rss_mb"] - b["base_rss_mb"]
+        c_rss = s["c"]["peak_rss_mb"] - s["c"]["base_rss_mb"]
         lines.append(
             f"| {res['entries']:,} | {res['build']['pages']:,} | {res['ideal_s']:.2f} "
             f"| {b['seconds']:.2f} | {b['seconds'] / res['ideal_s']:.2f} "
@@ -268,7 +275,7 @@ def _targets(all_results: list[dict[str, Any]]) -> list[str]:
             f"| {s['a']['seconds'] / b['seconds']:.1f}x "
             f"| {s['a']['seconds'] / s['c']['seconds']:.0f}x "
             f"| {s['d']['requests'] / b['requests']:.1%} | {s['d']['same_frame']} "
-            f"| {load_rss / b['frame_mb']:.2f}x |"
+            f"| {load_rss / b['frame_mb']:.2f}x | {c_rss / s['c']['frame_mb']:.2f}x |"
         )
     lines += [
         "",
@@ -281,6 +288,44 @@ def _targets(all_results: list[dict[str, Any]]) -> list[str]:
             f"| {res['entries']:,} | {build['build_s']:.2f} | {build['json_s']:.2f} "
             f"| {build['orjson_s']:.2f} | {build['json_s'] / build['orjson_s']:.1f}x |"
         )
+    return lines
+
+
+def _ceiling(all_results: list[dict[str, Any]]) -> list[str]:
+    """The arithmetic behind the 5x target: (a) against the best (b) possible at N workers."""
+    lines = [
+        "| entries | (a) s | (a) ms per page | ideal s, 4 workers | best (b) vs (a), 4 workers "
+        "| (b) vs (a) | ideal s, 8 workers | (b8) s | (b8) / ideal | best vs (a), 8 workers "
+        "| (b8) vs (a) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for res in all_results:
+        s, build = res["scenarios"], res["build"]
+        a, pages = s["a"]["seconds"], build["pages"]
+        ideal8 = pages * LATENCY / 8 + build["build_s"]
+        lines.append(
+            f"| {res['entries']:,} | {a:.2f} | {a / pages * 1000:.1f} | {res['ideal_s']:.2f} "
+            f"| {a / res['ideal_s']:.2f}x | {a / s['b']['seconds']:.2f}x | {ideal8:.2f} "
+            f"| {s['b8']['seconds']:.2f} | {s['b8']['seconds'] / ideal8:.2f} "
+            f"| {a / ideal8:.2f}x | {a / s['b8']['seconds']:.2f}x |"
+        )
+    last = all_results[-1]
+    a, pages = last["scenarios"]["a"]["seconds"], last["build"]["pages"]
+    ideal8 = pages * LATENCY / 8 + last["build"]["build_s"]
+    b8 = last["scenarios"]["b8"]["seconds"]
+    lines += [
+        "",
+        f"The arithmetic, at {last['entries']:,} entries: (a) is one request at a time, so it "
+        f"costs pages x (latency + per-request time) = {pages:,} x {a / pages * 1000:.1f} ms "
+        f"= {a:.2f} s. No load with {WORKERS} workers can beat pages x latency / workers + "
+        f"frame building = {last['ideal_s']:.2f} s, so (b) can be at most "
+        f"{a / last['ideal_s']:.2f}x faster than (a) at {WORKERS} workers: 5x would need (a) "
+        f"to spend {5 * last['ideal_s'] / pages * 1000:.1f} ms per page, i.e. a per-request "
+        f"time of {5 * last['ideal_s'] / pages * 1000 - LATENCY * 1000:.1f} ms above the "
+        f"{LATENCY * 1000:.0f} ms latency. The default of {WORKERS} workers is fixed by the "
+        f"issue (and is polite to the real API). With 8 workers, row (b8), the ceiling is "
+        f"{a / ideal8:.2f}x and the measured load is {a / b8:.2f}x faster than (a).",
+    ]
     return lines
 
 
@@ -313,6 +358,10 @@ def write_results(all_results: list[dict[str, Any]], accessor_md: str | None) ->
         "",
         *_targets(all_results),
         "",
+        "## The 5x target and the number of workers",
+        "",
+        *_ceiling(all_results),
+        "",
     ]
     text = "\n".join(header)
     if accessor_md:
@@ -337,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(_table(all_results)))
     print()
     print("\n".join(_targets(all_results)))
+    print()
+    print("\n".join(_ceiling(all_results)))
     accessor_md = None
     if not args.no_accessor:
         import accessor

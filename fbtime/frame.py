@@ -7,15 +7,14 @@ with the schema declared in :mod:`fbtime.schema`. Fields the schema does not kno
 kept as extra columns (object dtype), so a new API field is never silently dropped; a
 page with such fields, or values Arrow cannot type, goes through the plain-Python path.
 
-A load from the network ends with one ``updated_since`` query from the time the first
-page was served (:func:`fetch_frame`): an entry created, changed or deleted while the
-pages were read is reconciled, so the frame is exactly the server's set at the end.
+Fetching (paging, the ``updated_since`` re-check, incremental changes) lives in
+:mod:`fbtime.fetch`; this module builds frames and offers :func:`load_time_entries`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -26,13 +25,11 @@ import pyarrow.compute as pc
 from fbtime import schema
 from fbtime.client import Client
 from fbtime.errors import QueryError
-from fbtime.paging import Changes, InconsistentPagesError, Page, fetch_all, reconcile
-from fbtime.query import FILTERS, DateLike, check_per_page, encode_filters, to_utc
+from fbtime.paging import Changes
+from fbtime.query import FILTERS, DateLike, check_per_page, encode_filters
 
 _NESTED = ("timer",)
 _DERIVED = ("hours", "timer_id", "timer_is_running")
-#: Time between the server's clock on page 1 and the ``updated_since`` re-check.
-VERIFY_LAG = dt.timedelta(seconds=5)
 _ARROW_TYPES = {"Int64": pa.int64(), "boolean": pa.bool_(), schema.TEXT: pa.string(),
                 schema.DATETIME: pa.string()}  # fmt: skip
 _TIMER = pa.struct([("id", pa.int64()), ("is_running", pa.bool_())])
@@ -124,7 +121,28 @@ def _arrow_frame(arrays: list[pa.StructArray]) -> pd.DataFrame:
         else:
             columns[name] = column.to_pandas(types_mapper=_PANDAS_TYPES.get)
     del table, timer
-    return _finish(pd.DataFrame(columns), [])
+    # copy=False: the columns are new and ours; pandas 3 would otherwise copy each (+40% peak)
+    return _finish(pd.DataFrame(columns, copy=False), [])
+
+
+def compact_chunks(chunks: Sequence[Any]) -> list[Any]:
+    """Join each run of consecutive Arrow page chunks into one array, keeping the order.
+
+    Used while a load is paging (:func:`fbtime.paging.fetch_all`): a few large arrays take
+    far less memory than thousands of one-page ones.
+    """
+    out: list[Any] = []
+    run: list[pa.StructArray] = []
+    for chunk in [*chunks, None]:
+        if isinstance(chunk, pa.Array):
+            run.append(chunk)
+            continue
+        if run:
+            out.append(pa.concat_arrays(run) if len(run) > 1 else run[0])
+            run = []
+        if chunk is not None:
+            out.append(chunk)
+    return out
 
 
 def chunks_to_frame(chunks: Sequence[Any]) -> pd.DataFrame:
@@ -180,125 +198,6 @@ def sort_entries(frame: pd.DataFrame) -> pd.DataFrame:
     keys = pd.DataFrame({"s": frame["started_at"].array, "i": frame.index.array})
     order = keys.sort_values(["s", "i"], ascending=False, kind="stable").index
     return frame.iloc[np.asarray(order)]
-
-
-def _getter(
-    client: Client, params: dict[str, str], per_page: int, refresh: bool, use_cache: bool
-) -> Callable[[int], Page]:
-    path = client.time_entries.path
-
-    def get_page(number: int) -> Page:
-        page_params = {**params, "page": str(number), "per_page": str(per_page)}
-        answer = client.fetch("GET", path, params=page_params, refresh=refresh, use_cache=use_cache)
-        return Page(answer.body, answer.server_time, answer.from_cache)
-
-    return get_page
-
-
-def fetch_changes(
-    client: Client, filters: dict[str, Any], since: dt.datetime, *, per_page: int = 100
-) -> tuple[Changes, dict[str, Any]]:
-    """Rows of ``filters`` changed since ``since`` (deleted too), never from the cache.
-
-    Returns the changes and ``{"requests", "pages", "server_time", "rows"}``.
-    ``updated_since`` goes out at whole seconds, floored: it can only fetch more.
-    """
-    stamp = to_utc(since, "since")
-    if filters.get("updated_since") is not None:
-        stamp = max(stamp, to_utc(filters["updated_since"], "updated_since"))
-    query = {**filters, "include_deleted": True, "updated_since": stamp.floor("s")}
-    params = encode_filters(query)
-    listing = fetch_all(
-        _getter(client, params, per_page, False, False),
-        key="time_entries",
-        per_page=per_page,
-        workers=client.settings.workers,
-    )
-    changes = reconcile(listing.rows, keep_deleted=bool(filters.get("include_deleted")))
-    info = {"requests": listing.requests, "pages": listing.requests,
-            "server_time": listing.server_time, "rows": len(listing.ids)}  # fmt: skip
-    return changes, info
-
-
-def count_entries(client: Client, filters: dict[str, Any]) -> dict[str, Any]:
-    """The server's current ``meta`` for ``filters`` (one row fetched, never cached)."""
-    params = {**encode_filters(filters), "page": "1", "per_page": "1"}
-    body = client.request("GET", client.time_entries.path, params=params, use_cache=False)
-    return dict(body.get("meta") or {})
-
-
-def fetch_frame(
-    client: Client,
-    filters: dict[str, Any],
-    *,
-    per_page: int = 100,
-    refresh: bool = False,
-    use_cache: bool = True,
-    verify: bool = True,
-    progress: Callable[[int], None] | None = None,
-    on_total: Callable[[int], None] | None = None,
-    max_attempts: int = 3,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Load every page of ``filters`` into a frame, reconciling changes made meanwhile.
-
-    After a load that touched the network, entries changed since page 1 was served
-    (less :data:`VERIFY_LAG`) are fetched with ``updated_since`` and applied; then the
-    server's count must match, else the pages are read again, bypassing the cache.
-
-    Returns:
-        The frame and ``{"requests", "passes", "meta", "server_time", "notes"}``.
-
-    Raises:
-        InconsistentPagesError: the list kept changing through ``max_attempts`` loads.
-    """
-    params = encode_filters(filters)
-    requests, passes, notes = 0, 0, []
-    for attempt in range(max_attempts):
-        fresh = refresh or attempt > 0
-        listing = fetch_all(
-            _getter(client, params, per_page, fresh, use_cache),
-            key="time_entries",
-            per_page=per_page,
-            workers=client.settings.workers,
-            progress=progress if attempt == 0 else None,
-            on_total=on_total if attempt == 0 else None,
-            convert=page_chunk,
-            refetch=_getter(client, params, per_page, True, use_cache),
-        )
-        requests, passes = requests + listing.requests, passes + listing.passes
-        notes += listing.notes
-        frame, meta = chunks_to_frame(listing.chunks), listing.meta
-        del listing.chunks[:]
-        info = {"requests": requests, "passes": passes, "meta": meta, "notes": notes,
-                "server_time": listing.server_time}  # fmt: skip
-        if not verify or not listing.from_network or listing.server_time is None:
-            return frame, info
-        changes, seen = fetch_changes(
-            client, filters, listing.server_time - VERIFY_LAG, per_page=per_page
-        )
-        info["requests"] = requests = requests + seen["requests"]
-        if not changes:
-            return frame, info
-        frame = apply_changes(frame, changes)
-        counted = count_entries(client, filters)  # its pages/per_page are of a 1-row page
-        meta = {
-            **meta,
-            **{k: v for k, v in counted.items() if k not in ("page", "pages", "per_page")},
-        }
-        meta["pages"] = -(-int(meta.get("total", 0)) // per_page)
-        info["requests"] = requests = requests + 1
-        info["meta"] = meta
-        if len(frame) == int(meta.get("total", -1)):
-            return frame, info
-        notes.append(
-            f"load {attempt + 1}: {len(frame)} entries after reconciling, "
-            f"server has {meta.get('total')}"
-        )
-    raise InconsistentPagesError(
-        f"the list kept changing while it was loaded ({max_attempts} loads): "
-        + " | ".join(notes)
-        + ". Retry when fewer writes are happening, or narrow the filters."
-    )
 
 
 def load_time_entries(
@@ -371,6 +270,8 @@ def load_time_entries(
     filters = {k: v for k, v in filters.items() if v is not None}
     params = encode_filters(filters)  # validate before any client or request exists
     check_per_page(per_page)
+    from fbtime.fetch import fetch_frame  # fetch builds on this module
+
     client = client or Client()
     fetched_at = dt.datetime.now(dt.UTC)
     with _Bar(progress) as bar:

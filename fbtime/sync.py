@@ -39,7 +39,8 @@ import pandas as pd
 
 from fbtime.client import Client
 from fbtime.errors import FBTimeError
-from fbtime.frame import apply_changes, count_entries, fetch_changes, fetch_frame, sort_entries
+from fbtime.fetch import count_entries, fetch_changes, fetch_frame
+from fbtime.frame import apply_changes, sort_entries
 from fbtime.paging import Changes
 from fbtime.query import check_per_page, encode_filters
 from fbtime.schema import as_time_entries
