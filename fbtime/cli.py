@@ -160,8 +160,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     from fbtime.bulk.commands import add_commands as add_bulk_commands
     from fbtime.identity import add_commands as add_login_commands
+    from fbtime.sync import add_commands as add_sync_commands
 
-    add_bulk_commands(sub)
+    add_bulk_commands(sub)  # mark-billed, plan show, apply, resume, undo
+    add_sync_commands(sub)  # sync
     add_login_commands(sub)  # login, whoami, use
     return parser
 

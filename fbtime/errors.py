@@ -14,6 +14,8 @@
     │   ├── ValidationError          400 / 422: the API rejected fields (``field_errors``)
     │   ├── RateLimitError           429 after the retry budget (``retry_after``)
     │   └── ServerError              5xx after the retry budget
+    ├── SyncError                    a snapshot cannot be synced (unreadable state)
+    │   └── SyncFiltersError (ValueError)  other filters or business than the snapshot's
     └── BulkError                    plans, apply, journal, resume and undo
         ├── PlanError (ValueError)   a plan that cannot be built or a plan file that is invalid
         ├── ConfirmationError        apply without the confirmation it needs
@@ -108,6 +110,14 @@ class RateLimitError(APIError):
 
 class ServerError(APIError):
     """5xx after the retry budget was spent."""
+
+
+class SyncError(FBTimeError):
+    """A snapshot cannot be synced as asked: its state is unreadable or does not match."""
+
+
+class SyncFiltersError(SyncError, ValueError):
+    """The filters (or business) differ from the snapshot's; sync with ``full=True``."""
 
 
 class BulkError(FBTimeError):

@@ -38,7 +38,7 @@ from typing import Any
 import pandas as pd
 
 from fbtime.client import Client
-from fbtime.errors import FBTimeError
+from fbtime.errors import SyncError, SyncFiltersError
 from fbtime.fetch import count_entries, fetch_changes, fetch_frame
 from fbtime.frame import apply_changes, sort_entries
 from fbtime.paging import Changes
@@ -48,14 +48,6 @@ from fbtime.schema import as_time_entries
 #: Subtracted from the server's time to make the next watermark (see the module doc).
 DEFAULT_LAG = dt.timedelta(seconds=60)
 STATE_VERSION = 1
-
-
-class SyncError(FBTimeError):
-    """A snapshot cannot be synced as asked: its state is unreadable or does not match."""
-
-
-class SyncFiltersError(SyncError, ValueError):
-    """The filters (or business) differ from the snapshot's; sync with ``full=True``."""
 
 
 @dataclass(frozen=True)
@@ -306,3 +298,29 @@ def report_dict(report: SyncReport) -> dict[str, Any]:
     out["old_watermark"] = report.old_watermark.isoformat() if report.old_watermark else None
     out["new_watermark"] = report.new_watermark.isoformat()
     return out
+
+
+def add_commands(sub: Any) -> None:
+    """``fbtime sync PATH [filters] [--full]``: keep a Parquet snapshot up to date."""
+    from fbtime.cli import _add_filters
+
+    p = sub.add_parser("sync", help="bring a Parquet snapshot of time entries up to date")
+    p.add_argument("path", type=Path, help="the snapshot (.parquet); state beside it")
+    p.add_argument("--full", action="store_true", help="reload everything (also new filters)")
+    _add_filters(p)
+    p.set_defaults(func=_cmd_sync)
+
+
+def _cmd_sync(args: Any) -> int:
+    from fbtime.cli import _filters
+
+    filters = _filters(args)
+    encode_filters(filters)  # bad input fails before any client or request
+    report = sync(args.path, full=args.full, **filters)
+    kind = f"full load ({report.reason})" if report.full else "incremental"
+    print(
+        f"{args.path}: {kind}, {report.requests} requests, {report.new} new, "
+        f"{report.changed} changed, {report.deleted} deleted, {report.rows} rows; "
+        f"watermark {report.new_watermark.isoformat()}"
+    )
+    return 0

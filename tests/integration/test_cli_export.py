@@ -32,3 +32,17 @@ def test_export_with_a_bad_date_exits_2_before_any_request(sandbox, tmp_path, mo
     assert "started_from" in capsys.readouterr().err
     assert sum(sandbox.stats().values()) == 0
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_sync_command_keeps_a_snapshot(sandbox, tmp_path, monkeypatch, capsys):
+    use_sandbox(monkeypatch, sandbox, tmp_path)
+    path = tmp_path / "team.parquet"
+    assert main(["sync", str(path), "--team"]) == 0
+    assert "full load (first sync)" in capsys.readouterr().out
+    assert main(["sync", str(path), "--team"]) == 0
+    assert "incremental" in capsys.readouterr().out
+    expected = fbtime.load_time_entries(sandbox.client(cache=False), team=True, progress=False)
+    expected.attrs = {}
+    pd.testing.assert_frame_equal(fbtime.as_time_entries(pd.read_parquet(path)), expected)
+    assert main(["sync", str(path)]) == 2  # other filters than the snapshot's
+    assert "full" in capsys.readouterr().err
