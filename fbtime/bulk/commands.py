@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from fbtime.bulk.apply import ApplyResult, resume, undo
@@ -51,6 +52,17 @@ def _report(result: ApplyResult) -> int:
     return 0 if result.ok else 1
 
 
+def _review(plan: UpdatePlan, args: argparse.Namespace, client: Callable[[], object]) -> int:
+    """Print the plan, save it if asked, and apply it only with ``--apply``."""
+    print(plan)
+    if args.save:
+        print(f"plan saved to {plan.save(args.save)}")
+    if not args.apply:
+        print("dry run: nothing was written (add --apply to apply it)")
+        return 0
+    return _apply(plan, client(), args)
+
+
 def cmd_mark_billed(args: argparse.Namespace) -> int:
     from fbtime.cli import _filters, connect
     from fbtime.frame import load_time_entries
@@ -58,14 +70,7 @@ def cmd_mark_billed(args: argparse.Namespace) -> int:
     encode_filters(_filters(args))  # bad input fails before any client, file or request
     with connect(args) as (client, _):
         df = load_time_entries(client, **_filters(args), refresh=True)  # type: ignore[arg-type]
-        plan = df.fbtime.unbilled().fbtime.mark_billed()
-        print(plan)
-        if args.save:
-            print(f"plan saved to {plan.save(args.save)}")
-        if not args.apply:
-            print("dry run: nothing was written (add --apply to apply)")
-            return 0
-        return _apply(plan, client, args)
+        return _review(df.fbtime.unbilled().fbtime.mark_billed(), args, lambda: client)
 
 
 def cmd_plan_show(args: argparse.Namespace) -> int:
@@ -92,14 +97,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_undo(args: argparse.Namespace) -> int:
     from fbtime.client import Client
 
-    plan = undo(args.journal)
-    print(plan)
-    if args.save:
-        print(f"plan saved to {plan.save(args.save)}")
-    if not args.apply:
-        print("dry run: nothing was written (add --apply to undo)")
-        return 0
-    return _apply(plan, Client(), args)
+    return _review(undo(args.journal), args, Client)
 
 
 def _add_apply_options(parser: argparse.ArgumentParser) -> None:
