@@ -351,10 +351,11 @@ class SandboxApp:
 
     def delete(self, entry_id: int) -> None:
         """Soft-delete an active entry (KeyError if unknown or already deleted)."""
-        current = self.store.get(entry_id)
-        if current is None or not current["active"]:
-            raise KeyError(entry_id)
-        self.store.update(entry_id, {"active": False})
+        with self.store.lock:  # two DELETEs at once: exactly one deletes
+            current = self.store.get(entry_id)
+            if current is None or not current["active"]:
+                raise KeyError(entry_id)
+            self.store.update(entry_id, {"active": False})
 
     def _create(self, caller: int, body: dict[str, Any]) -> Response:
         wanted = body.get("identity_id")
@@ -389,8 +390,10 @@ class SandboxApp:
                     return json_response(403, FORBIDDEN)
             except (TypeError, ValueError):
                 pass
-        updated = self.update(entry["id"], body, self.put_mode)
-        if updated != entry:  # a repeated identical PUT changes nothing
+        with self.store.lock:  # read and write as one step, so "changed" is exact
+            current = self.store.get(entry["id"])
+            updated = self.update(entry["id"], body, self.put_mode)
+        if updated != current:  # a repeated identical PUT changes nothing
             self._count_write(entry["id"])
         return json_response(200, {"time_entry": updated})
 

@@ -106,6 +106,7 @@ class Store:
         self._conn = sqlite3.connect(path or ":memory:", check_same_thread=False)
         self._conn.executescript(_SCHEMA)
         self._lock = threading.RLock()
+        self.lock = self._lock  # for callers that must read and write as one step
         self._cache: OrderedDict[tuple, ListResult] = OrderedDict()
         self._cache_size = cache_size
         self.version = 0
