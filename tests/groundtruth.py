@@ -30,3 +30,18 @@ def mutate(sb, rng, n: int) -> None:
             ]))  # fmt: skip
         else:
             sb.delete_entry(live.pop(rng.randrange(len(live))))
+
+
+def kill_at_journal_line(child, journals, lines: int, timeout: float = 60) -> None:
+    """SIGKILL ``child`` (an apply) once its journal under ``journals`` has ``lines`` lines."""
+    import signal
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and child.poll() is None:
+        files = list(journals.glob("*.jsonl")) if journals.exists() else []
+        if files and len(files[0].read_text().splitlines()) >= lines:
+            break
+        time.sleep(0.002)
+    child.send_signal(signal.SIGKILL)
+    child.wait()

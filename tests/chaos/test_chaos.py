@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ import time
 import pandas as pd
 import pytest
 from chaos import CHUNKS, client_options, faults_for, frame_run, leaked, record, seeds
-from groundtruth import mutate
+from groundtruth import kill_at_journal_line, mutate
 
 import fbtime
 
@@ -89,14 +88,7 @@ def _apply_killed(sb, plan, tmp_path, seed):
         stderr=subprocess.DEVNULL,
     )
     kill_after = random.Random(seed).randint(2, 2 * len(plan))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and child.poll() is None:
-        files = list(journals.glob("*.jsonl")) if journals.exists() else []
-        if files and len(files[0].read_text().splitlines()) >= kill_after:
-            break
-        time.sleep(0.002)
-    child.send_signal(signal.SIGKILL)
-    child.wait()
+    kill_at_journal_line(child, journals, kill_after)
     # Requests the dead process already sent may still be running on the server (a slow
     # answer); let them land before resuming, as a person restarting a script would.
     time.sleep(sb.faults.slow_seconds + 0.2)

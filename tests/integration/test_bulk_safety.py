@@ -3,12 +3,11 @@
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
+from groundtruth import kill_at_journal_line
 
 import fbtime
 from fbtime.bulk import UpdatePlan, read_journal
@@ -159,14 +158,7 @@ def _kill_apply_and_resume(seed, tmp_path):
             stdout=subprocess.DEVNULL,
         )
         kill_after = rng.randint(2, len(plan))  # journal lines written before the kill
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and child.poll() is None:
-            files = list(journals.glob("*.jsonl")) if journals.exists() else []
-            if files and len(files[0].read_text().splitlines()) >= kill_after:
-                break
-            time.sleep(0.002)
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+        kill_at_journal_line(child, journals, kill_after)
         journal = next(journals.glob("*.jsonl"))
         state = read_journal(journal)
         assert not state.finished
