@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 import fbtime
-from fbtime.cli import add_connection_options, connect
+from fbtime.cli.options import add_connection_options
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(
                 "Excel output needs openpyxl (pip install openpyxl), or use --format csv"
             ) from None
-    with connect(args) as (client, sandbox):
+    with fbtime.connect(
+        sandbox=args.sandbox, entries=args.entries, seed=args.seed, end=args.end
+    ) as (client, sandbox):
         teammates = None
         if sandbox is not None:
             people = sandbox.dataset.identities

@@ -17,7 +17,7 @@ import datetime as dt
 from pathlib import Path
 
 import fbtime
-from fbtime.cli import add_connection_options, connect
+from fbtime.cli.options import add_connection_options
 
 DEFAULT_NOTE = "(no note given)"
 
@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.note.strip():
         raise SystemExit("--note must not be blank: that is what this script fixes")
     args.out.mkdir(parents=True, exist_ok=True)
-    with connect(args) as (client, _):
+    with fbtime.connect(
+        sandbox=args.sandbox, entries=args.entries, seed=args.seed, end=args.end
+    ) as (client, _):
         df = fbtime.load_time_entries(client, team=True, started_from=args.since)
         findings = df.fbtime.audit("missing_note")
         findings.to_csv(args.out / "missing_notes.csv", index=False)

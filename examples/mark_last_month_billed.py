@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 import fbtime
-from fbtime.cli import add_connection_options, connect
+from fbtime.cli.options import add_connection_options
 
 
 def month_bounds(month: str | None, reference: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     start, stop = month_bounds(args.month, args.end or dt.date.today())
     args.out.mkdir(parents=True, exist_ok=True)
-    with connect(args) as (client, _):
+    with fbtime.connect(
+        sandbox=args.sandbox, entries=args.entries, seed=args.seed, end=args.end
+    ) as (client, _):
         df = fbtime.load_time_entries(
             client,
             team=True,

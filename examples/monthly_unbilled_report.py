@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure  # a bare Figure: files only, never a window
 
 import fbtime
-from fbtime.cli import add_connection_options, connect
+from fbtime.cli.options import add_connection_options
 
 
 def month_bounds(month: str | None, reference: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -45,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     start, stop = month_bounds(args.month, args.end or dt.date.today())
-    with connect(args) as (client, _):
+    with fbtime.connect(
+        sandbox=args.sandbox, entries=args.entries, seed=args.seed, end=args.end
+    ) as (client, _):
         df = fbtime.load_time_entries(
             client, team=True, started_from=start, started_to=stop - pd.Timedelta(seconds=1)
         )

@@ -8,11 +8,12 @@ Example:
     ...     df = fbtime.load_time_entries(sb.client(), team=True)
 """
 
-__version__ = "0.1.0"
-
 import fbtime.accessor  # noqa: F401  (registers df.fbtime)
+from fbtime._version import __version__
+from fbtime.api.client import Client
+from fbtime.auth.identity import whoami
+from fbtime.auth.oauth import login
 from fbtime.bulk import ApplyResult, UpdatePlan, resume, undo
-from fbtime.client import Client
 from fbtime.errors import (
     APIError,
     AuthError,
@@ -20,6 +21,7 @@ from fbtime.errors import (
     ConfigError,
     ConfirmationError,
     FBTimeError,
+    InconsistentPagesError,
     LoginError,
     NotFoundError,
     PartialApplyError,
@@ -28,16 +30,15 @@ from fbtime.errors import (
     RateLimitError,
     SchemaError,
     ServerError,
+    SyncError,
+    SyncFiltersError,
     TransportError,
     ValidationError,
 )
-from fbtime.frame import load_time_entries
-from fbtime.identity import whoami
-from fbtime.names import load_clients, load_projects, load_services
-from fbtime.oauth import login
+from fbtime.load import connect, load_clients, load_projects, load_services, load_time_entries
 from fbtime.sandbox import Sandbox
 from fbtime.schema import as_time_entries
-from fbtime.sync import SyncError, SyncFiltersError, SyncReport, sync
+from fbtime.sync import SyncReport, sync
 
 __all__ = [
     "APIError",
@@ -48,6 +49,7 @@ __all__ = [
     "ConfigError",
     "ConfirmationError",
     "FBTimeError",
+    "InconsistentPagesError",
     "LoginError",
     "NotFoundError",
     "PartialApplyError",
@@ -65,6 +67,7 @@ __all__ = [
     "ValidationError",
     "__version__",
     "as_time_entries",
+    "connect",
     "load_clients",
     "load_projects",
     "load_services",

@@ -23,39 +23,12 @@ from fbtime.analysis import Freq, Group, NameSource, Totals
 from fbtime.audit import Summary
 from fbtime.bulk import builders
 from fbtime.bulk.plan import UpdatePlan
-from fbtime.schema import DTYPES, FRAME_COLUMNS, INDEX, REQUIRED_COLUMNS, dtype_problems
+from fbtime.schema import check_frame
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from fbtime.widgets import Explorer
-
-_FIX = "re-type it with fbtime.as_time_entries(df)"
-
-
-def check_frame(frame: Any) -> None:
-    """Raise AttributeError saying why ``frame`` is not a time-entry frame (or return)."""
-    if not isinstance(frame, pd.DataFrame):
-        raise AttributeError(f"df.fbtime needs a pandas DataFrame, got {type(frame).__name__}")
-    known = [c for c in FRAME_COLUMNS if c in frame.columns]
-    if not known:
-        raise AttributeError(
-            "this DataFrame is not an fbtime time-entry frame (it has none of the "
-            "time-entry columns such as started_at, duration, client_id); load one with "
-            "fbtime.load_time_entries() or convert one with fbtime.as_time_entries(df)"
-        )
-    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
-    if missing:
-        raise AttributeError(
-            f"time-entry frame is missing required column(s): {', '.join(missing)}; "
-            f"load it with fbtime.load_time_entries() or {_FIX}"
-        )
-    problems = dtype_problems(frame, known)
-    if str(frame.index.dtype) != DTYPES[INDEX]:
-        where = "column" if INDEX in frame.columns else "index"
-        problems.insert(0, f"{INDEX} {where} is {frame.index.dtype}, expected an Int64 index")
-    if problems:
-        raise AttributeError(f"time-entry frame has wrong dtypes: {'; '.join(problems)}; {_FIX}")
 
 
 class PlotMethods:

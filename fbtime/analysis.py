@@ -21,12 +21,12 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from fbtime.api.query import to_utc
 from fbtime.errors import QueryError
 
 #: group name -> (id column, name column)
@@ -129,24 +129,13 @@ def period_start(day: pd.Series, freq: str) -> pd.Series:
     return day
 
 
-def to_utc(value: str | date | datetime | pd.Timestamp, name: str) -> pd.Timestamp:
-    """Read a bound as a UTC Timestamp; naive values are taken to be UTC."""
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError) as exc:
-        raise QueryError(f"{name} {value!r} is not a date or time: {exc}") from exc
-    if ts is pd.NaT:
-        raise QueryError(f"{name} must be a date or time, got {value!r}")
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
 # -- selections ---------------------------------------------------------------------------
 def between(frame: pd.DataFrame, start: Any = None, end: Any = None) -> pd.DataFrame:
     """Entries with ``start <= started_at < end``; either bound may be None (open)."""
     mask = np.ones(len(frame), dtype=bool)
     started = frame["started_at"]
-    lo = to_utc(start, "start") if start is not None else None
-    hi = to_utc(end, "end") if end is not None else None
+    lo = pd.Timestamp(to_utc(start, "start")) if start is not None else None
+    hi = pd.Timestamp(to_utc(end, "end")) if end is not None else None
     if lo is not None and hi is not None and hi < lo:
         raise QueryError(f"end {hi} is before start {lo}")
     if lo is not None:

@@ -1,18 +1,24 @@
 """Settings: where the API is, which business, which token, and how to cache and pace.
 
-All settings live in one typed object with ``DEFAULT_*`` constants. :meth:`Settings.from_env`
-fills what the caller left out from ``FRESHBOOKS_ACCESS_TOKEN``, ``FRESHBOOKS_BUSINESS_ID``
-and ``FRESHBOOKS_API_URL`` (the same variable the official SDK reads).
+All settings live in one typed object with ``DEFAULT_*`` constants, and every environment
+variable fbtime reads is named here. Which token, business and URL win when several are
+given is decided once, in :mod:`fbtime.auth.connection`; this module only checks values.
+
+URL and token checks use the same URL parser as the HTTP stack (urllib3's ``parse_url``),
+so a URL that passes the check is the URL that is called.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import os
-from dataclasses import dataclass, field, replace
+import math
+import re
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from fbtime.errors import ConfigError
 
@@ -21,14 +27,23 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_CACHE_EXPIRE = timedelta(minutes=15)
 DEFAULT_RETRIES = 5
 DEFAULT_WORKERS = 4
+#: Rows per list request: the API's cap, so a load needs the fewest requests.
 DEFAULT_PER_PAGE = 100
+#: The API silently caps ``per_page`` at this; fbtime refuses more instead.
+MAX_PER_PAGE = 100
 #: The longest ``Retry-After`` fbtime will sleep for; a longer one raises RateLimitError.
 DEFAULT_MAX_RETRY_AFTER = 60.0
 
 ENV_TOKEN = "FRESHBOOKS_ACCESS_TOKEN"
 ENV_BUSINESS_ID = "FRESHBOOKS_BUSINESS_ID"
 ENV_API_URL = "FRESHBOOKS_API_URL"
+ENV_CLIENT_ID = "FRESHBOOKS_CLIENT_ID"
+ENV_CLIENT_SECRET = "FRESHBOOKS_CLIENT_SECRET"
+ENV_REDIRECT_URI = "FRESHBOOKS_REDIRECT_URI"
 ENV_CACHE_DIR = "FBTIME_CACHE_DIR"
+ENV_CONFIG_DIR = "FBTIME_CONFIG_DIR"
+ENV_KEYRING = "FBTIME_KEYRING"
+ENV_PROFILE = "FBTIME_PROFILE"
 
 HOW_TO_CONFIGURE = (
     f"pass token=... and business_id=... to fbtime.Client, or set {ENV_TOKEN} and "
@@ -40,7 +55,11 @@ HOW_TO_CONFIGURE = (
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a :class:`~fbtime.Client` needs. The token never appears in the repr."""
+    """Everything a :class:`~fbtime.Client` needs, checked. The token never appears in the repr.
+
+    Build it with :func:`fbtime.auth.connection.resolve` (which applies the precedence of
+    arguments, environment and saved login), or directly with every value given.
+    """
 
     token: str = field(repr=False)
     business_id: int
@@ -53,78 +72,115 @@ class Settings:
     rate_limit: float | None = None
     max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
 
-    @classmethod
-    def from_env(cls, **given: object) -> Settings:
-        """Build settings from keyword arguments, falling back to environment variables.
-
-        Raises:
-            ConfigError: the token or business id is missing or malformed, or the base URL
-                is plain HTTP to a host that is not this machine.
-        """
-        values = {k: v for k, v in given.items() if v is not None}
-        token = values.pop("token", None) or os.environ.get(ENV_TOKEN)
-        business_id = values.pop("business_id", None) or os.environ.get(ENV_BUSINESS_ID)
-        base_url = values.pop("base_url", None) or os.environ.get(ENV_API_URL) or DEFAULT_BASE_URL
-        if not token:
-            raise ConfigError(f"no FreshBooks access token: {HOW_TO_CONFIGURE}")
-        if business_id is None or business_id == "":
-            raise ConfigError(f"no FreshBooks business id: {HOW_TO_CONFIGURE}")
-        settings = cls(
-            token=str(token),
-            business_id=_business_id(business_id),
-            base_url=check_base_url(str(base_url)),
-            **values,  # type: ignore[arg-type]
-        )
-        return settings.validated()
-
-    def validated(self) -> Settings:
-        """Check the numeric settings; return self."""
-        if self.timeout <= 0:
-            raise ConfigError(f"timeout must be a positive number of seconds, got {self.timeout}")
-        if self.retries < 0:
-            raise ConfigError(f"retries must be 0 or more, got {self.retries}")
-        if not 1 <= self.workers <= 32:
-            raise ConfigError(f"workers must be between 1 and 32, got {self.workers}")
-        if self.rate_limit is not None and self.rate_limit <= 0:
-            raise ConfigError(f"rate_limit must be positive requests/second, got {self.rate_limit}")
-        return self
-
-    def with_(self, **changes: object) -> Settings:
-        """Return a copy with some settings changed."""
-        return replace(self, **changes).validated()  # type: ignore[arg-type]
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "token", check_token(self.token))
+        object.__setattr__(self, "business_id", check_business_id(self.business_id))
+        object.__setattr__(self, "base_url", check_base_url(self.base_url))
+        _positive("timeout", self.timeout)
+        _positive("max_retry_after", self.max_retry_after)
+        if self.rate_limit is not None:
+            _positive("rate_limit", self.rate_limit, unit="requests/second")
+        if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
+            raise ConfigError(f"retries must be a whole number >= 0, got {self.retries!r}")
+        if (
+            isinstance(self.workers, bool)
+            or not isinstance(self.workers, int)
+            or not 1 <= self.workers <= 32
+        ):
+            raise ConfigError(f"workers must be a whole number from 1 to 32, got {self.workers!r}")
 
 
-def _business_id(value: object) -> int:
-    try:
-        number = int(str(value).strip())
-    except ValueError:
+def _positive(name: str, value: object, unit: str = "seconds") -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or value <= 0:  # type: ignore[arg-type]
+        raise ConfigError(f"{name} must be a positive, finite number of {unit}, got {value!r}")
+
+
+def check_business_id(value: object) -> int:
+    """A business id as an int: ASCII digits only (``"²"`` is not 2), positive, 64-bit."""
+    text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    if not (text.lstrip("-").isascii() and text.lstrip("-").isdigit()):
         raise ConfigError(
-            f"business_id must be a whole number (FreshBooks' business id, not the account id "
+            "business_id must be a whole number (FreshBooks' business id, not the account id "
             f"or business uuid), got {value!r}"
-        ) from None
-    if number <= 0:
-        raise ConfigError(f"business_id must be positive, got {number}")
+        )
+    number = int(text)
+    if not 0 < number < 2**63:
+        raise ConfigError(f"business_id must be positive and below 2**63, got {number}")
     return number
 
 
-def check_base_url(url: str) -> str:
-    """Return ``url`` without a trailing slash; refuse plain HTTP to a non-loopback host.
+#: RFC 6750 ``b64token``: the characters a bearer token can hold.
+_TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 
-    A token sent over plain HTTP can be read by anyone on the path, so HTTP is only
-    allowed to this machine (a sandbox).
+
+def check_token(token: object) -> str:
+    """A bearer token without surrounding whitespace; refuse one a header could not carry.
+
+    A token with a newline, tab, control or non-ASCII character inside it would split or
+    corrupt the ``Authorization`` header; the message never shows the token.
     """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"base_url must be an http(s) URL like {DEFAULT_BASE_URL}, got {url!r}")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if not isinstance(token, str) or not token.strip():
+        raise ConfigError(f"no FreshBooks access token: {HOW_TO_CONFIGURE}")
+    token = token.strip()
+    if not _TOKEN.match(token):
         raise ConfigError(
-            f"refusing plain HTTP to {parts.hostname}: the access token would travel "
+            f"the access token ({len(token)} characters) holds characters a bearer token "
+            "cannot (whitespace, control or non-ASCII characters inside it); copy it again"
+        )
+    return token
+
+
+_URL_REFUSED = re.compile(r"[\x00-\x20\x7f-\uffff\\]")
+
+
+def check_base_url(url: str, *, what: str = "base_url") -> str:
+    """Return ``url`` normalised (no trailing slash), or refuse it with a ConfigError.
+
+    The URL is read with urllib3's parser, the one that sends the request, so the host
+    checked is the host called. Refused: a scheme other than http(s), userinfo
+    (``user@host``), backslashes, whitespace, control or non-ASCII characters, a query or
+    fragment, and plain HTTP to anything but this machine (a token over plain HTTP can be
+    read by anyone on the path).
+    """
+    if not isinstance(url, str):
+        raise ConfigError(f"{what} must be a string URL, got {type(url).__name__}")
+    if _URL_REFUSED.search(url):
+        raise ConfigError(
+            f"{what} {url.encode('unicode_escape').decode()!r} holds a backslash, whitespace, "
+            "control or non-ASCII character; use a plain URL like " + DEFAULT_BASE_URL
+        )
+    try:
+        parts = parse_url(url)
+        port = parts.port
+    except (LocationParseError, ValueError):
+        raise ConfigError(f"{what} {url!r} is not a URL like {DEFAULT_BASE_URL}") from None
+    if parts.scheme not in ("http", "https") or not parts.host:
+        raise ConfigError(f"{what} must be an http(s) URL like {DEFAULT_BASE_URL}, got {url!r}")
+    if parts.auth is not None or "@" in (parts.netloc or ""):
+        raise ConfigError(f"{what} must not hold a user name or password (user@host): {url!r}")
+    if parts.query is not None or parts.fragment is not None:
+        raise ConfigError(f"{what} must not have a query or fragment: {url!r}")
+    if parts.scheme == "http" and not is_loopback(parts.host):
+        raise ConfigError(
+            f"{what}: refusing plain HTTP to {parts.host}: the access token would travel "
             "unencrypted; use https:// (plain http is allowed only for 127.0.0.1/localhost)"
         )
-    return url.rstrip("/")
+    netloc = parts.host if port is None else f"{parts.host}:{port}"
+    return f"{parts.scheme}://{netloc}{(parts.path or '').rstrip('/')}"
 
 
-def _is_loopback(host: str) -> bool:
+def origin(url: str) -> tuple[str, str, int]:
+    """``(scheme, host, port)`` of a URL, default ports filled in (urllib3's parser)."""
+    parts = parse_url(url)
+    scheme = (parts.scheme or "").lower()
+    port = parts.port or {"http": 80, "https": 443}.get(scheme, 0)
+    return scheme, (parts.host or "").lower(), port
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    host = host.strip("[]").lower()
     if host == "localhost":
         return True
     try:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fbtime.frame import load_time_entries
-from fbtime.names import load_clients, load_projects, load_services
+from fbtime.load import load_clients, load_projects, load_services, load_time_entries
 from fbtime.sandbox import Sandbox
 
 PLOTS = ("hours_by_client", "weekly_hours", "weekday_heatmap", "unbilled_aging")

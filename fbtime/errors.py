@@ -8,6 +8,7 @@
     ├── QueryError (ValueError)      a bad filter, date, id or page size; raised before any request
     ├── SchemaError (ValueError)     a frame that does not fit the time-entry schema
     ├── TransportError               connection refused/reset, timeout, unreadable body
+    │   └── InconsistentPagesError   the list kept changing while it was paged
     ├── APIError                     the API answered with an error status
     │   ├── AuthError                401 / 403: token missing, expired, revoked or not allowed
     │   ├── NotFoundError            404: no such entry (or deleted) in this business
@@ -23,11 +24,20 @@
 
 Messages say what was wrong and what to do about it. None of them ever contains an
 access or refresh token.
+
+FreshBooks' API families answer errors in different shapes (facts sheet, section 8):
+:func:`parse_error_body` reads all of them, and a body that is not JSON at all;
+:func:`error_for_status` maps a status to its class.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fbtime.bulk.apply import ApplyResult
 
 
 class FBTimeError(Exception):
@@ -52,6 +62,10 @@ class SchemaError(FBTimeError, ValueError):
 
 class TransportError(FBTimeError):
     """The request never got a usable answer: connection error, timeout, truncated body."""
+
+
+class InconsistentPagesError(TransportError):
+    """The list kept changing while it was paged; no consistent snapshot was seen."""
 
 
 class APIError(FBTimeError):
@@ -133,8 +147,107 @@ class ConfirmationError(BulkError):
 
 
 class PartialApplyError(BulkError):
-    """An apply stopped part way; the journal at ``journal_path`` records what happened."""
+    """An apply stopped part way; the journal at ``journal_path`` records what happened.
 
-    def __init__(self, message: str, *, journal_path: str | None = None) -> None:
+    Attributes:
+        journal_path: the run's journal, for :func:`fbtime.resume`.
+        result: what happened to each row before the stop.
+    """
+
+    journal_path: str | None
+    result: ApplyResult | None
+
+    def __init__(
+        self, message: str, *, journal_path: str | None = None, result: ApplyResult | None = None
+    ) -> None:
         self.journal_path = journal_path
+        self.result = result
         super().__init__(message)
+
+
+# -- answers -> errors -------------------------------------------------------------------
+
+
+def parse_error_body(text: str) -> tuple[str, int | None, dict[str, str], Any]:
+    """Return ``(message, errno, field_errors, body)`` for any FreshBooks error body."""
+    try:
+        body = json.loads(text) if text else None
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        plain = re.sub(r"<[^>]+>", " ", text or "")
+        plain = " ".join(plain.split())[:200]
+        return (f"non-JSON answer: {plain}" if plain else "empty answer"), None, {}, text
+    errno = body.get("errno") if isinstance(body.get("errno"), int) else None
+    fields: dict[str, str] = {}
+    message = ""
+    error = body.get("error")
+    if isinstance(error, dict):  # timetracking/projects 422
+        fields = {str(k): str(v) for k, v in error.items()}
+    elif isinstance(error, str):  # 404, and auth endpoints ({"error", "error_description"})
+        message = error
+        if body.get("error_description"):
+            message = f"{error}: {body['error_description']}"
+    response = body.get("response")
+    if isinstance(response, dict) and isinstance(response.get("errors"), list):  # accounting
+        for item in response["errors"]:
+            if isinstance(item, dict):
+                errno = errno or item.get("errno")
+                key = str(item.get("field") or "__root__")
+                fields[key] = str(item.get("message", ""))
+    errors = body.get("errors")
+    if isinstance(errors, dict):  # ledger family
+        message = message or str(errors.get("message", ""))
+        for detail in errors.get("details") or []:
+            meta = (detail or {}).get("metadata") or {}
+            if meta.get("field"):
+                fields[str(meta["field"])] = str(meta.get("message", ""))
+    for detail in body.get("details") or []:  # accounting, API versions >= 2022-10-31
+        meta = (detail or {}).get("metadata") or {} if isinstance(detail, dict) else {}
+        for key, value in meta.items():
+            if key not in ("object",):
+                fields.setdefault(str(key), str(value))
+    if not message and isinstance(body.get("message"), str):
+        message = body["message"]
+    if fields and not message:
+        message = "; ".join(f"{k}: {v}" for k, v in fields.items())
+    return message or "no error message in the answer", errno, fields, body
+
+
+def error_for_status(
+    status: int,
+    text: str,
+    *,
+    method: str | None = None,
+    url: str | None = None,
+    retry_after: str | None = None,
+) -> APIError:
+    """Build the :class:`APIError` subclass for ``status`` from the answer's body."""
+    message, errno, fields, body = parse_error_body(text)
+    kw: dict[str, Any] = dict(
+        status=status, error_code=errno, field_errors=fields, body=body, method=method, url=url
+    )
+    if status in (401, 403):
+        hint = (
+            " The access token is missing, expired or revoked, or lacks permission; "
+            "get a new one (fbtime login) or check FRESHBOOKS_ACCESS_TOKEN."
+        )
+        return AuthError(message + hint, **kw)
+    if status == 404:
+        return NotFoundError(message, **kw)
+    if status in (400, 422):
+        return ValidationError(message, **kw)
+    if status == 429:
+        after = _seconds(retry_after)
+        wait = f" (server asks to wait {after:g} s)" if after is not None else ""
+        return RateLimitError(f"rate limited{wait}: {message}", retry_after=after, **kw)
+    if status >= 500:
+        return ServerError(message, **kw)
+    return APIError(message, **kw)
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

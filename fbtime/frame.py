@@ -1,4 +1,4 @@
-"""``load_time_entries()``: API rows -> one typed DataFrame indexed by ``id``.
+"""API rows -> one typed time-entry DataFrame indexed by ``id``. No Client here.
 
 Pages are turned into Arrow arrays by the worker that fetched them (:func:`page_chunk`),
 so the parsed JSON of a page is dropped at once: a load never holds every row as a dict,
@@ -7,13 +7,12 @@ with the schema declared in :mod:`fbtime.schema`. Fields the schema does not kno
 kept as extra columns (object dtype), so a new API field is never silently dropped; a
 page with such fields, or values Arrow cannot type, goes through the plain-Python path.
 
-Fetching (paging, the ``updated_since`` re-check, incremental changes) lives in
-:mod:`fbtime.fetch`; this module builds frames and offers :func:`load_time_entries`.
+Loading (paging, the ``updated_since`` re-check, incremental changes) lives in
+:mod:`fbtime.load`; this module only builds frames.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,10 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fbtime import schema
-from fbtime.client import Client
-from fbtime.errors import QueryError
-from fbtime.paging import Changes
-from fbtime.query import FILTERS, DateLike, check_per_page, encode_filters
+from fbtime.api.paging import Changes
+from fbtime.api.query import UTC_FORMAT
 
 _NESTED = ("timer",)
 _DERIVED = ("hours", "timer_id", "timer_is_running")
@@ -95,7 +92,7 @@ def page_chunk(rows: list[dict[str, Any]]) -> pa.StructArray | pd.DataFrame | No
 
 def _times(column: pa.ChunkedArray) -> pd.Series:
     try:
-        parsed = pc.strptime(column, format="%Y-%m-%dT%H:%M:%SZ", unit="s")
+        parsed = pc.strptime(column, format=UTC_FORMAT, unit="s")
         return pd.Series(
             parsed.cast(pa.timestamp("us", tz="UTC")).to_pandas(), dtype=schema.DATETIME
         )
@@ -128,7 +125,7 @@ def _arrow_frame(arrays: list[pa.StructArray]) -> pd.DataFrame:
 def compact_chunks(chunks: Sequence[Any]) -> list[Any]:
     """Join each run of consecutive Arrow page chunks into one array, keeping the order.
 
-    Used while a load is paging (:func:`fbtime.paging.fetch_all`): a few large arrays take
+    Used while a load is paging (:func:`fbtime.api.paging.read_pages`): a few large arrays take
     far less memory than thousands of one-page ones.
     """
     out: list[Any] = []
@@ -198,123 +195,3 @@ def sort_entries(frame: pd.DataFrame) -> pd.DataFrame:
     keys = pd.DataFrame({"s": frame["started_at"].array, "i": frame.index.array})
     order = keys.sort_values(["s", "i"], ascending=False, kind="stable").index
     return frame.iloc[np.asarray(order)]
-
-
-def load_time_entries(
-    client: Client | None = None,
-    *,
-    billable: bool | None = None,
-    billed: bool | None = None,
-    client_id: int | None = None,
-    include_deleted: bool = False,
-    team: bool = False,
-    include_unlogged: bool = False,
-    started_from: DateLike | None = None,
-    started_to: DateLike | None = None,
-    updated_since: DateLike | None = None,
-    identity_id: int | None = None,
-    per_page: int = 100,
-    refresh: bool = False,
-    progress: bool | None = None,
-    **unknown: Any,
-) -> pd.DataFrame:
-    """Load time entries into a typed DataFrame indexed by ``id``.
-
-    Every page is fetched (page 1 first, the rest concurrently) and cached for 15 minutes
-    unless ``refresh=True``. Dates accept ``str``, ``date``, ``datetime`` or a pandas
-    ``Timestamp``; naive values mean UTC. ``started_from``/``started_to`` are inclusive.
-
-    Args:
-        client: a :class:`~fbtime.Client`; default ``fbtime.Client()`` from the
-            environment (``FRESHBOOKS_ACCESS_TOKEN``, ``FRESHBOOKS_BUSINESS_ID``).
-        billable, billed, client_id, include_deleted, team, include_unlogged,
-            started_from, started_to, updated_since, identity_id: the API's filters.
-            By default only the token owner's logged, active entries are returned;
-            ``team=True`` returns everyone's.
-        per_page: rows per request, 1 to 100.
-        refresh: ignore cached answers and fetch again.
-        progress: show a progress bar (default: when there is more than one page).
-
-    Returns:
-        The frame, with ``df.attrs["fbtime"]`` holding ``business_id``, ``filters``,
-        ``fetched_at`` and the server's ``meta`` totals. An empty result has the same
-        columns and dtypes.
-
-    Raises:
-        QueryError: an unknown filter, or a bad date, id or page size (before any request).
-        ConfigError: no token or business id could be found.
-        APIError: the API refused (see :mod:`fbtime.errors`).
-
-    Example:
-        >>> df = fbtime.load_time_entries(team=True, started_from="2026-10-01")
-        >>> df.fbtime.by_client()
-    """
-    if unknown:
-        names = ", ".join(map(repr, sorted(unknown)))
-        raise QueryError(
-            f"unknown argument(s) {names}; valid filters are: {', '.join(FILTERS)}; "
-            "other options: per_page, refresh, progress"
-        )
-    filters = {
-        "billable": billable,
-        "billed": billed,
-        "client_id": client_id,
-        "include_deleted": include_deleted or None,
-        "team": team or None,
-        "include_unlogged": include_unlogged or None,
-        "started_from": started_from,
-        "started_to": started_to,
-        "updated_since": updated_since,
-        "identity_id": identity_id,
-    }
-    filters = {k: v for k, v in filters.items() if v is not None}
-    params = encode_filters(filters)  # validate before any client or request exists
-    check_per_page(per_page)
-    from fbtime.fetch import fetch_frame  # fetch builds on this module
-
-    client = client or Client()
-    fetched_at = dt.datetime.now(dt.UTC)
-    with _Bar(progress) as bar:
-        frame, info = fetch_frame(
-            client,
-            filters,
-            per_page=per_page,
-            refresh=refresh,
-            progress=bar.update,
-            on_total=bar.set_total,
-        )
-    meta = {k: info["meta"].get(k) for k in ("total", "total_logged", "total_unbilled", "pages")}
-    frame.attrs["fbtime"] = {
-        "business_id": client.business_id,
-        "filters": params,
-        "fetched_at": fetched_at.isoformat(),
-        "meta": meta,
-        "requests": info["requests"],
-    }
-    return frame
-
-
-class _Bar:
-    """A tqdm.auto bar created only once the page count shows more than one page."""
-
-    def __init__(self, enabled: bool | None) -> None:
-        self.enabled = enabled
-        self.bar: Any = None
-
-    def set_total(self, pages: int) -> None:
-        if self.enabled is False or (pages <= 1 and not self.enabled):
-            return
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=pages, unit="page", desc="time entries", leave=False)
-
-    def update(self, n: int) -> None:
-        if self.bar is not None:
-            self.bar.update(n)
-
-    def __enter__(self) -> _Bar:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.close()

@@ -1,9 +1,10 @@
 """The time-entry table, declared once.
 
 Every column fbtime puts in a frame is listed in :data:`COLUMNS` with its pandas dtype,
-the API field it comes from, and whether fbtime may write it back. Loading, re-typing a
-frame read from CSV/Parquet (:func:`as_time_entries`), validation in the accessor and
-building PUT payloads all read this one table.
+the API field it comes from, and whether fbtime may write it back (read from
+:data:`fbtime.api.fields.WRITABLE`, where the writable set is declared). Loading, re-typing
+a frame read from CSV/Parquet (:func:`as_time_entries`) and checking a frame
+(:func:`check_frame`, used by the accessor and the widgets) all read this one table.
 
 Dtype choices (pandas 3): ids and durations are nullable ``Int64``; flags are nullable
 ``boolean``; times are tz-aware UTC ``datetime64[us, UTC]``; text uses pandas' default
@@ -19,9 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
+from fbtime.api.fields import OPTIONAL_WRITABLE, WRITABLE
 from fbtime.errors import SchemaError
 
 DATETIME = "datetime64[us, UTC]"
@@ -35,54 +38,54 @@ class Column:
     Attributes:
         name: column name in the frame (the API's snake_case field name).
         dtype: pandas dtype string.
-        writable: sent back to the API on update (part of the full writable set).
         required: always present in API answers; optional ones appear only sometimes.
         doc: what the column means.
     """
 
     name: str
     dtype: str
-    writable: bool = False
     required: bool = True
     doc: str = ""
+
+    @property
+    def writable(self) -> bool:
+        """Sent back to the API on update (part of the full writable set)."""
+        return self.name in WRITABLE or self.name in OPTIONAL_WRITABLE
 
 
 COLUMNS: tuple[Column, ...] = (
     Column("id", "Int64", doc="entry id (the frame's index)"),
-    Column("identity_id", "Int64", True, doc="teammate who logged the time"),
-    Column("is_logged", "boolean", True, doc="False while the entry is a running timer"),
-    Column("started_at", DATETIME, True, doc="start of the work, UTC"),
+    Column("identity_id", "Int64", doc="teammate who logged the time"),
+    Column("is_logged", "boolean", doc="False while the entry is a running timer"),
+    Column("started_at", DATETIME, doc="start of the work, UTC"),
     Column("created_at", DATETIME, doc="when the entry was created, UTC"),
-    Column("duration", "Int64", True, doc="seconds; NA for a running timer"),
+    Column("duration", "Int64", doc="seconds; NA for a running timer"),
     Column("hours", "Float64", doc="derived: duration / 3600"),
-    Column("client_id", "Int64", True, doc="client billed for the time"),
-    Column("project_id", "Int64", True, doc="project worked on"),
-    Column("service_id", "Int64", True, doc="project service worked on"),
-    Column("task_id", "Int64", True, doc="legacy task link"),
-    Column("retainer_id", "Int64", True, doc="retainer the time counts against"),
-    Column("pending_client", TEXT, True, doc="placeholder for a client not yet created"),
-    Column("pending_project", TEXT, True, doc="placeholder for a project not yet created"),
-    Column("pending_task", TEXT, True, doc="placeholder for a task not yet created"),
-    Column("note", TEXT, True, doc="description of the work"),
+    Column("client_id", "Int64", doc="client billed for the time"),
+    Column("project_id", "Int64", doc="project worked on"),
+    Column("service_id", "Int64", doc="project service worked on"),
+    Column("task_id", "Int64", doc="legacy task link"),
+    Column("retainer_id", "Int64", doc="retainer the time counts against"),
+    Column("pending_client", TEXT, doc="placeholder for a client not yet created"),
+    Column("pending_project", TEXT, doc="placeholder for a project not yet created"),
+    Column("pending_task", TEXT, doc="placeholder for a task not yet created"),
+    Column("note", TEXT, doc="description of the work"),
     Column("active", "boolean", doc="False once the entry is deleted"),
-    Column("billable", "boolean", True, doc="can be added to an invoice"),
-    Column("billed", "boolean", True, doc="already invoiced or marked billed"),
-    Column("internal", "boolean", True, doc="not assigned to a client"),
+    Column("billable", "boolean", doc="can be added to an invoice"),
+    Column("billed", "boolean", doc="already invoiced or marked billed"),
+    Column("internal", "boolean", doc="not assigned to a client"),
     Column("timer_id", "Int64", doc="derived: timer.id"),
     Column("timer_is_running", "boolean", doc="derived: timer.is_running"),
-    Column("local_started_at", TEXT, True, False, doc="start in local wall-clock time"),
-    Column("local_timezone", TEXT, True, False, doc="IANA zone of local_started_at"),
-    Column("source", TEXT, False, False, doc="what created the entry (web UI timers)"),
+    Column("local_started_at", TEXT, False, doc="start in local wall-clock time"),
+    Column("local_timezone", TEXT, False, doc="IANA zone of local_started_at"),
+    Column("source", TEXT, False, doc="what created the entry (web UI timers)"),
 )
 
-BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
 INDEX = "id"
 #: Columns of every frame, in order (the index ``id`` excluded).
 FRAME_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.name != INDEX)
 #: Columns an analysis needs; optional API fields may be missing from a user's frame.
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required and c.name != INDEX)
-#: Fields sent on update: GET -> merge -> PUT of this whole set.
-WRITABLE_FIELDS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.writable)
 DTYPES: dict[str, str] = {c.name: c.dtype for c in COLUMNS}
 
 
@@ -155,3 +158,31 @@ def dtype_problems(frame: pd.DataFrame, columns: Iterable[str] = REQUIRED_COLUMN
         for name in columns
         if name in frame.columns and str(frame[name].dtype) != DTYPES[name]
     ]
+
+
+_FIX = "re-type it with fbtime.as_time_entries(df)"
+
+
+def check_frame(frame: Any) -> None:
+    """Raise AttributeError saying why ``frame`` is not a time-entry frame (or return)."""
+    if not isinstance(frame, pd.DataFrame):
+        raise AttributeError(f"df.fbtime needs a pandas DataFrame, got {type(frame).__name__}")
+    known = [c for c in FRAME_COLUMNS if c in frame.columns]
+    if not known:
+        raise AttributeError(
+            "this DataFrame is not an fbtime time-entry frame (it has none of the "
+            "time-entry columns such as started_at, duration, client_id); load one with "
+            "fbtime.load_time_entries() or convert one with fbtime.as_time_entries(df)"
+        )
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise AttributeError(
+            f"time-entry frame is missing required column(s): {', '.join(missing)}; "
+            f"load it with fbtime.load_time_entries() or {_FIX}"
+        )
+    problems = dtype_problems(frame, known)
+    if str(frame.index.dtype) != DTYPES[INDEX]:
+        where = "column" if INDEX in frame.columns else "index"
+        problems.insert(0, f"{INDEX} {where} is {frame.index.dtype}, expected an Int64 index")
+    if problems:
+        raise AttributeError(f"time-entry frame has wrong dtypes: {'; '.join(problems)}; {_FIX}")

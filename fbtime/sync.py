@@ -15,10 +15,10 @@ the ``updated_since`` answer, and would otherwise linger. A count that does not 
 triggers a full reload, and the report says why.
 
 Files: the snapshot at ``path`` and its state next to it (``<path>.sync.json``: filters,
-business, watermark). Data is written first, then state, each to a temporary file that
-replaces the old one, so a crash leaves either the old pair or new data with the old
-watermark, which the next sync simply fetches again. Incremental queries never use or
-fill the HTTP cache.
+business, watermark), both private (0600). Data is written first, then state, each to a
+temporary file that replaces the old one (:mod:`fbtime.files`), so a crash leaves either
+the old pair or new data with the old watermark, which the next sync simply fetches again.
+Incremental queries never use or fill the HTTP cache.
 
 Example:
     >>> report = fbtime.sync("team.parquet", team=True)
@@ -30,19 +30,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from fbtime.client import Client
+from fbtime.api.client import Client
+from fbtime.api.paging import Changes
+from fbtime.api.query import check_per_page, encode_filters
+from fbtime.config import DEFAULT_PER_PAGE
 from fbtime.errors import SyncError, SyncFiltersError
-from fbtime.fetch import count_entries, fetch_changes, fetch_frame
+from fbtime.files import write_private, write_private_with
 from fbtime.frame import apply_changes, sort_entries
-from fbtime.paging import Changes
-from fbtime.query import check_per_page, encode_filters
+from fbtime.load import changes_since, count_entries, load_frame
 from fbtime.schema import as_time_entries
 
 #: Subtracted from the server's time to make the next watermark (see the module doc).
@@ -91,7 +92,7 @@ def sync(
     full: bool = False,
     client: Client | None = None,
     lag: dt.timedelta | float = DEFAULT_LAG,
-    per_page: int = 100,
+    per_page: int = DEFAULT_PER_PAGE,
     **filters: Any,
 ) -> SyncReport:
     """Bring the Parquet snapshot at ``path`` up to date with the API; return a report.
@@ -128,7 +129,7 @@ def sync(
     watermark_before = _parse_time(state["watermark"]) if state else None
     requests = pages = 0
     if not reason:
-        changes, info = fetch_changes(client, filters, watermark_before, per_page=per_page)
+        changes, info = changes_since(client, filters, watermark_before, per_page=per_page)
         requests = pages = info["requests"]
         server_time = info["server_time"]
         frame = apply_changes(old, changes) if changes else old
@@ -145,7 +146,7 @@ def sync(
                 f"{meta.get('total')} (an entry stopped matching the filters)"
             )
     if reason:
-        frame, info = fetch_frame(client, filters, per_page=per_page, use_cache=False)
+        frame, info = load_frame(client, filters, per_page=per_page, use_cache=False)
         requests += info["requests"]
         pages += info["requests"]
         server_time = info["server_time"]
@@ -184,7 +185,7 @@ def _drop_moved_out(
 ) -> tuple[pd.DataFrame, int]:
     """Drop entries changed since ``since`` that no longer match the snapshot's filters."""
     widest = {"team": True, "include_unlogged": True}
-    seen, info = fetch_changes(client, widest, since, per_page=per_page)
+    seen, info = changes_since(client, widest, since, per_page=per_page)
     kept = {row["id"] for row in changes.upsert}
     touched = {row["id"] for row in seen.upsert} | seen.drop
     gone = [i for i in touched - kept if i in frame.index]
@@ -265,62 +266,9 @@ def _diff(old: pd.DataFrame | None, new: pd.DataFrame) -> tuple[int, int, int]:
 
 
 def _write_snapshot(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        frame.attrs = {}
-        frame.to_parquet(temporary)
-        _fsync(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    frame.attrs = {}
+    write_private_with(path, frame.to_parquet)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-        _fsync(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb+") as handle:
-        os.fsync(handle.fileno())
-
-
-def report_dict(report: SyncReport) -> dict[str, Any]:
-    """The report as plain JSON-ready values (for the CLI and logs)."""
-    out = asdict(report)
-    out["path"] = str(report.path)
-    out["old_watermark"] = report.old_watermark.isoformat() if report.old_watermark else None
-    out["new_watermark"] = report.new_watermark.isoformat()
-    return out
-
-
-def add_commands(sub: Any) -> None:
-    """``fbtime sync PATH [filters] [--full]``: keep a Parquet snapshot up to date."""
-    from fbtime.cli import _add_filters
-
-    p = sub.add_parser("sync", help="bring a Parquet snapshot of time entries up to date")
-    p.add_argument("path", type=Path, help="the snapshot (.parquet); state beside it")
-    p.add_argument("--full", action="store_true", help="reload everything (also new filters)")
-    _add_filters(p)
-    p.set_defaults(func=_cmd_sync)
-
-
-def _cmd_sync(args: Any) -> int:
-    from fbtime.cli import _filters
-
-    filters = _filters(args)
-    encode_filters(filters)  # bad input fails before any client or request
-    report = sync(args.path, full=args.full, **filters)
-    kind = f"full load ({report.reason})" if report.full else "incremental"
-    print(
-        f"{args.path}: {kind}, {report.requests} requests, {report.new} new, "
-        f"{report.changed} changed, {report.deleted} deleted, {report.rows} rows; "
-        f"watermark {report.new_watermark.isoformat()}"
-    )
-    return 0
+    write_private(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 import fbtime
-from fbtime.cli import build_parser
+from fbtime.cli.main import build_parser
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
 

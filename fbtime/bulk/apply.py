@@ -17,10 +17,10 @@ from typing import Any
 
 import pandas as pd
 
+from fbtime.api.client import Client
+from fbtime.api.fields import writable_payload
 from fbtime.bulk.journal import Journal, read_journal
 from fbtime.bulk.plan import DEFAULT_MAX_AGE, Change, UpdatePlan, snapshot
-from fbtime.client import Client
-from fbtime.entries import writable_payload
 from fbtime.errors import (
     APIError,
     AuthError,

@@ -10,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 
+from fbtime.api.fields import check_fields
 from fbtime.bulk.plan import Action, Change, UpdatePlan, snapshot
-from fbtime.entries import check_fields
 from fbtime.errors import PlanError, QueryError
 from fbtime.schema import INDEX
 

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from fbtime.entries import OPTIONAL_WRITABLE, WRITABLE, check_fields
+from fbtime.api.fields import OPTIONAL_WRITABLE, WRITABLE, check_fields
 from fbtime.errors import PlanError, QueryError
 
 if TYPE_CHECKING:
+    from fbtime.api.client import Client
     from fbtime.bulk.apply import ApplyResult
-    from fbtime.client import Client
 
 Action = Literal["update", "delete", "create"]
 PLAN_FORMAT = "fbtime-plan"

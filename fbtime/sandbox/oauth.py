@@ -1,7 +1,7 @@
 """OAuth 2 in the sandbox: an auto-approving authorize page and a token endpoint.
 
 It follows FreshBooks' semantics (facts sheet, section 9) so the whole login and refresh
-flow of :mod:`fbtime.oauth` and :mod:`fbtime.refresh` is tested end to end:
+flow of :mod:`fbtime.auth.oauth` and :mod:`fbtime.auth.profile_auth` is tested end to end:
 
 * ``GET /oauth/authorize/?client_id&response_type=code&redirect_uri&state`` answers 302 to
   ``redirect_uri?code=...&state=...`` at once (no login page: the "user" approves).

@@ -283,7 +283,7 @@ class Sandbox(OAuthKnobs):
 
     def client(self, **kw: Any) -> Any:
         """An ``fbtime.Client`` for the owner, pointed at this sandbox."""
-        from fbtime.client import Client
+        from fbtime.api.client import Client  # the sandbox uses the library only when asked
 
         return Client(token=self.token, business_id=self.business_id, base_url=self.url, **kw)
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from fbtime import analysis
 from fbtime.errors import FBTimeError
+from fbtime.schema import check_frame
 from fbtime.widgets.view import (
     FLAG_CHOICES,
     GROUP_BYS,
@@ -73,8 +74,6 @@ class Explorer(w.VBox):
     def __init__(
         self, frame: pd.DataFrame, *, debounce: float = 0.3, export_dir: str | Path = "exports"
     ) -> None:
-        from fbtime.accessor import check_frame
-
         check_frame(frame)
         self.frame = frame
         self.debounce = debounce

@@ -10,9 +10,9 @@ import ipywidgets as w
 from fbtime.errors import FBTimeError
 
 if TYPE_CHECKING:
+    from fbtime.api.client import Client
     from fbtime.bulk.apply import ApplyResult
     from fbtime.bulk.plan import UpdatePlan
-    from fbtime.client import Client
 
 
 def _fmt(value: Any) -> str:

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import requests
 
-from fbtime.identity import Identity
-from fbtime.oauth import LoginFlow
-from fbtime.tokens import Profile, TokenStore
+from fbtime.auth.identity import Identity
+from fbtime.auth.oauth import LoginFlow
+from fbtime.auth.tokens import Profile, TokenStore
 
 REDIRECT = "https://localhost/fbtime"
 

@@ -112,7 +112,7 @@ def test_undo_restores_every_field_including_deleted_entries(sb, tmp_path):
         if entry_id in doomed.index:
             continue
         assert now[entry_id] == row, entry_id
-    writable = [*fbtime.entries.WRITABLE, "local_started_at", "local_timezone"]
+    writable = [*fbtime.api.fields.WRITABLE, "local_started_at", "local_timezone"]
     new_ids = recreated.rows["new_id"].astype(int).tolist()
     remade = sorted(tuple(str(now[i][k]) for k in writable) for i in new_ids)
     original = sorted(tuple(str(snapshot[i][k]) for k in writable) for i in doomed.index)

@@ -19,8 +19,8 @@ from signin import REDIRECT, approve, isolated_login, sign_in, start
 
 import fbtime
 from fbtime.cli import main
-from fbtime.oauth import LoginError, LoginFlow
-from fbtime.tokens import TokenStore
+from fbtime.auth.oauth import LoginError, LoginFlow
+from fbtime.auth.tokens import TokenStore
 
 
 @pytest.fixture

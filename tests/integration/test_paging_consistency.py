@@ -7,7 +7,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 import fbtime
-from fbtime.paging import InconsistentPagesError
+from fbtime.errors import InconsistentPagesError
 
 LIST = "GET time_entries"
 

@@ -17,7 +17,7 @@ import pytest
 from signin import expire, isolated_login, sign_in
 
 import fbtime
-from fbtime.refresh import saved_login
+from fbtime.auth.profile_auth import saved_login
 
 TOKEN_KEY = "POST oauth/token"
 
@@ -157,7 +157,7 @@ def test_no_token_or_secret_in_logs_reprs_or_files_other_than_the_store(
                latest.refresh_token, latest.client_secret}  # fmt: skip
     shown = caplog.text + repr(client) + repr(client.auth) + repr(latest) + repr(store)
     shown += str(identity) + repr(identity) + repr(client.settings)
-    assert "refreshed" in caplog.text  # the refresh was logged, without the token
+    assert "renewed" in caplog.text  # the renewal was logged, without the token
     for secret in secrets:
         assert secret not in shown
     profile_file = store.path("default")

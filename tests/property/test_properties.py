@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 import fbtime
 from fbtime import schema
 from fbtime.frame import records_to_frame
-from fbtime.paging import fetch_all
-from fbtime.query import BOOL_FILTERS, encode_filters
+from fbtime.api.paging import read_pages
+from fbtime.api.query import BOOL_FILTERS, encode_filters
 from fbtime.sandbox.validate import parse_list_query
 
 ids = st.integers(min_value=1, max_value=2**53)
@@ -102,7 +102,7 @@ def test_any_valid_page_sequence_becomes_one_typed_frame(case):
         }
         return json.loads(json.dumps(body))
 
-    listing = fetch_all(get_page, key="time_entries", per_page=per_page, workers=3)
+    listing = read_pages(get_page, key="time_entries", per_page=per_page, workers=3)
     frame = records_to_frame(listing.rows)
     assert frame.index.tolist() == [r["id"] for r in rows]
     assert frame.index.is_unique
@@ -123,7 +123,7 @@ def state(sb):
     """Active entries as a multiset of their writable fields (ids aside: undo re-creates)."""
     frame = sb.entries()
     active = frame[frame["active"].astype(bool)]
-    fields = [*fbtime.entries.WRITABLE, "local_started_at", "local_timezone"]
+    fields = [*fbtime.api.fields.WRITABLE, "local_started_at", "local_timezone"]
     return sorted(
         json.dumps(r, sort_keys=True, default=str) for r in active[fields].to_dict("records")
     )

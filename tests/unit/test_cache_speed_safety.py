@@ -11,9 +11,9 @@ import requests
 from pandas.testing import assert_frame_equal
 
 import fbtime
-from fbtime.cache import request_key
+from fbtime.api.cache import request_key
 from fbtime.frame import chunks_to_frame, compact_chunks, page_chunk
-from fbtime.paging import Page, fetch_all
+from fbtime.api.paging import Page, read_pages
 from fbtime.sandbox.data import generate
 
 LIST = "GET time_entries"
@@ -123,7 +123,7 @@ def _pages(total: int, per_page: int, cached: set[int]):
 )
 def test_pages_come_in_order_and_the_network_is_used_after_a_miss(cached, network_after):
     rows, calls, getter = _pages(1000, 100, cached)
-    listing = fetch_all(getter("get"), key="time_entries", per_page=100, refetch=getter("refetch"))
+    listing = read_pages(getter("get"), key="time_entries", per_page=100, reread=getter("refetch"))
     assert listing.rows == rows
     assert listing.from_network == (network_after is not None)
     if network_after is not None:  # every page after the first miss skips the cache lookup

@@ -13,7 +13,7 @@ from fbtime.frame import (
     records_to_frame,
     sort_entries,
 )
-from fbtime.paging import reconcile
+from fbtime.api.paging import reconcile
 from fbtime.sandbox.data import generate
 
 

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from fbtime.paging import InconsistentPagesError, fetch_all
+from fbtime.api.paging import read_pages
+from fbtime.errors import InconsistentPagesError
 
 
 def server(ids, per_page):
@@ -22,13 +23,13 @@ def server(ids, per_page):
 
 def test_rows_are_in_page_order_whatever_the_arrival_order():
     ids = list(range(1000, 0, -1))
-    listing = fetch_all(server(ids, 7), key="time_entries", per_page=7, workers=8)
+    listing = read_pages(server(ids, 7), key="time_entries", per_page=7, workers=8)
     assert [r["id"] for r in listing.rows] == ids
     assert listing.requests == math.ceil(1000 / 7)
 
 
 def test_empty_list_is_one_request():
-    listing = fetch_all(server([], 100), key="time_entries", per_page=100)
+    listing = read_pages(server([], 100), key="time_entries", per_page=100)
     assert listing.rows == [] and listing.requests == 1
 
 
@@ -44,7 +45,7 @@ def test_an_insert_while_paging_is_detected_and_reread():
                 inserted.append(True)
             return server(ids, 10)(n)
 
-    listing = fetch_all(get_page, key="time_entries", per_page=10, workers=1)
+    listing = read_pages(get_page, key="time_entries", per_page=10, workers=1)
     assert sorted(r["id"] for r in listing.rows) == list(range(1, 102))
     assert listing.passes == 2 and listing.notes
 
@@ -57,4 +58,4 @@ def test_a_list_that_never_settles_raises():
         return {"time_entries": [{"id": 1}], "meta": {"total": total, "pages": 2}}
 
     with pytest.raises(InconsistentPagesError, match="kept changing"):
-        fetch_all(get_page, key="time_entries", per_page=1, max_passes=3)
+        read_pages(get_page, key="time_entries", per_page=1, max_passes=3)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from fbtime.errors import QueryError
-from fbtime.query import FILTERS, check_per_page, decode_filters, encode_filters, to_id, to_utc
+from fbtime.api.query import FILTERS, check_per_page, encode_filters, to_id, to_utc
 
 
 def test_booleans_and_dates_are_encoded_as_the_api_documents():
@@ -76,8 +76,15 @@ def test_identity_with_unlogged_is_refused_as_the_api_would():
         encode_filters({"identity_id": 5, "include_unlogged": True})
 
 
-def test_decoding_inverts_encoding():
-    filters = {"billed": False, "identity_id": 7, "updated_since": "2026-11-01T10:00:00Z"}
-    decoded = decode_filters(encode_filters(filters))
-    assert decoded["billed"] is False and decoded["identity_id"] == 7
-    assert decoded["updated_since"] == to_utc("2026-11-01T10:00:00Z")
+def test_dates_are_read_as_utc_whatever_form_they_take():
+    expected = "2026-11-01T10:00:00Z"
+    for value in ("2026-11-01T10:00:00Z", "2026-11-01 05:00:00-05:00",
+                  dt.datetime(2026, 11, 1, 10), pd.Timestamp("2026-11-01T11:00:00+01:00")):
+        assert encode_filters({"updated_since": value})["updated_since"] == expected
+    assert to_utc(dt.date(2026, 11, 1)) == dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("value", ["²", "١٢", "1 2", 2**63, -1, 1.0, float("nan"), True])
+def test_ids_must_be_plain_ascii_positive_64_bit_numbers(value):
+    with pytest.raises(QueryError):
+        to_id(value)

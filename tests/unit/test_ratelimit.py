@@ -1,6 +1,6 @@
 """The shared pacer keeps to its rate and holds everyone during a Retry-After."""
 
-from fbtime.ratelimit import RateLimiter
+from fbtime.api.ratelimit import RateLimiter
 
 
 class FakeClock:

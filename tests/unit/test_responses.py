@@ -12,7 +12,7 @@ from fbtime.errors import (
     ServerError,
     ValidationError,
 )
-from fbtime.responses import error_for_status
+from fbtime.errors import error_for_status
 
 
 def test_timetracking_validation_keeps_field_errors():

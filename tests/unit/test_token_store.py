@@ -9,9 +9,9 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
-import fbtime.refresh  # noqa: F401  (installs the requests-oauthlib log filter)
+import fbtime.auth.profile_auth  # noqa: F401  (installs the requests-oauthlib log filter)
 from fbtime.errors import ConfigError
-from fbtime.tokens import Profile, TokenStore, check_url, profile_name
+from fbtime.auth.tokens import Profile, TokenStore, check_url, profile_name
 
 SECRETS = ("access-SECRET-1", "refresh-SECRET-2", "client-SECRET-3")
 

@@ -1,8 +1,8 @@
 """``client.time_entries``: get, list, create, update and delete one business's entries.
 
-Updates are GET -> merge -> PUT of the full writable set, because sources disagree on
-whether FreshBooks' PUT is partial: sending every writable field is right either way.
-Field values are checked before anything is sent.
+Updates are GET -> merge -> PUT of the full writable set (:mod:`fbtime.api.fields`),
+because sources disagree on whether FreshBooks' PUT is partial: sending every writable
+field is right either way. Field values are checked before anything is sent.
 """
 
 from __future__ import annotations
@@ -10,91 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from fbtime.errors import QueryError
-from fbtime.paging import Listing, fetch_all
-from fbtime.query import check_per_page, encode_filters, format_utc, to_id, to_utc
+from fbtime.api.fields import check_fields, writable_payload
+from fbtime.api.paging import Listing, read_pages
+from fbtime.api.query import check_per_page, encode_filters, to_id
+from fbtime.config import DEFAULT_PER_PAGE
 
 if TYPE_CHECKING:
-    from fbtime.client import Client
-
-#: Fields the API accepts on create and update (API names).
-WRITABLE = (
-    "identity_id",
-    "is_logged",
-    "started_at",
-    "duration",
-    "client_id",
-    "project_id",
-    "service_id",
-    "task_id",
-    "retainer_id",
-    "pending_client",
-    "pending_project",
-    "pending_task",
-    "note",
-    "billable",
-    "billed",
-    "internal",
-)
-#: Sent back only when the entry already has them.
-OPTIONAL_WRITABLE = ("local_started_at", "local_timezone")
-ID_FIELDS = ("identity_id", "client_id", "project_id", "service_id", "task_id", "retainer_id")
-BOOL_FIELDS = ("is_logged", "billable", "billed", "internal")
-TEXT_FIELDS = (
-    "note",
-    "pending_client",
-    "pending_project",
-    "pending_task",
-    "local_started_at",
-    "local_timezone",
-)
-
-
-def check_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate and normalise entry fields for a request body.
-
-    Raises:
-        QueryError: an unknown field, or a value of the wrong type.
-    """
-    allowed = (*WRITABLE, *OPTIONAL_WRITABLE, "timer")
-    unknown = sorted(set(fields) - set(allowed))
-    if unknown:
-        raise QueryError(
-            f"unknown or read-only time-entry field(s) {', '.join(map(repr, unknown))}; "
-            f"writable fields are: {', '.join(allowed)}"
-        )
-    out: dict[str, Any] = {}
-    for name, value in fields.items():
-        if value is None:
-            out[name] = None
-        elif name in ID_FIELDS:
-            out[name] = to_id(value, name)
-        elif name in BOOL_FIELDS:
-            if not isinstance(value, bool):
-                raise QueryError(f"{name} must be True or False, got {value!r}")
-            out[name] = value
-        elif name == "duration":
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise QueryError(f"duration must be whole seconds >= 0, got {value!r}")
-            out[name] = value
-        elif name == "started_at":
-            out[name] = format_utc(to_utc(value, name))
-        elif name in TEXT_FIELDS:
-            if not isinstance(value, str):
-                raise QueryError(f"{name} must be a string, got {type(value).__name__}")
-            out[name] = value
-        elif name == "timer":
-            if not isinstance(value, dict):
-                raise QueryError(f"timer must be a dict like {{'id': 123}}, got {value!r}")
-            out[name] = value
-    return out
-
-
-def writable_payload(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """The full writable set of an entry as the API returned it (for a PUT)."""
-    payload = {name: entry.get(name) for name in WRITABLE}
-    payload.update({name: entry[name] for name in OPTIONAL_WRITABLE if name in entry})
-    return payload
+    from fbtime.api.client import Client
 
 
 class TimeEntries:
@@ -121,7 +43,7 @@ class TimeEntries:
     def listing(
         self,
         *,
-        per_page: int = 100,
+        per_page: int = DEFAULT_PER_PAGE,
         refresh: bool = False,
         use_cache: bool = True,
         workers: int | None = None,
@@ -137,7 +59,7 @@ class TimeEntries:
             page_params = {**params, "page": str(number), "per_page": str(per_page)}
             return self._client.get(self.path, page_params, refresh=refresh, use_cache=use_cache)
 
-        return fetch_all(
+        return read_pages(
             get_page,
             key="time_entries",
             per_page=per_page,
@@ -146,7 +68,9 @@ class TimeEntries:
             on_total=on_total,
         )
 
-    def list(self, *, per_page: int = 100, refresh: bool = False, **filters: Any) -> Iterator[dict]:
+    def list(
+        self, *, per_page: int = DEFAULT_PER_PAGE, refresh: bool = False, **filters: Any
+    ) -> Iterator[dict]:
         """Iterate every entry matching ``filters``, across all pages.
 
         Filters are the API's ten: billable, billed, client_id, include_deleted, team,

@@ -10,27 +10,15 @@ raises a :class:`~fbtime.errors.ConfigError` listing them.
 
 from __future__ import annotations
 
-import argparse
-import getpass
-import os
-import sys
 from dataclasses import dataclass, replace
 from typing import Any
 
 import requests
 
-from fbtime.config import (
-    DEFAULT_BASE_URL,
-    DEFAULT_TIMEOUT,
-    ENV_API_URL,
-    ENV_BUSINESS_ID,
-    ENV_TOKEN,
-    check_base_url,
-)
-from fbtime.errors import ConfigError, TransportError
-from fbtime.refresh import ProfileAuth, saved_login
-from fbtime.responses import error_for_status
-from fbtime.tokens import DEFAULT_PROFILE, Profile, profile_name
+from fbtime.auth.connection import resolve
+from fbtime.auth.tokens import Profile, profile_name
+from fbtime.config import DEFAULT_TIMEOUT, check_business_id
+from fbtime.errors import ConfigError, TransportError, error_for_status
 
 ME_PATH = "/auth/api/v1/users/me"
 
@@ -109,18 +97,30 @@ def parse_identity(body: Any) -> Identity:
     )  # fmt: skip
 
 
-def fetch_identity(
+def get_identity(
     base_url: str, auth: str | requests.auth.AuthBase, *, timeout: float = DEFAULT_TIMEOUT
 ) -> Identity:
-    """GET ``users/me`` with an access token (or a refreshing auth object)."""
+    """GET ``users/me`` with an access token (or a renewing auth object).
+
+    No redirect is followed: the token goes to ``base_url`` and nowhere else.
+    """
     url = base_url.rstrip("/") + ME_PATH
     headers = {"Authorization": f"Bearer {auth}"} if isinstance(auth, str) else {}
     try:
         response = requests.get(
-            url, headers=headers, auth=None if isinstance(auth, str) else auth, timeout=timeout
+            url,
+            headers=headers,
+            auth=None if isinstance(auth, str) else auth,
+            timeout=timeout,
+            allow_redirects=False,
         )
     except requests.exceptions.RequestException as exc:
         raise TransportError(f"GET {url} failed: {type(exc).__name__}") from None
+    if response.is_redirect:
+        raise TransportError(
+            f"GET {url} answered {response.status_code}, a redirect; fbtime does not follow "
+            "redirects with a token (check the API URL)"
+        )
     if response.status_code >= 400:
         raise error_for_status(response.status_code, response.text, method="GET", url=url)
     try:
@@ -129,34 +129,25 @@ def fetch_identity(
         raise TransportError(f"unreadable JSON in the answer to GET {url}") from None
 
 
-def _login(profile: str | None) -> ProfileAuth:
-    auth = saved_login(profile)
-    if auth is None:
-        raise ConfigError("not signed in: run `fbtime login` (or fbtime.login() in a notebook)")
-    return auth
-
-
 def whoami(profile: str | None = None) -> Identity:
-    """Who the saved login is, and their businesses (refreshed from FreshBooks).
+    """Who the saved login (or token) is, and their businesses, as FreshBooks says now.
 
-    Like :class:`~fbtime.Client`, ``FRESHBOOKS_ACCESS_TOKEN`` (with ``FRESHBOOKS_API_URL``)
-    wins unless a profile is named. The membership list is saved in the profile, so
+    The token, business and API are chosen as for :class:`~fbtime.Client`
+    (:mod:`fbtime.auth.connection`). The membership list is saved in the profile, so
     ``fbtime.Client()`` can pick the only business without asking FreshBooks again.
 
     Raises:
-        ConfigError: no saved login (run ``fbtime login``).
+        ConfigError: no token and no saved login (run ``fbtime login``).
         AuthError: the login no longer works (sign in again).
     """
-    token = os.environ.get(ENV_TOKEN)
-    if profile is None and token:
-        base_url = check_base_url(os.environ.get(ENV_API_URL) or DEFAULT_BASE_URL)
-        identity = fetch_identity(base_url, token)
+    connection = resolve(profile=profile, need_business=False)
+    auth = connection.auth
+    if auth is None:
+        assert connection.token is not None
+        identity = get_identity(connection.base_url, connection.token)
         only = identity.businesses[0].id if len(identity.businesses) == 1 else None
-        chosen = os.environ.get(ENV_BUSINESS_ID)
-        chosen_id = int(chosen) if chosen and chosen.strip().isdigit() else only
-        return replace(identity, business_id=chosen_id)
-    auth = _login(profile)
-    identity = fetch_identity(auth.api_url, auth)
+        return replace(identity, business_id=connection.business_id or only)
+    identity = get_identity(connection.base_url, auth)
     name = auth.profile.name
     saved = auth.store.update(
         name, identity_id=identity.identity_id, email=identity.email,
@@ -171,73 +162,16 @@ def use_business(business_id: int | str, profile: str | None = None) -> Business
     Raises:
         ConfigError: the user is not a member of that business (the message lists theirs).
     """
-    try:
-        wanted = int(str(business_id).strip())
-    except ValueError:
-        raise ConfigError(f"business id must be a whole number, got {business_id!r}") from None
-    identity = whoami(profile)
+    wanted = check_business_id(business_id)
+    name = profile_name(profile)  # `use` always saves into a profile, even if a token is set
+    identity = whoami(name)
     match = [b for b in identity.businesses if b.id == wanted]
     if not match:
         listing = "; ".join(f"{b.name} (id {b.id})" for b in identity.businesses) or "none"
         raise ConfigError(
             f"{identity.email} is not a member of business {wanted}; their businesses: {listing}"
         )
-    auth = _login(profile)
+    auth = resolve(profile=name, need_business=False).auth
+    assert auth is not None  # a named profile always resolves to a saved login
     auth.store.update(auth.profile.name, business_id=wanted)
     return match[0]
-
-
-# -- CLI -------------------------------------------------------------------------------
-def _cmd_login(args: argparse.Namespace) -> int:
-    from fbtime.oauth import ENV_CLIENT_SECRET, login
-
-    secret = os.environ.get(ENV_CLIENT_SECRET)
-    if not secret and sys.stdin.isatty():
-        secret = getpass.getpass("FreshBooks app client secret: ")
-    kw = {"auth_url": args.auth_url} if args.auth_url else {}
-    identity = login(
-        args.client_id, secret, redirect_uri=args.redirect_uri, profile=profile_name(args.profile),
-        open_browser=not args.no_browser, token_url=args.token_url, base_url=args.api_url,
-        scopes=args.scope, **kw,
-    )  # fmt: skip
-    print(f"Signed in; saved as profile {profile_name(args.profile)!r}.")
-    print(identity)
-    return 0
-
-
-def _cmd_whoami(args: argparse.Namespace) -> int:
-    print(whoami(args.profile))
-    return 0
-
-
-def _cmd_use(args: argparse.Namespace) -> int:
-    business = use_business(args.business_id, args.profile)
-    name = profile_name(args.profile)
-    print(f"profile {name!r} now uses {business.name} (business id {business.id})")
-    return 0
-
-
-def add_commands(sub: Any) -> None:
-    """Add ``fbtime login``, ``fbtime whoami`` and ``fbtime use`` to the CLI."""
-    profile_help = f"saved login to use (default: $FBTIME_PROFILE or {DEFAULT_PROFILE!r})"
-    p = sub.add_parser("login", help="sign in to FreshBooks in the browser and save the login")
-    p.add_argument("--profile", default=None, help=profile_help)
-    p.add_argument("--client-id", default=None, help="app client id ($FRESHBOOKS_CLIENT_ID)")
-    p.add_argument(
-        "--redirect-uri", default=None, help="app redirect URI ($FRESHBOOKS_REDIRECT_URI)"
-    )
-    p.add_argument("--no-browser", action="store_true", help="only print the address")
-    p.add_argument("--scope", action="append", default=None, help="scope to request (repeat)")
-    p.add_argument("--auth-url", default=None, help="authorize URL (a sandbox's)")
-    p.add_argument("--token-url", default=None, help="token URL (default: API URL + path)")
-    p.add_argument("--api-url", default=None, help="API base URL ($FRESHBOOKS_API_URL)")
-    p.set_defaults(func=_cmd_login)
-
-    p = sub.add_parser("whoami", help="show the signed-in user and their businesses")
-    p.add_argument("--profile", default=None, help=profile_help)
-    p.set_defaults(func=_cmd_whoami)
-
-    p = sub.add_parser("use", help="choose the business a saved login works on")
-    p.add_argument("business_id", help="business id, as `fbtime whoami` lists it")
-    p.add_argument("--profile", default=None, help=profile_help)
-    p.set_defaults(func=_cmd_use)

@@ -10,7 +10,7 @@ on a headless box keyring falls back to a fail/null backend, and then to a JSON 
 ``os.replace``). ``FBTIME_KEYRING=0`` forces the file, ``FBTIME_KEYRING=1`` insists on the
 keyring.
 
-Refreshing the tokens of a saved profile is :mod:`fbtime.refresh`'s job.
+Renewing the tokens of a saved profile is :mod:`fbtime.auth.profile_auth`'s job.
 
 Tokens and the client secret never appear in logs, reprs or error messages.
 """
@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -30,17 +29,15 @@ from typing import Any
 import filelock
 import platformdirs
 
-from fbtime.config import check_base_url
+from fbtime.config import ENV_CONFIG_DIR, ENV_KEYRING, ENV_PROFILE, check_base_url
 from fbtime.errors import ConfigError
+from fbtime.files import private_dir, write_private
 
-ENV_CONFIG_DIR = "FBTIME_CONFIG_DIR"
-ENV_KEYRING = "FBTIME_KEYRING"
-ENV_PROFILE = "FBTIME_PROFILE"
 DEFAULT_PROFILE = "default"
 KEYRING_SERVICE = "fbtime"
-#: Refresh this long before the access token expires (at most a tenth of its lifetime).
-REFRESH_MARGIN = 300.0
-#: Longest wait for another process's refresh before giving up.
+#: Renew this long before the access token expires (at most a tenth of its lifetime).
+RENEW_MARGIN = 300.0
+#: Longest wait for another process's renewal before giving up.
 LOCK_TIMEOUT = 60.0
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 
@@ -63,10 +60,7 @@ def profile_name(name: str | None = None) -> str:
 
 def check_url(what: str, url: str) -> str:
     """Refuse a non-HTTP(S) URL, or plain HTTP to another machine, for an OAuth URL."""
-    try:
-        check_base_url(url)
-    except ConfigError as exc:
-        raise ConfigError(f"{what}: {exc}".replace("base_url must be", "it must be")) from None
+    check_base_url(url, what=what)
     return url
 
 
@@ -89,7 +83,7 @@ class Profile:
     business_id: int | None = None
     businesses: list[dict[str, Any]] = field(default_factory=list)
 
-    def expiring(self, now: float, margin: float = REFRESH_MARGIN) -> bool:
+    def expiring(self, now: float, margin: float = RENEW_MARGIN) -> bool:
         """True once the access token is within ``margin`` (capped) of its expiry."""
         return now >= self.expires_at - min(margin, self.lifetime / 10)
 
@@ -177,9 +171,9 @@ class TokenStore:
         return self.directory / "profiles" / f"{profile_name(name)}.json"
 
     def lock(self, name: str) -> filelock.FileLock:
-        """The cross-process lock held while a profile's tokens are refreshed or rewritten."""
+        """The cross-process lock held while a profile's tokens are renewed or rewritten."""
         path = self.path(name).with_suffix(".lock")
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(path.parent)
         return filelock.FileLock(path, timeout=LOCK_TIMEOUT, mode=0o600)
 
     def load(self, name: str) -> Profile | None:
@@ -216,7 +210,7 @@ class TokenStore:
                 ) from None
             self.path(name).unlink(missing_ok=True)
             return
-        _write_private(self.path(name), profile.to_json())
+        write_private(self.path(name), profile.to_json())
 
     def delete(self, name: str) -> None:
         """Forget a profile (both backends)."""
@@ -227,7 +221,7 @@ class TokenStore:
         self.path(name).unlink(missing_ok=True)
 
     def update(self, name: str, **changes: Any) -> Profile:
-        """Change some fields of a saved profile under its lock (never clobbers a refresh)."""
+        """Change some fields of a saved profile under its lock (never clobbers a renewal)."""
         with self.locked(name):
             current = self.load(name)
             if current is None:
@@ -250,24 +244,3 @@ class TokenStore:
             yield
         finally:
             lock.release()
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)

@@ -2,7 +2,7 @@
 
 You register an app in FreshBooks (client id, client secret, redirect URI), sign in once
 in the browser, and fbtime saves the tokens in a profile (:mod:`fbtime.tokens`), so
-``fbtime.Client()`` works from then on and refreshes tokens by itself.
+``fbtime.Client()`` works from then on and renews tokens by itself.
 
 Two ways to finish the sign-in, chosen by the redirect URI:
 
@@ -32,19 +32,28 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 from oauthlib.oauth2 import OAuth2Error
-from requests_oauthlib import OAuth2Session
 
-from fbtime.config import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, ENV_API_URL, check_base_url
+from fbtime.auth.identity import Identity, get_identity
+from fbtime.auth.profile_auth import (
+    oauth_session,
+    oauthlib_transport,
+    token_fields,
+    token_response_hook,
+)
+from fbtime.auth.tokens import DEFAULT_PROFILE, Profile, TokenStore, check_url, profile_name
+from fbtime.config import (
+    DEFAULT_BASE_URL,
+    DEFAULT_TIMEOUT,
+    ENV_API_URL,
+    ENV_CLIENT_ID,
+    ENV_CLIENT_SECRET,
+    ENV_REDIRECT_URI,
+    check_base_url,
+)
 from fbtime.errors import AuthError, ConfigError, LoginError, TransportError
-from fbtime.identity import Identity, fetch_identity
-from fbtime.refresh import oauthlib_transport, token_fields, token_response_hook
-from fbtime.tokens import DEFAULT_PROFILE, Profile, TokenStore, check_url, profile_name
 
 AUTHORIZE_URL = "https://auth.freshbooks.com/oauth/authorize/"
 TOKEN_PATH = "/auth/oauth/token"
-ENV_CLIENT_ID = "FRESHBOOKS_CLIENT_ID"
-ENV_CLIENT_SECRET = "FRESHBOOKS_CLIENT_SECRET"
-ENV_REDIRECT_URI = "FRESHBOOKS_REDIRECT_URI"
 #: How long the loopback listener waits for the browser (codes die after 5 minutes anyway).
 LISTEN_TIMEOUT = 300.0
 
@@ -100,7 +109,7 @@ class LoginFlow:
             raise ConfigError("redirect URI: FreshBooks does not allow a query string in it")
         self.client_id, self._secret = client_id, client_secret
         self.store, self.timeout = store or TokenStore(), timeout
-        self._session = OAuth2Session(client_id, redirect_uri=redirect_uri, scope=scopes)
+        self._session = oauth_session(client_id, redirect_uri=redirect_uri, scope=scopes)
         with oauthlib_transport(self.auth_url):
             self.authorization_url, self._state = self._session.authorization_url(self.auth_url)
 
@@ -111,6 +120,11 @@ class LoginFlow:
     def listens(self) -> bool:
         """True when the redirect comes back to this machine over HTTP (a loopback listener)."""
         return _is_loopback_http(self.redirect_uri)
+
+    def state_matches(self, redirected_url: str) -> bool:
+        """True when the redirect carries this sign-in's ``state`` (so it is the answer)."""
+        query = parse_qs(urlsplit(redirected_url.strip()).query)
+        return bool(query.get("state")) and query["state"][-1] == self._state
 
     def code_from(self, redirected_url: str) -> str:
         """Check the redirect (``state``, errors) and return the authorization code."""
@@ -168,7 +182,7 @@ class LoginFlow:
                 f"could not reach the token endpoint {self.token_url}: {type(exc).__name__}"
             ) from None
         fields = token_fields(token, started)
-        identity = fetch_identity(self.base_url, fields["access_token"], timeout=self.timeout)
+        identity = get_identity(self.base_url, fields["access_token"], timeout=self.timeout)
         old = self.store.load(self.profile)
         keep = (
             old.business_id
@@ -201,18 +215,22 @@ class LoginFlow:
                     self.send_error(404)
                     return
                 url = f"{target.scheme}://{target.netloc}{self.path}"
+                status = 200
                 try:
                     flow.code_from(url)
                     text = "Signed in to FreshBooks. You can close this tab and go back to fbtime."
                 except LoginError as exc:
                     text = f"fbtime could not finish signing in: {exc}"
+                    if not flow.state_matches(url):  # a stray or forged request: keep waiting
+                        status = 400
                 body = f"<!doctype html><title>fbtime</title><p>{html.escape(text)}</p>".encode()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
-                arrived.append(url)
+                if status == 200:
+                    arrived.append(url)
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: the request line holds the authorization code."""
@@ -269,7 +287,7 @@ def login(
 ) -> Identity:
     """Sign in to FreshBooks in the browser once and save the login as a profile.
 
-    Afterwards ``fbtime.Client()`` works with no arguments, refreshing tokens by itself.
+    Afterwards ``fbtime.Client()`` works with no arguments, renewing tokens by itself.
     Arguments left out come from ``FRESHBOOKS_CLIENT_ID``, ``FRESHBOOKS_CLIENT_SECRET``,
     ``FRESHBOOKS_REDIRECT_URI`` and ``FRESHBOOKS_API_URL``.
 

@@ -6,7 +6,8 @@ waits out a 429 together (:class:`~fbtime.ratelimit.RateLimiter`). POST is never
 retried on an answer (FreshBooks has no idempotency key, so a retried create could
 double an entry), and 400/422 are never retried.
 
-This module knows HTTP; it knows nothing of pandas.
+Which token, business and API a client uses is decided by
+:func:`fbtime.auth.connection.resolve` (arguments > environment > saved login).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import logging
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,12 +27,14 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from fbtime import __version__, cache
-from fbtime.config import ENV_API_URL, ENV_BUSINESS_ID, ENV_TOKEN, Settings
-from fbtime.errors import APIError, TransportError
-from fbtime.ratelimit import RateLimiter
-from fbtime.refresh import ProfileAuth, saved_login
-from fbtime.responses import error_for_status
+from fbtime._version import __version__
+from fbtime.api import cache
+from fbtime.api.ratelimit import RateLimiter
+from fbtime.api.time_entries import TimeEntries
+from fbtime.auth.connection import resolve
+from fbtime.auth.profile_auth import ProfileAuth
+from fbtime.config import Settings
+from fbtime.errors import APIError, TransportError, error_for_status
 
 log = logging.getLogger("fbtime")
 
@@ -93,7 +95,7 @@ class Client:
         rate_limit: requests per second this client will not exceed (None: no pacing).
         profile: a saved login (``fbtime login``) to use. With no token given and no
             ``FRESHBOOKS_ACCESS_TOKEN``, the ``default`` profile (or ``FBTIME_PROFILE``) is
-            used if saved: its business, API URL and tokens, refreshed as they expire.
+            used if saved: its business, API URL and tokens, renewed as they expire.
 
     Example:
         >>> client = fbtime.Client(token="...", business_id=123456)
@@ -114,32 +116,25 @@ class Client:
         rate_limit: float | None = None,
         profile: str | None = None,
     ) -> None:
-        if isinstance(cache_expire, int | float):
+        if isinstance(cache_expire, int | float) and not isinstance(cache_expire, bool):
             cache_expire = timedelta(seconds=cache_expire)
-        self.auth: ProfileAuth | None = None
-        if token is None and (profile is not None or not os.environ.get(ENV_TOKEN)):
-            self.auth = saved_login(profile)  # env vars first, then the saved login
-        if self.auth is not None:
-            token = self.auth.token()
-            business_id = business_id or os.environ.get(ENV_BUSINESS_ID)
-            business_id = business_id or self.auth.profile.chosen_business()
-            base_url = base_url or os.environ.get(ENV_API_URL) or self.auth.api_url
-        self.settings = Settings.from_env(
-            token=token,
-            business_id=business_id,
-            base_url=base_url,
-            cache=cache,
-            cache_expire=cache_expire,
-            timeout=timeout,
-            retries=retries,
-            workers=workers,
-            rate_limit=rate_limit,
+        connection = resolve(
+            token=token, business_id=business_id, base_url=base_url, profile=profile
+        )
+        self.auth: ProfileAuth | None = connection.auth
+        options = {
+            "cache": cache, "cache_expire": cache_expire, "timeout": timeout,
+            "retries": retries, "workers": workers, "rate_limit": rate_limit,
+        }  # fmt: skip
+        self.settings = Settings(
+            token=connection.bearer(),
+            business_id=connection.business_id,  # type: ignore[arg-type]
+            base_url=connection.base_url,
+            **{k: v for k, v in options.items() if v is not None},  # type: ignore[arg-type]
         )
         self.limiter = RateLimiter(self.settings.rate_limit)
         self._cache_location: cache.CacheLocation | None = None
         self.session = self._make_session()
-        from fbtime.entries import TimeEntries
-
         self.time_entries = TimeEntries(self)
 
     # -- set-up ---------------------------------------------------------------------------
@@ -239,12 +234,12 @@ class Client:
             APIError: (a subclass of) for an error status after retries.
             TransportError: the connection failed or the answer could not be read.
         """
-        answer = self.fetch(
+        answer = self.send(
             method, path, params=params, json_body=json_body, refresh=refresh, use_cache=use_cache
         )
         return answer.body
 
-    def fetch(
+    def send(
         self,
         method: str,
         path: str,

@@ -1,21 +1,21 @@
-"""Fetch every page of a list endpoint: page 1 first, then the rest concurrently.
+"""Read every page of a list endpoint: page 1 first, then the rest concurrently.
 
 Paging is split in two: :func:`read_state` reads what a page says about the whole list,
 and the caller asks for page numbers. Rows come back in page order whatever order the
 pages arrive in. No pandas here.
 
-Each page can be turned into a compact chunk (``convert``) by the worker that fetched
+Each page can be turned into a compact chunk (``convert``) by the worker that read
 it, so the parsed JSON of a page is dropped as soon as it is converted: memory holds
 chunks and ids, never every row as a dict.
 
 Page-number paging has no snapshot: an entry created or deleted while paging shifts rows
-across pages, so a row can be seen twice or not at all. :func:`fetch_all` notices
+across pages, so a row can be seen twice or not at all. :func:`read_pages` notices
 (``meta.total`` changing between pages, duplicate ids, a row count that differs from
 ``meta.total``) and pages again, bypassing caches, until one pass is consistent, or raises
 :class:`InconsistentPagesError` after a few passes. Changes that leave no trace in the
 pages (an insert above the read part and a delete inside it) are caught by the caller
 with an ``updated_since`` query from :attr:`Listing.server_time` (see
-:func:`fbtime.fetch.fetch_frame`); :func:`reconcile` says what such a query changes.
+:func:`fbtime.load.load_frame`); :func:`reconcile` says what such a query changes.
 """
 
 from __future__ import annotations
@@ -28,11 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from fbtime.errors import TransportError
-
-
-class InconsistentPagesError(TransportError):
-    """The list kept changing while it was paged; no consistent snapshot was seen."""
+from fbtime.errors import InconsistentPagesError
 
 
 @dataclass
@@ -45,9 +41,11 @@ class Page:
 
 
 GetPage = Callable[[int], "dict[str, Any] | Page"]
+#: Where a body keeps its rows and its paging meta: ``body -> (rows, meta)``.
+Locate = Callable[[dict[str, Any]], "tuple[list[dict[str, Any]], dict[str, Any]]"]
 Convert = Callable[[list[dict[str, Any]]], Any]
 Compact = Callable[[list[Any]], list[Any]]
-#: Converted pages are compacted in runs of this many (see ``compact`` in :func:`fetch_all`).
+#: Converted pages are compacted in runs of this many (see ``compact`` in :func:`read_pages`).
 COMPACT_EVERY = 20
 
 
@@ -96,7 +94,7 @@ class Listing:
 
 
 @dataclass
-class _Fetched:
+class _ReadPage:
     chunk: Any
     ids: list[Any]
     state: PageState
@@ -104,14 +102,25 @@ class _Fetched:
     from_cache: bool
 
 
-def _fetch(get: GetPage, number: int, key: str, per_page: int, convert: Convert | None) -> _Fetched:
+def under(key: str) -> Locate:
+    """The usual shape: rows under ``key``, paging in ``meta`` (time tracking, projects)."""
+
+    def locate(body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        return body.get(key) or [], body.get("meta") or {}
+
+    return locate
+
+
+def _read_page(
+    get: GetPage, number: int, key: str | Locate, per_page: int, convert: Convert | None
+) -> _ReadPage:
     answer = get(number)
     page = answer if isinstance(answer, Page) else Page(answer)
-    rows = page.body.get(key) or []
-    state = read_state({"meta": page.body.get("meta"), "time_entries": rows}, per_page)
+    rows, meta = (under(key) if isinstance(key, str) else key)(page.body)
+    state = read_state({"meta": meta, "time_entries": rows}, per_page)
     ids = [row.get("id") for row in rows]
     chunk = convert(rows) if convert is not None else rows
-    return _Fetched(chunk, ids, state, page.server_time, page.from_cache)
+    return _ReadPage(chunk, ids, state, page.server_time, page.from_cache)
 
 
 class _Chunks:
@@ -127,7 +136,7 @@ class _Chunks:
         self.done: list[Any] = []
         self.window: list[Any] = []
 
-    def add(self, item: _Fetched) -> None:
+    def add(self, item: _ReadPage) -> None:
         self.window.append(item.chunk)
         item.chunk = None
         if self.compact is not None and len(self.window) >= COMPACT_EVERY:
@@ -140,7 +149,7 @@ class _Chunks:
         return self.done + self.window
 
 
-def _problems(fetched: list[_Fetched], state: PageState) -> list[str]:
+def _problems(fetched: list[_ReadPage], state: PageState) -> list[str]:
     problems = []
     totals = {f.state.total for f in fetched}
     if len(totals) > 1:
@@ -153,31 +162,31 @@ def _problems(fetched: list[_Fetched], state: PageState) -> list[str]:
     return problems
 
 
-def fetch_all(
+def read_pages(
     get_page: GetPage,
     *,
-    key: str,
+    key: str | Locate,
     per_page: int,
     workers: int = 4,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     max_passes: int = 4,
     convert: Convert | None = None,
-    refetch: GetPage | None = None,
+    reread: GetPage | None = None,
     compact: Compact | None = None,
 ) -> Listing:
-    """Fetch pages 1..N of a list and check they form one consistent snapshot.
+    """Read pages 1..N of a list and check they form one consistent snapshot.
 
     Args:
         get_page: returns page ``n`` as a parsed body or a :class:`Page`.
-        key: the list's key in the body (``"time_entries"``).
+        key: the list's key in the body (``"time_entries"``), or a :data:`Locate`.
         per_page: page size asked for (used when meta lacks ``pages``).
         workers: concurrent requests after page 1 (1: one page at a time).
         progress: called with the number of pages just finished (for a progress bar).
         on_total: called once with the number of pages of the first pass.
         max_passes: passes allowed before giving up on a list that keeps changing.
         convert: turns a page's rows into a chunk, in the worker, so the rows can go.
-        refetch: used instead of ``get_page`` after a failed pass (to bypass caches), and
+        reread: used instead of ``get_page`` after a failed pass (to bypass caches), and
             for pages 2..N when page 1 came from the network.
         compact: joins a run of consecutive converted chunks into fewer (in page order),
             so memory holds a few large chunks instead of one per page.
@@ -189,7 +198,7 @@ def fetch_all(
     notes: list[str] = []
     get = get_page
     for attempt in range(1, max_passes + 1):
-        first = _fetch(get, 1, key=key, per_page=per_page, convert=convert)
+        first = _read_page(get, 1, key=key, per_page=per_page, convert=convert)
         requests += 1
         state = first.state
         if on_total is not None and attempt == 1:
@@ -200,19 +209,19 @@ def fetch_all(
         chunks = _Chunks(compact)
         chunks.add(first)
         numbers = iter(range(2, state.pages + 1))
-        fetch = functools.partial(_fetch, key=key, per_page=per_page, convert=convert)
+        read = functools.partial(_read_page, key=key, per_page=per_page, convert=convert)
         # cached pages cost CPU, not waiting: read them here, as threads would only contend
         # for the GIL (bench/run.py: 1.8 s instead of 2.5 s for 2,000 pages)
         while fetched[-1].from_cache and (number := next(numbers, None)) is not None:
-            fetched.append(fetch(get, number))
+            fetched.append(read(get, number))
             chunks.add(fetched[-1])
             if progress is not None:
                 progress(1)
         # a page from the network: the rest is not cached either (a cache fills in one
         # load), so skip the lookups, and never mix fresh pages with older cached ones
-        get_rest = refetch if refetch is not None and not fetched[-1].from_cache else get
+        get_rest = reread if reread is not None and not fetched[-1].from_cache else get
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            for item in pool.map(functools.partial(fetch, get_rest), numbers):
+            for item in pool.map(functools.partial(read, get_rest), numbers):
                 fetched.append(item)
                 chunks.add(item)
                 if progress is not None:
@@ -232,7 +241,7 @@ def fetch_all(
                 from_network=not all(f.from_cache for f in fetched),
             )
         notes.append(f"pass {attempt}: " + "; ".join(problems))
-        get = refetch or get_page
+        get = reread or get_page
     raise InconsistentPagesError(
         f"the list kept changing while it was paged ({max_passes} passes): "
         + " | ".join(notes)

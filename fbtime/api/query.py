@@ -2,17 +2,19 @@
 
 Everything here runs before a request is sent, so a typo costs an exception, not an API
 call. Encoding follows what the API documents: booleans as ``true``/``false``, datetimes
-as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC. Naive dates and datetimes mean UTC.
+as ``YYYY-MM-DDTHH:MM:SSZ`` in UTC (:data:`UTC_FORMAT`). Naive dates and datetimes mean
+UTC. Plain ``datetime`` only: this layer does not import pandas (a ``pd.Timestamp`` is a
+``datetime`` and is accepted as one).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from typing import Any
 
-import pandas as pd
-
+from fbtime.config import MAX_PER_PAGE
 from fbtime.errors import QueryError
 
 BOOL_FILTERS = ("billable", "billed", "include_deleted", "team", "include_unlogged")
@@ -31,53 +33,70 @@ FILTERS: tuple[str, ...] = (
     "updated_since",
     "identity_id",
 )
-MAX_PER_PAGE = 100
+#: How the API writes and reads times: UTC, whole seconds, a ``Z``.
+UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+#: Ids and durations are 64-bit on the way in and out.
+MAX_INT = 2**63 - 1
 
-DateLike = str | dt.date | dt.datetime | pd.Timestamp
+DateLike = str | dt.date | dt.datetime
 
 
-def to_utc(value: DateLike, name: str = "date") -> pd.Timestamp:
-    """Parse a date-like value to a tz-aware UTC Timestamp (naive means UTC).
+def to_utc(value: DateLike, name: str = "date") -> dt.datetime:
+    """Read a date-like value as an aware UTC datetime (naive means UTC).
+
+    Accepts ISO 8601 strings (``2026-10-01``, ``2026-10-01T09:00:00Z``), dates, datetimes
+    and pandas Timestamps.
 
     Raises:
         QueryError: the value cannot be read as a date or time.
     """
-    if isinstance(value, bool) or not isinstance(value, str | dt.date | pd.Timestamp):
+    if isinstance(value, bool) or not isinstance(value, str | dt.date):
         raise QueryError(
             f"{name} must be a date: a 'YYYY-MM-DD' or ISO 8601 string, date, datetime "
             f"or pandas Timestamp; got {type(value).__name__} {value!r}"
         )
-    try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise QueryError(
-            f"{name}={value!r} is not a date or time fbtime can read "
-            f"(use 'YYYY-MM-DD' or 'YYYY-MM-DDTHH:MM:SSZ'): {exc}"
-        ) from None
-    if stamp is pd.NaT:
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise QueryError(
+                f"{name}={value!r} is not a date or time fbtime can read "
+                "(use 'YYYY-MM-DD' or 'YYYY-MM-DDTHH:MM:SSZ')"
+            ) from None
+    elif not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if value != value:  # pandas' NaT is a datetime that equals nothing
         raise QueryError(f"{name}={value!r} is not a date or time")
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
 
 
-def format_utc(stamp: pd.Timestamp) -> str:
-    """Render as the API expects: ``YYYY-MM-DDTHH:MM:SSZ`` (seconds precision)."""
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+def format_utc(stamp: dt.datetime) -> str:
+    """Render as the API expects: ``YYYY-MM-DDTHH:MM:SSZ`` (whole seconds, floored)."""
+    return to_utc(stamp).strftime(UTC_FORMAT)
 
 
 def to_id(value: Any, name: str = "id") -> int:
-    """Check that ``value`` is a positive whole number (or a string of one); return it."""
+    """Check that ``value`` is a positive 64-bit whole number (or ASCII digits); return it.
+
+    ``"²"`` is a digit to ``str.isdigit`` but not a number; floats, bools and NaN are refused.
+    """
     if isinstance(value, bool):
         raise QueryError(f"{name} must be a whole number, got {value!r}")
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and value.strip().isdigit():
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         number = int(value.strip())
     elif hasattr(value, "__index__") and not isinstance(value, float):
         number = int(value.__index__())
     else:
-        raise QueryError(f"{name} must be a whole number, got {type(value).__name__} {value!r}")
+        shown = value if not (isinstance(value, float) and math.isnan(value)) else "NaN"
+        raise QueryError(f"{name} must be a whole number, got {type(value).__name__} {shown!r}")
     if number <= 0:
         raise QueryError(f"{name} must be positive, got {number}")
+    if number > MAX_INT:
+        raise QueryError(f"{name} {number} is beyond 64 bits; no FreshBooks id is that large")
     return number
 
 
@@ -106,7 +125,7 @@ def encode_filters(filters: Mapping[str, Any]) -> dict[str, str]:
             f"valid filters are: {', '.join(FILTERS)}"
         )
     params: dict[str, str] = {}
-    stamps: dict[str, pd.Timestamp] = {}
+    stamps: dict[str, dt.datetime] = {}
     for name in FILTERS:
         value = filters.get(name)
         if value is None:
@@ -132,18 +151,3 @@ def encode_filters(filters: Mapping[str, Any]) -> dict[str, str]:
             "load running timers with team=True and select the teammate in the frame"
         )
     return params
-
-
-def decode_filters(params: Mapping[str, str]) -> dict[str, Any]:
-    """Invert :func:`encode_filters` (for journals, sync state and tests)."""
-    out: dict[str, Any] = {}
-    for name, raw in params.items():
-        if name in BOOL_FILTERS:
-            out[name] = raw == "true"
-        elif name in ID_FILTERS:
-            out[name] = int(raw)
-        elif name in DATE_FILTERS:
-            out[name] = to_utc(raw, name)
-        else:
-            raise QueryError(f"unknown filter {name!r}; valid filters are: {', '.join(FILTERS)}")
-    return out

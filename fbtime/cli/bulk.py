@@ -11,10 +11,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from fbtime.api.client import Client
+from fbtime.api.query import encode_filters
 from fbtime.bulk.apply import ApplyResult, resume, undo
 from fbtime.bulk.plan import UpdatePlan
+from fbtime.cli.options import add_connection_options, add_filters, connect_from, filters
 from fbtime.errors import ConfirmationError
-from fbtime.query import encode_filters
+from fbtime.load import load_time_entries
 
 
 def _confirmation(plan: UpdatePlan, yes: bool) -> int | bool:
@@ -64,12 +67,10 @@ def _review(plan: UpdatePlan, args: argparse.Namespace, client: Callable[[], obj
 
 
 def cmd_mark_billed(args: argparse.Namespace) -> int:
-    from fbtime.cli import _filters, connect
-    from fbtime.frame import load_time_entries
-
-    encode_filters(_filters(args))  # bad input fails before any client, file or request
-    with connect(args) as (client, _):
-        df = load_time_entries(client, **_filters(args), refresh=True)  # type: ignore[arg-type]
+    chosen = filters(args)
+    encode_filters(chosen)  # bad input fails before any client, file or request
+    with connect_from(args) as (client, _):
+        df = load_time_entries(client, **chosen, refresh=True)  # type: ignore[arg-type]
         return _review(df.fbtime.unbilled().fbtime.mark_billed(), args, lambda: client)
 
 
@@ -81,22 +82,16 @@ def cmd_plan_show(args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    from fbtime.client import Client
-
     plan = UpdatePlan.load(args.file)
     print(plan)
     return _apply(plan, Client(), args)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from fbtime.client import Client
-
     return _report(resume(args.journal, Client()))
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    from fbtime.client import Client
-
     return _review(undo(args.journal), args, Client)
 
 
@@ -116,14 +111,12 @@ def _add_apply_options(parser: argparse.ArgumentParser) -> None:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register the bulk-change subcommands."""
-    from fbtime.cli import _add_filters, add_connection_options
-
     p = sub.add_parser(
         "mark-billed",
         help="plan (and with --apply, apply) marking unbilled billable time as billed",
     )
     add_connection_options(p)
-    _add_filters(p)
+    add_filters(p)
     p.add_argument("--apply", action="store_true", help="apply the plan (default: dry run)")
     p.add_argument("--save", type=Path, help="save the plan to this file")
     _add_apply_options(p)

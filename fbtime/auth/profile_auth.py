@@ -1,12 +1,16 @@
-"""Keeping a saved login alive: refresh before expiry or on a 401, never twice.
+"""Keeping a saved login alive: renew its tokens before expiry or on a 401, never twice.
 
 FreshBooks' access tokens last 12 hours and its refresh tokens are single-use, so a second
-refresh with the same refresh token fails and the user must sign in again. fbtime
-therefore refreshes a few minutes before expiry, or once after a 401, and only while
+renewal with the same refresh token fails and the user must sign in again. fbtime
+therefore renews a few minutes before expiry, or once after a 401, and only while
 holding a thread lock and a file lock (``filelock``) on the profile; after taking the lock
 it re-reads the store, so a process that lost the race uses the winner's fresh token
 instead of burning the old refresh token. The new refresh token is
-written to the store before the new access token is used.
+written to the store before the new access token is used. ("Refresh" in fbtime means
+bypassing the HTTP cache; renewing tokens is OAuth's ``refresh_token`` grant.)
+
+The token is only ever sent to the API the profile was made for: the 401 retry re-sends
+a request only when it went to that origin.
 
 The token endpoint is called through requests-oauthlib; its error answers become clear
 :class:`~fbtime.errors.AuthError` messages that say to run ``fbtime login`` again.
@@ -27,17 +31,21 @@ from typing import Any
 import requests
 from oauthlib.oauth2 import OAuth2Error
 
-from fbtime.config import DEFAULT_TIMEOUT
-from fbtime.errors import AuthError, ConfigError, TransportError
-from fbtime.responses import error_for_status, parse_error_body
-from fbtime.tokens import (
+from fbtime.auth.tokens import (
     DEFAULT_PROFILE,
-    ENV_PROFILE,
-    REFRESH_MARGIN,
+    RENEW_MARGIN,
     Profile,
     TokenStore,
     check_url,
     profile_name,
+)
+from fbtime.config import DEFAULT_TIMEOUT, ENV_PROFILE, origin
+from fbtime.errors import (
+    AuthError,
+    ConfigError,
+    TransportError,
+    error_for_status,
+    parse_error_body,
 )
 
 log = logging.getLogger("fbtime")
@@ -80,6 +88,19 @@ def oauthlib_transport(url: str) -> Iterator[None]:
                 os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = old
 
 
+def oauth_session(client_id: str, **kwargs: Any) -> Any:
+    """A requests-oauthlib session that follows no redirect.
+
+    The token endpoint receives the client secret and the refresh token in the body; a
+    307 to another host would re-post both there, so no redirect is ever followed.
+    """
+    from requests_oauthlib import OAuth2Session
+
+    session = OAuth2Session(client_id, **kwargs)
+    session.max_redirects = 0
+    return session
+
+
 def token_response_hook(stage: str, profile: str) -> Callable[[requests.Response], Any]:
     """A requests-oauthlib compliance hook turning an error answer into a clear fbtime error."""
 
@@ -89,7 +110,7 @@ def token_response_hook(stage: str, profile: str) -> Callable[[requests.Response
         message, _, _, body = parse_error_body(response.text)
         error = body.get("error") if isinstance(body, dict) else None
         again = f"run `fbtime login{'' if profile == DEFAULT_PROFILE else ' --profile ' + profile}`"
-        if error == "invalid_grant" and stage == "refresh":
+        if error == "invalid_grant" and stage == "renew":
             message = (
                 f"the saved login of profile {profile!r} no longer works: its refresh token "
                 f"was already used or the app's access was revoked ({message}); {again} to "
@@ -115,7 +136,7 @@ def token_response_hook(stage: str, profile: str) -> Callable[[requests.Response
     return hook
 
 
-def refresh_tokens(
+def renew_tokens(
     profile: Profile, *, timeout: float = DEFAULT_TIMEOUT, now: float | None = None
 ) -> Profile:
     """Trade the profile's refresh token for new tokens; return the updated profile.
@@ -123,11 +144,9 @@ def refresh_tokens(
     Callers must hold the profile's lock and save the result before using it. ``now`` is
     when the request is sent (the new expiry counts from it).
     """
-    from requests_oauthlib import OAuth2Session
-
-    session = OAuth2Session(profile.client_id, redirect_uri=profile.redirect_uri)
+    session = oauth_session(profile.client_id, redirect_uri=profile.redirect_uri)
     session.register_compliance_hook(
-        "refresh_token_response", token_response_hook("refresh", profile.name)
+        "refresh_token_response", token_response_hook("renew", profile.name)
     )
     started = time.time() if now is None else now
     try:
@@ -173,11 +192,11 @@ def _thread_lock(store: TokenStore, name: str) -> threading.Lock:
 
 
 class ProfileAuth(requests.auth.AuthBase):
-    """Bearer auth from a saved profile: refreshes before expiry, and once on a 401.
+    """Bearer auth from a saved profile: renews before expiry, and once on a 401.
 
     Args:
         profile: the profile as loaded.
-        store: where it is saved (refreshed tokens are written back there first).
+        store: where it is saved (renewed tokens are written back there first).
         clock: seconds since the epoch; tests pass their own.
     """
 
@@ -186,7 +205,7 @@ class ProfileAuth(requests.auth.AuthBase):
         profile: Profile,
         store: TokenStore,
         *,
-        margin: float = REFRESH_MARGIN,
+        margin: float = RENEW_MARGIN,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.profile, self.store, self.margin, self.clock = profile, store, margin, clock
@@ -206,17 +225,17 @@ class ProfileAuth(requests.auth.AuthBase):
         return f"profile:{p.name}:{p.client_id}:{p.identity_id}"
 
     def token(self) -> str:
-        """The current access token, refreshed first if it is about to expire."""
+        """The current access token, renewed first if it is about to expire."""
         with self._lock:
             current = self.profile
             if not current.expiring(self.clock(), self.margin):
                 return current.access_token
-        return self.refresh(stale=current.access_token)
+        return self.renew(stale=current.access_token)
 
-    def refresh(self, stale: str | None) -> str:
+    def renew(self, stale: str | None) -> str:
         """Replace the access token ``stale`` (expired or answered 401); return the new one.
 
-        Only one thread and one process refreshes at a time; whoever comes second finds a
+        Only one thread and one process renews at a time; whoever comes second finds a
         fresh token in the store and uses it.
 
         Raises:
@@ -227,17 +246,17 @@ class ProfileAuth(requests.auth.AuthBase):
         with self._lock:
             now = self.clock()
             if self.profile.access_token != stale and not self.profile.expiring(now, self.margin):
-                return self.profile.access_token  # another thread already refreshed
+                return self.profile.access_token  # another thread already renewed
             with self.store.locked(name):
                 stored = self.store.load(name)
                 if stored is None:
                     raise ConfigError(f"the saved login {name!r} was removed: run `fbtime login`")
                 if stored.access_token != stale and not stored.expiring(now, self.margin):
-                    log.debug("profile %r: using the token another process refreshed", name)
+                    log.debug("profile %r: using the token another process renewed", name)
                 else:
-                    stored = refresh_tokens(stored, now=now)
+                    stored = renew_tokens(stored, now=now)
                     self.store.save(stored)  # the new refresh token is safe before any use
-                    log.debug("profile %r: access token refreshed", name)
+                    log.debug("profile %r: access token renewed", name)
                 self.profile = stored
                 return stored.access_token
 
@@ -250,8 +269,10 @@ class ProfileAuth(requests.auth.AuthBase):
         request = response.request
         if response.status_code != 401 or getattr(request, "_fbtime_retried", False):
             return response
+        if origin(str(request.url)) != origin(self.api_url):
+            return response  # never re-send the token anywhere but the profile's API
         sent = str(request.headers.get("Authorization", "")).removeprefix("Bearer ")
-        fresh = self.refresh(stale=sent)
+        fresh = self.renew(stale=sent)
         if fresh == sent:
             return response
         _ = response.content  # drain, so the connection can be reused

@@ -13,7 +13,7 @@ database and its WAL companions) are created with mode 0600 in a 0700 directory.
 Speed: answer bodies are stored as bytes (``decode_content=False``: no JSON re-parse on a
 hit), SQLite runs in WAL mode, answers are saved from a background thread
 (:class:`BackgroundSQLiteCache`), and fresh hits skip requests' per-request work
-(:meth:`fbtime.client.Client.fetch`). A cached 200,000-entry load reads 2,000 pages in
+(:meth:`fbtime.api.client.Client.send`). A cached 200,000-entry load reads 2,000 pages in
 about 1.3 s (bench/RESULTS.md).
 
 Invalidation: every write bumps a per-business *generation* stamp stored beside the cache
@@ -40,6 +40,7 @@ import platformdirs
 import requests_cache
 
 from fbtime.config import ENV_CACHE_DIR
+from fbtime.files import PRIVATE_FILE, private_dir, write_private
 
 log = logging.getLogger("fbtime")
 
@@ -100,9 +101,7 @@ class CacheLocation:
 
     def bump_generation(self) -> None:
         """Make every cached answer of this business unreachable (atomic rename)."""
-        tmp = self.generation_path.with_suffix(f".{os.getpid()}.{time.monotonic_ns()}")
-        tmp.write_text(f"{time.time_ns()}")
-        os.replace(tmp, self.generation_path)
+        write_private(self.generation_path, f"{time.time_ns()}")
 
 
 def request_key(request: Any) -> str:
@@ -125,10 +124,11 @@ def request_key(request: Any) -> str:
 
 
 def _private_file(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    """Create the database file 0600 before SQLite does (SQLite would use the umask)."""
+    private_dir(path.parent)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, PRIVATE_FILE)
     os.close(fd)
-    os.chmod(path, 0o600)
+    os.chmod(path, PRIVATE_FILE)
 
 
 class BackgroundSQLiteCache(requests_cache.SQLiteCache):
@@ -221,7 +221,7 @@ def make_session(location: CacheLocation, expire_after: timedelta) -> requests_c
         stale_if_error=False,
     )
     for companion in location.directory.glob(location.path.name + "-*"):
-        os.chmod(companion, 0o600)
+        os.chmod(companion, PRIVATE_FILE)
     return session
 
 

@@ -1,0 +1,368 @@
+"""Loading: ``load_time_entries`` and the other ``load_*`` functions, API -> typed frames.
+
+A load from the network ends with one ``updated_since`` query from the time the first
+page was served (:func:`load_frame`): an entry created, changed or deleted while the
+pages were read is reconciled, so the frame is exactly the server's set at the end.
+Pages become frames with :mod:`fbtime.frame`; incremental sync (:mod:`fbtime.sync`) uses
+:func:`changes_since` and :func:`count_entries`.
+
+:func:`connect` gives scripts and notebooks a client: a fresh local sandbox, or
+FreshBooks as :class:`~fbtime.Client` finds it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+from fbtime.api import reference
+from fbtime.api.client import Client
+from fbtime.api.paging import Changes, Page, read_pages, reconcile
+from fbtime.api.query import FILTERS, DateLike, check_per_page, encode_filters, to_utc
+from fbtime.config import DEFAULT_PER_PAGE
+from fbtime.errors import InconsistentPagesError, QueryError
+from fbtime.frame import apply_changes, chunks_to_frame, compact_chunks, page_chunk
+
+#: Time between the server's clock on page 1 and the ``updated_since`` re-check.
+VERIFY_LAG = dt.timedelta(seconds=5)
+
+
+def _page_reader(
+    client: Client, params: dict[str, str], per_page: int, refresh: bool, use_cache: bool
+) -> Callable[[int], Page]:
+    path = client.time_entries.path
+
+    def get_page(number: int) -> Page:
+        page_params = {**params, "page": str(number), "per_page": str(per_page)}
+        answer = client.send("GET", path, params=page_params, refresh=refresh, use_cache=use_cache)
+        return Page(answer.body, answer.server_time, answer.from_cache)
+
+    return get_page
+
+
+def changes_since(
+    client: Client,
+    filters: dict[str, Any],
+    since: dt.datetime,
+    *,
+    per_page: int = DEFAULT_PER_PAGE,
+) -> tuple[Changes, dict[str, Any]]:
+    """Rows of ``filters`` changed since ``since`` (deleted too), never from the cache.
+
+    Returns the changes and ``{"requests", "pages", "server_time", "rows"}``.
+    ``updated_since`` goes out at whole seconds, floored: it can only fetch more.
+    """
+    stamp = to_utc(since, "since")
+    if filters.get("updated_since") is not None:
+        stamp = max(stamp, to_utc(filters["updated_since"], "updated_since"))
+    query = {**filters, "include_deleted": True, "updated_since": stamp.replace(microsecond=0)}
+    params = encode_filters(query)
+    listing = read_pages(
+        _page_reader(client, params, per_page, False, False),
+        key="time_entries",
+        per_page=per_page,
+        workers=client.settings.workers,
+    )
+    changes = reconcile(listing.rows, keep_deleted=bool(filters.get("include_deleted")))
+    info = {"requests": listing.requests, "pages": listing.requests,
+            "server_time": listing.server_time, "rows": len(listing.ids)}  # fmt: skip
+    return changes, info
+
+
+def count_entries(client: Client, filters: dict[str, Any]) -> dict[str, Any]:
+    """The server's current ``meta`` for ``filters`` (one row fetched, never cached)."""
+    params = {**encode_filters(filters), "page": "1", "per_page": "1"}
+    body = client.request("GET", client.time_entries.path, params=params, use_cache=False)
+    return dict(body.get("meta") or {})
+
+
+def load_frame(
+    client: Client,
+    filters: dict[str, Any],
+    *,
+    per_page: int = DEFAULT_PER_PAGE,
+    refresh: bool = False,
+    use_cache: bool = True,
+    verify: bool = True,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+    max_attempts: int = 3,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Load every page of ``filters`` into a frame, reconciling changes made meanwhile.
+
+    After a load that touched the network, entries changed since page 1 was served
+    (less :data:`VERIFY_LAG`) are fetched with ``updated_since`` and applied; then the
+    server's count must match, else the pages are read again, bypassing the cache.
+
+    Returns:
+        The frame and ``{"requests", "passes", "meta", "server_time", "notes"}``.
+
+    Raises:
+        InconsistentPagesError: the list kept changing through ``max_attempts`` loads.
+    """
+    params = encode_filters(filters)
+    requests, passes, notes = 0, 0, []
+    for attempt in range(max_attempts):
+        fresh = refresh or attempt > 0
+        listing = read_pages(
+            _page_reader(client, params, per_page, fresh, use_cache),
+            key="time_entries",
+            per_page=per_page,
+            workers=client.settings.workers,
+            progress=progress if attempt == 0 else None,
+            on_total=on_total if attempt == 0 else None,
+            convert=page_chunk,
+            reread=_page_reader(client, params, per_page, True, use_cache),
+            compact=compact_chunks,
+        )
+        requests, passes = requests + listing.requests, passes + listing.passes
+        notes += listing.notes
+        frame, meta = chunks_to_frame(listing.chunks), listing.meta
+        del listing.chunks[:]
+        info = {"requests": requests, "passes": passes, "meta": meta, "notes": notes,
+                "server_time": listing.server_time}  # fmt: skip
+        single = listing.requests == 1  # one answer is one snapshot: nothing to reconcile
+        if not verify or single or not listing.from_network or listing.server_time is None:
+            return frame, info
+        changes, seen = changes_since(
+            client, filters, listing.server_time - VERIFY_LAG, per_page=per_page
+        )
+        info["requests"] = requests = requests + seen["requests"]
+        if not changes:
+            return frame, info
+        frame = apply_changes(frame, changes)
+        counted = count_entries(client, filters)  # its pages/per_page are of a 1-row page
+        meta = {
+            **meta,
+            **{k: v for k, v in counted.items() if k not in ("page", "pages", "per_page")},
+        }
+        meta["pages"] = -(-int(meta.get("total", 0)) // per_page)
+        info["requests"] = requests = requests + 1
+        info["meta"] = meta
+        if len(frame) == int(meta.get("total", -1)):
+            return frame, info
+        notes.append(
+            f"load {attempt + 1}: {len(frame)} entries after reconciling, "
+            f"server has {meta.get('total')}"
+        )
+    raise InconsistentPagesError(
+        f"the list kept changing while it was loaded ({max_attempts} loads): "
+        + " | ".join(notes)
+        + ". Retry when fewer writes are happening, or narrow the filters."
+    )
+
+
+def load_time_entries(
+    client: Client | None = None,
+    *,
+    billable: bool | None = None,
+    billed: bool | None = None,
+    client_id: int | None = None,
+    include_deleted: bool = False,
+    team: bool = False,
+    include_unlogged: bool = False,
+    started_from: DateLike | None = None,
+    started_to: DateLike | None = None,
+    updated_since: DateLike | None = None,
+    identity_id: int | None = None,
+    per_page: int = DEFAULT_PER_PAGE,
+    refresh: bool = False,
+    progress: bool | None = None,
+    **unknown: Any,
+) -> pd.DataFrame:
+    """Load time entries into a typed DataFrame indexed by ``id``.
+
+    Every page is fetched (page 1 first, the rest concurrently) and cached for 15 minutes
+    unless ``refresh=True``. Dates accept ``str``, ``date``, ``datetime`` or a pandas
+    ``Timestamp``; naive values mean UTC. ``started_from``/``started_to`` are inclusive.
+
+    Args:
+        client: a :class:`~fbtime.Client`; default ``fbtime.Client()`` from the
+            environment (``FRESHBOOKS_ACCESS_TOKEN``, ``FRESHBOOKS_BUSINESS_ID``).
+        billable, billed, client_id, include_deleted, team, include_unlogged,
+            started_from, started_to, updated_since, identity_id: the API's filters.
+            By default only the token owner's logged, active entries are returned;
+            ``team=True`` returns everyone's.
+        per_page: rows per request, 1 to 100.
+        refresh: ignore cached answers and fetch again.
+        progress: show a progress bar (default: when there is more than one page).
+
+    Returns:
+        The frame, with ``df.attrs["fbtime"]`` holding ``business_id``, ``filters``,
+        ``fetched_at`` and the server's ``meta`` totals. An empty result has the same
+        columns and dtypes.
+
+    Raises:
+        QueryError: an unknown filter, or a bad date, id or page size (before any request).
+        ConfigError: no token or business id could be found.
+        APIError: the API refused (see :mod:`fbtime.errors`).
+
+    Example:
+        >>> df = fbtime.load_time_entries(team=True, started_from="2026-10-01")
+        >>> df.fbtime.by_client()
+    """
+    if unknown:
+        names = ", ".join(map(repr, sorted(unknown)))
+        raise QueryError(
+            f"unknown argument(s) {names}; valid filters are: {', '.join(FILTERS)}; "
+            "other options: per_page, refresh, progress"
+        )
+    filters = {
+        "billable": billable,
+        "billed": billed,
+        "client_id": client_id,
+        "include_deleted": include_deleted or None,
+        "team": team or None,
+        "include_unlogged": include_unlogged or None,
+        "started_from": started_from,
+        "started_to": started_to,
+        "updated_since": updated_since,
+        "identity_id": identity_id,
+    }
+    filters = {k: v for k, v in filters.items() if v is not None}
+    params = encode_filters(filters)  # validate before any client or request exists
+    check_per_page(per_page)
+    client = client or Client()
+    fetched_at = dt.datetime.now(dt.UTC)
+    with _Bar(progress) as bar:
+        frame, info = load_frame(
+            client,
+            filters,
+            per_page=per_page,
+            refresh=refresh,
+            progress=bar.update,
+            on_total=bar.set_total,
+        )
+    meta = {k: info["meta"].get(k) for k in ("total", "total_logged", "total_unbilled", "pages")}
+    frame.attrs["fbtime"] = {
+        "business_id": client.business_id,
+        "filters": params,
+        "fetched_at": fetched_at.isoformat(),
+        "meta": meta,
+        "requests": info["requests"],
+    }
+    return frame
+
+
+class _Bar:
+    """A tqdm.auto bar created only once the page count shows more than one page."""
+
+    def __init__(self, enabled: bool | None) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+
+    def set_total(self, pages: int) -> None:
+        if self.enabled is False or (pages <= 1 and not self.enabled):
+            return
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=pages, unit="page", desc="time entries", leave=False)
+
+    def update(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+# -- reference data -----------------------------------------------------------------------
+def _frame(rows: list[dict[str, Any]], columns: dict[str, str]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(columns))
+    frame = frame.astype(columns)
+    return frame.set_index("id")
+
+
+def load_clients(client: Client | None = None, *, refresh: bool = False) -> pd.DataFrame:
+    """Load the business's clients: a frame indexed by client ``id`` with a ``name``.
+
+    ``name`` is the organization, or "first last" for a person without one.
+    """
+    client = client or Client()
+    rows = []
+    for c in reference.list_clients(client, refresh=refresh):
+        person = " ".join(p for p in (c.get("fname"), c.get("lname")) if p)
+        rows.append(
+            {
+                "id": c["id"],
+                "name": c.get("organization") or person or f"client {c['id']}",
+                "email": c.get("email"),
+                "active": c.get("vis_state", 0) == 0,
+            }
+        )
+    return _frame(rows, {"id": "Int64", "name": "str", "email": "str", "active": "boolean"})
+
+
+def load_projects(client: Client | None = None, *, refresh: bool = False) -> pd.DataFrame:
+    """Load the business's projects: indexed by project ``id`` with ``name`` and ``client_id``."""
+    client = client or Client()
+    rows = [
+        {
+            "id": p["id"],
+            "name": p.get("title") or f"project {p['id']}",
+            "client_id": p.get("client_id"),
+            "internal": p.get("internal"),
+            "active": p.get("active"),
+        }
+        for p in reference.list_projects(client, refresh=refresh)
+    ]
+    columns = {"id": "Int64", "name": "str", "client_id": "Int64", "internal": "boolean",
+               "active": "boolean"}  # fmt: skip
+    return _frame(rows, columns)
+
+
+def load_services(client: Client | None = None, *, refresh: bool = False) -> pd.DataFrame:
+    """Load the business's services: indexed by service ``id`` with ``name`` and ``billable``."""
+    client = client or Client()
+    rows = [
+        {
+            "id": s["id"],
+            "name": s.get("name") or f"service {s['id']}",
+            "billable": s.get("billable"),
+        }
+        for s in reference.list_services(client, refresh=refresh)
+    ]
+    return _frame(rows, {"id": "Int64", "name": "str", "billable": "boolean"})
+
+
+# -- a connection for scripts and notebooks -----------------------------------------------
+class Connection(NamedTuple):
+    """What a script talks to: a client, and the sandbox behind it (None for FreshBooks)."""
+
+    client: Client
+    sandbox: Any
+
+
+@contextlib.contextmanager
+def connect(
+    *,
+    sandbox: bool = False,
+    entries: int = 6000,
+    seed: int = 1,
+    end: dt.date | None = None,
+    cache: bool = False,
+) -> Iterator[Connection]:
+    """A client for a script: a fresh local sandbox (``sandbox=True``), or FreshBooks.
+
+    FreshBooks is reached as :class:`~fbtime.Client` finds it (arguments > environment >
+    saved login). The sandbox is stopped when the ``with`` block ends.
+
+    Example:
+        >>> with fbtime.connect(sandbox=True, entries=500) as (client, sb):
+        ...     df = fbtime.load_time_entries(client, team=True)
+    """
+    if sandbox:
+        from fbtime.sandbox import Sandbox  # the sandbox is its own world, loaded when asked
+
+        with Sandbox(entries=entries, seed=seed, end=end) as sb:
+            yield Connection(sb.client(cache=cache), sb)
+    else:
+        yield Connection(Client(), None)
