@@ -37,13 +37,12 @@ class PlotMethods:
     def __init__(self, frame: pd.DataFrame) -> None:
         self._frame = frame
 
-    # matplotlib is imported on first plot, so `import fbtime` stays light
     def hours_by_client(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Stacked bars of billed / unbilled / non-billable hours per client.
 
         Returns the Axes; the caller's frame is not modified.
         """
-        from fbtime import plots
+        from fbtime import plots  # lazy: matplotlib loads on the first chart, not on import
 
         return plots.hours_by_client(self._frame, ax=ax, **kwargs)
 
@@ -52,7 +51,7 @@ class PlotMethods:
 
         Returns the Axes; the caller's frame is not modified.
         """
-        from fbtime import plots
+        from fbtime import plots  # lazy: matplotlib loads on the first chart, not on import
 
         return plots.weekly_hours(self._frame, ax=ax, **kwargs)
 
@@ -61,7 +60,7 @@ class PlotMethods:
 
         Returns the Axes; the caller's frame is not modified.
         """
-        from fbtime import plots
+        from fbtime import plots  # lazy: matplotlib loads on the first chart, not on import
 
         return plots.weekday_heatmap(self._frame, ax=ax, **kwargs)
 
@@ -70,7 +69,7 @@ class PlotMethods:
 
         Returns the Axes; the caller's frame is not modified.
         """
-        from fbtime import plots
+        from fbtime import plots  # lazy: matplotlib loads on the first chart, not on import
 
         return plots.unbilled_aging(self._frame, ax=ax, **kwargs)
 
@@ -265,7 +264,7 @@ class TimeEntriesAccessor:
         Example:
             >>> df.fbtime.with_names(clients=fbtime.load_clients(client)).fbtime.explore()
         """
-        from fbtime.widgets import Explorer
+        from fbtime.widgets import Explorer  # lazy: ipywidgets loads only in a notebook
 
         return Explorer(self._frame, **kwargs)
 

@@ -98,7 +98,9 @@ def _positive(name: str, value: object, unit: str = "seconds") -> None:
 
 def check_business_id(value: object) -> int:
     """A business id as an int: ASCII digits only (``"²"`` is not 2), positive, 64-bit."""
-    text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    text = (
+        str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    )
     if not (text.lstrip("-").isascii() and text.lstrip("-").isdigit()):
         raise ConfigError(
             "business_id must be a whole number (FreshBooks' business id, not the account id "

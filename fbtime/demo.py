@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+import fbtime.accessor  # noqa: F401  (registers df.fbtime)
 from fbtime.load import load_clients, load_projects, load_services, load_time_entries
 from fbtime.sandbox import Sandbox
 
@@ -23,8 +24,6 @@ def run_demo(out: Path, *, entries: int = 6000, seed: int = 1) -> dict[str, Path
 
     matplotlib.use("Agg")  # the demo writes files; it never opens a window
     import matplotlib.pyplot as plt
-
-    import fbtime.accessor  # noqa: F401  (registers df.fbtime)
 
     out.mkdir(parents=True, exist_ok=True)
     with Sandbox(entries=entries, seed=seed) as sb:

@@ -360,7 +360,7 @@ def connect(
         ...     df = fbtime.load_time_entries(client, team=True)
     """
     if sandbox:
-        from fbtime.sandbox import Sandbox  # the sandbox is its own world, loaded when asked
+        from fbtime.sandbox import Sandbox  # lazy: the sandbox is a world of its own
 
         with Sandbox(entries=entries, seed=seed, end=end) as sb:
             yield Connection(sb.client(cache=cache), sb)

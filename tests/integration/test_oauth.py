@@ -18,9 +18,9 @@ import requests
 from signin import REDIRECT, approve, isolated_login, sign_in, start
 
 import fbtime
-from fbtime.cli import main
 from fbtime.auth.oauth import LoginError, LoginFlow
 from fbtime.auth.tokens import TokenStore
+from fbtime.cli import main
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 import fbtime
 from fbtime import schema
-from fbtime.frame import records_to_frame
 from fbtime.api.paging import read_pages
 from fbtime.api.query import BOOL_FILTERS, encode_filters
+from fbtime.frame import records_to_frame
 from fbtime.sandbox.validate import parse_list_query
 
 ids = st.integers(min_value=1, max_value=2**53)

@@ -12,8 +12,8 @@ from pandas.testing import assert_frame_equal
 
 import fbtime
 from fbtime.api.cache import request_key
-from fbtime.frame import chunks_to_frame, compact_chunks, page_chunk
 from fbtime.api.paging import Page, read_pages
+from fbtime.frame import chunks_to_frame, compact_chunks, page_chunk
 from fbtime.sandbox.data import generate
 
 LIST = "GET time_entries"

@@ -5,6 +5,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 from fbtime import schema
+from fbtime.api.paging import reconcile
 from fbtime.frame import (
     _python_frame,
     apply_changes,
@@ -13,7 +14,6 @@ from fbtime.frame import (
     records_to_frame,
     sort_entries,
 )
-from fbtime.api.paging import reconcile
 from fbtime.sandbox.data import generate
 
 

@@ -5,8 +5,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from fbtime.errors import QueryError
 from fbtime.api.query import FILTERS, check_per_page, encode_filters, to_id, to_utc
+from fbtime.errors import QueryError
 
 
 def test_booleans_and_dates_are_encoded_as_the_api_documents():
@@ -78,8 +78,12 @@ def test_identity_with_unlogged_is_refused_as_the_api_would():
 
 def test_dates_are_read_as_utc_whatever_form_they_take():
     expected = "2026-11-01T10:00:00Z"
-    for value in ("2026-11-01T10:00:00Z", "2026-11-01 05:00:00-05:00",
-                  dt.datetime(2026, 11, 1, 10), pd.Timestamp("2026-11-01T11:00:00+01:00")):
+    for value in (
+        "2026-11-01T10:00:00Z",
+        "2026-11-01 05:00:00-05:00",
+        dt.datetime(2026, 11, 1, 10),
+        pd.Timestamp("2026-11-01T11:00:00+01:00"),
+    ):
         assert encode_filters({"updated_since": value})["updated_since"] == expected
     assert to_utc(dt.date(2026, 11, 1)) == dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 

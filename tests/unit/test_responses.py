@@ -11,8 +11,8 @@ from fbtime.errors import (
     RateLimitError,
     ServerError,
     ValidationError,
+    error_for_status,
 )
-from fbtime.errors import error_for_status
 
 
 def test_timetracking_validation_keeps_field_errors():

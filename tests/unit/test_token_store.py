@@ -10,8 +10,8 @@ import pytest
 from keyring.backend import KeyringBackend
 
 import fbtime.auth.profile_auth  # noqa: F401  (installs the requests-oauthlib log filter)
-from fbtime.errors import ConfigError
 from fbtime.auth.tokens import Profile, TokenStore, check_url, profile_name
+from fbtime.errors import ConfigError
 
 SECRETS = ("access-SECRET-1", "refresh-SECRET-2", "client-SECRET-3")
 
