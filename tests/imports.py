@@ -41,7 +41,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "fbtime.display",
             "fbtime.journal_frame",
         ),
-    ),  # fmt: skip
+    ),
     ("bulk", ("fbtime.bulk",)),
     ("accessor", ("fbtime.accessor",)),
     ("widgets", ("fbtime.widgets",)),
@@ -140,9 +140,9 @@ def layer_of(module: str) -> int | None:
     best: tuple[int, int] | None = None
     for index, (_, prefixes) in enumerate(LAYERS):
         for prefix in prefixes:
-            if module == prefix or module.startswith(prefix + "."):
-                if best is None or len(prefix) > best[1]:
-                    best = (index, len(prefix))
+            inside = module == prefix or module.startswith(prefix + ".")
+            if inside and (best is None or len(prefix) > best[1]):
+                best = (index, len(prefix))
     if best is None:
         raise KeyError(f"{module} is in no layer of tests/imports.py: add it")
     return best[0]

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from imports import LAYERS, SANDBOX, cycles, graph, internal, layer_of, modules
+from imports import LAYERS, ROOT, SANDBOX, cycles, graph, internal, layer_of, modules
 
 import fbtime
 import fbtime.errors
@@ -110,13 +110,17 @@ def test_no_private_name_is_imported_from_another_module():
 def test_the_http_layer_runs_without_pandas_in_a_fresh_interpreter():
     # fbtime/__init__ registers the accessor (pandas); the layer's own modules must not
     # need it, so they run with pandas made unimportable
-    code = (
-        "import sys; sys.modules['pandas'] = sys.modules['numpy'] = sys.modules['pyarrow'] = None\n"
-        "import importlib.util, types\n"
-        "pkg = types.ModuleType('fbtime'); pkg.__path__ = [%r]; sys.modules['fbtime'] = pkg\n"
-        "import fbtime.api.client, fbtime.api.reference, fbtime.auth.oauth, fbtime.auth.identity\n"
-        "print('ok')"
-    ) % str(next(iter(modules().values())).parent)
+    code = "\n".join(
+        [
+            "import sys, types",
+            "sys.modules['pandas'] = sys.modules['numpy'] = sys.modules['pyarrow'] = None",
+            f"pkg = types.ModuleType('fbtime'); pkg.__path__ = [{str(ROOT)!r}]",
+            "sys.modules['fbtime'] = pkg",
+            "import fbtime.api.client, fbtime.api.reference, fbtime.auth.oauth",
+            "import fbtime.auth.identity, fbtime.auth.connection",
+            "print('ok')",
+        ]
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "ok", out.stderr
 
