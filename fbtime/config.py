@@ -33,6 +33,8 @@ DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 100
 #: The longest ``Retry-After`` fbtime will sleep for; a longer one raises RateLimitError.
 DEFAULT_MAX_RETRY_AFTER = 60.0
+#: The largest answer fbtime reads, decompressed (a page of 100 entries is about 50 KB).
+DEFAULT_MAX_ANSWER_BYTES = 16 * 1024 * 1024
 
 ENV_TOKEN = "FRESHBOOKS_ACCESS_TOKEN"
 ENV_BUSINESS_ID = "FRESHBOOKS_BUSINESS_ID"
@@ -71,6 +73,7 @@ class Settings:
     workers: int = DEFAULT_WORKERS
     rate_limit: float | None = None
     max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
+    max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "token", check_token(self.token))
@@ -80,14 +83,18 @@ class Settings:
         _positive("max_retry_after", self.max_retry_after)
         if self.rate_limit is not None:
             _positive("rate_limit", self.rate_limit, unit="requests/second")
+        if not _whole(self.max_answer_bytes) or self.max_answer_bytes <= 0:
+            raise ConfigError(
+                f"max_answer_bytes must be a positive whole number, got {self.max_answer_bytes!r}"
+            )
         if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
             raise ConfigError(f"retries must be a whole number >= 0, got {self.retries!r}")
-        if (
-            isinstance(self.workers, bool)
-            or not isinstance(self.workers, int)
-            or not 1 <= self.workers <= 32
-        ):
+        if not _whole(self.workers) or not 1 <= self.workers <= 32:
             raise ConfigError(f"workers must be a whole number from 1 to 32, got {self.workers!r}")
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _positive(name: str, value: object, unit: str = "seconds") -> None:

@@ -19,15 +19,23 @@ about 1.3 s (bench/RESULTS.md).
 Invalidation: every write bumps a per-business *generation* stamp stored beside the cache
 files; the generation is part of every cache key, so after a write no cache of that
 business (whichever token wrote) serves the old list or entry answers again.
+
+Damage: a cache file that is not a readable SQLite database (a crash of the disk, a file
+edited by hand) never breaks a load. It is found when the session opens (or when a read
+fails), moved aside as ``<name>.damaged-<time>`` for inspection, and rebuilt; a
+:class:`DamagedCacheWarning` says so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
+import sqlite3
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -123,6 +131,43 @@ def request_key(request: Any) -> str:
     return digest.hexdigest()
 
 
+class DamagedCacheWarning(UserWarning):
+    """A cache file was damaged; it was moved aside and is rebuilt (answers are fetched again)."""
+
+
+def damage(path: Path) -> str | None:
+    """Why the cache file at ``path`` cannot be read as SQLite (None if it can, or is new).
+
+    Cheap on purpose (the header and schema, not every page): it runs whenever a client
+    opens its cache; deeper damage is caught when a read fails.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            db.execute("SELECT name FROM sqlite_master").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    return None
+
+
+def quarantine(location: CacheLocation, reason: str) -> Path:
+    """Move a damaged cache file (and its WAL files) aside, tell the user; return the new name."""
+    path = location.path
+    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        source = path.with_name(path.name + suffix)
+        if source.exists():
+            os.replace(source, aside.with_name(aside.name + suffix))
+    message = (
+        f"the HTTP cache {path} was damaged ({reason}); it was moved aside to {aside} "
+        "and is rebuilt, so answers are fetched again"
+    )
+    log.warning(message)
+    warnings.warn(message, DamagedCacheWarning, stacklevel=4)
+    return aside
+
+
 def _private_file(path: Path) -> None:
     """Create the database file 0600 before SQLite does (SQLite would use the umask)."""
     private_dir(path.parent)
@@ -201,6 +246,9 @@ class BackgroundSQLiteCache(requests_cache.SQLiteCache):
 
 def make_session(location: CacheLocation, expire_after: timedelta) -> requests_cache.CachedSession:
     """Create the private cached session (never ``install_cache``: no global patching)."""
+    reason = damage(location.path)
+    if reason is not None:
+        quarantine(location, reason)
     _private_file(location.path)
 
     def key_fn(request: Any, **kwargs: Any) -> str:

@@ -1,10 +1,28 @@
 """Client: one authenticated, retrying, rate-paced, optionally cached HTTP session.
 
-Retries use urllib3's ``Retry``: GET, PUT and DELETE are retried on 429 and 5xx and on
-connection errors, honouring ``Retry-After`` (capped), and every worker of the client
-waits out a 429 together (:class:`~fbtime.ratelimit.RateLimiter`). POST is never
-retried on an answer (FreshBooks has no idempotency key, so a retried create could
-double an entry), and 400/422 are never retried.
+**One retry layer.** :meth:`Client.send` is the only place a request is tried again, and
+it tries one request at most ``retries + 1`` times in all, whatever fails: the
+connection, the read, a retryable status (429, 5xx), a cut-short or unreadable body, or
+a redirect hop. urllib3's :class:`~urllib3.util.Retry` is the policy (the budget, the
+backoff, reading ``Retry-After``); nothing below retries on its own. GET, PUT and DELETE
+are retried; POST never is (FreshBooks has no idempotency key, so a retried create could
+double an entry), and 400/401/403/404/422 never are. A ``Retry-After`` longer than
+``max_retry_after`` raises :class:`~fbtime.RateLimitError` at once, and a 429 pauses
+every worker of the client together (:class:`~fbtime.api.ratelimit.RateLimiter`).
+
+**Worst case of one call.** Each attempt costs at most ``timeout`` to connect plus
+``timeout`` for the whole answer (:mod:`fbtime.api.transport` reads it as a stream with a
+deadline and a size cap), and the waits between attempts follow urllib3's backoff
+(0, 0.4, 0.8, 1.6, 3.2 s, at most 10 s each). So a call costs at most
+``(retries + 1) x 2 x timeout + backoff``: at the defaults (5 retries, 30 s), 6 attempts
+and about 6 minutes against a server that accepts and never answers, 6 attempts and
+about 6 s against a port where nothing listens.
+
+**The token goes only where it belongs.** Requests go to ``base_url`` and nowhere else:
+no redirect is followed by requests itself; a redirect to the same origin (scheme, host,
+port) is followed by this loop and counts as an attempt, and a redirect to any other
+origin is refused with a :class:`~fbtime.TransportError` (nothing is sent there). With no
+redirect history, requests-cache never stores an ``Authorization`` header.
 
 Which token, business and API a client uses is decided by
 :func:`fbtime.auth.connection.resolve` (arguments > environment > saved login).
@@ -15,31 +33,37 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import logging
+import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import orjson
 import requests
-from requests.adapters import HTTPAdapter
+from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from fbtime._version import __version__
 from fbtime.api import cache
 from fbtime.api.ratelimit import RateLimiter
 from fbtime.api.time_entries import TimeEntries
+from fbtime.api.transport import BoundedAdapter, describe
 from fbtime.auth.connection import resolve
 from fbtime.auth.profile_auth import ProfileAuth
-from fbtime.config import Settings
-from fbtime.errors import APIError, TransportError, error_for_status
+from fbtime.config import Settings, origin
+from fbtime.errors import APIError, RateLimitError, TransportError, error_for_status
 
 log = logging.getLogger("fbtime")
 
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+BACKOFF_FACTOR = 0.2
+BACKOFF_MAX = 10.0
 
 
 @dataclass(frozen=True)
@@ -52,28 +76,20 @@ class Answer:
             time the request was sent if the server gave none. Cached answers keep the
             time they were first fetched, so a watermark taken from them stays safe.
         from_cache: True if the answer came from the HTTP cache (no request was sent).
+        url: the URL that answered (for messages; it never holds a token).
     """
 
     body: Any
     server_time: dt.datetime
     from_cache: bool = False
+    url: str = ""
 
 
-class _PacedRetry(Retry):
-    """urllib3 Retry that tells the client's shared limiter about ``Retry-After``."""
+class _Retryable(Exception):
+    """One attempt failed in a way worth another attempt (inside :meth:`Client.send`)."""
 
-    limiter: RateLimiter | None = None
-
-    def sleep_for_retry(self, response: Any) -> bool:
-        retry_after = self.get_retry_after(response)
-        if retry_after is None:
-            return False
-        if self.limiter is None:
-            time.sleep(retry_after)
-        else:
-            self.limiter.pause(retry_after)
-            self.limiter.acquire()
-        return True
+    def __init__(self, error: Exception, raw: Any = None) -> None:
+        self.error, self.raw = error, raw
 
 
 class Client:
@@ -150,25 +166,12 @@ class Client:
                 identity=self.auth.cache_identity if self.auth else None,
             )  # fmt: skip
             session = cache.make_session(self._cache_location, s.cache_expire)
-        retry_class = type("ClientRetry", (_PacedRetry,), {"limiter": self.limiter})
-        retry = retry_class(
-            total=s.retries,
-            connect=s.retries,
-            read=s.retries,
-            status=s.retries,
-            other=0,
-            allowed_methods=IDEMPOTENT,
-            status_forcelist=RETRY_STATUSES,
-            backoff_factor=0.2,
-            backoff_max=10,
-            retry_after_max=s.max_retry_after,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-            raise_on_redirect=False,
-        )
-        adapter = HTTPAdapter(
-            max_retries=retry, pool_connections=4, pool_maxsize=max(10, 2 * s.workers)
-        )
+        # max_retries=0: the adapter never retries; Client.send is the one retry layer
+        adapter = BoundedAdapter(
+            max_bytes=s.max_answer_bytes, max_retries=0, pool_connections=4,
+            pool_maxsize=max(10, 2 * s.workers),
+        )  # fmt: skip
+        session.max_redirects = 0  # requests follows no redirect; send() decides
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.headers.update({"User-Agent": f"fbtime/{__version__}"})
@@ -178,7 +181,7 @@ class Client:
         env = session.merge_environment_settings(s.base_url, {}, None, None, None)
         session.proxies, session.verify, session.cert = env["proxies"], env["verify"], env["cert"]
         session.trust_env = False
-        if self.auth is not None:  # a saved login: the current token per request, refreshed
+        if self.auth is not None:  # a saved login: the current token per request, renewed
             session.auth = self.auth
         else:
             session.headers["Authorization"] = f"Bearer {s.token}"
@@ -252,44 +255,43 @@ class Client:
         """Like :meth:`request`, but also say when the server answered and if from cache.
 
         Incremental sync and page-consistency checks use the server's time as a watermark.
+        This is the one retry layer (see the module docstring for its budget).
         """
-        url = self.base_url + path
         method = method.upper()
-        attempts = 1 + (self.settings.retries if method in IDEMPOTENT else 0)
-        for attempt in range(attempts):
+        url = self.base_url + path
+        home = origin(self.base_url)
+        budget = self.settings.retries if method in IDEMPOTENT else 0
+        policy = Retry(
+            total=budget, backoff_factor=BACKOFF_FACTOR, backoff_max=BACKOFF_MAX,
+            status_forcelist=RETRY_STATUSES, allowed_methods=IDEMPOTENT, raise_on_status=False,
+            respect_retry_after_header=True,
+        )  # fmt: skip
+        attempt, recovered = 0, False
+        while True:
+            attempt += 1
             sent_at = dt.datetime.now(dt.UTC)
-            response = self._send(method, url, params, json_body, refresh, use_cache)
-            if isinstance(response, Exception):
-                error: Exception = response
-            else:
+            try:
+                response = self._attempt(method, url, params, json_body, refresh, use_cache)
+                if response.status_code in REDIRECTS:
+                    url, params = self._redirect(method, url, response, home)
+                    raise _Retryable(TransportError(f"{method} {url}: redirected"), response.raw)
                 if response.status_code >= 400:
-                    raise error_for_status(
-                        response.status_code,
-                        response.text,
-                        method=method,
-                        url=url,
-                        retry_after=response.headers.get("Retry-After"),
-                    )
-                when = _server_time(response.headers.get("Date")) or sent_at
-                from_cache = bool(getattr(response, "from_cache", False))
-                if response.status_code == 204 or not response.content:
-                    return Answer(None, when, from_cache)
+                    raise self._status_error(method, url, response, attempt)
+                return self._answer(method, url, response, sent_at)
+            except _Retryable as failed:
+                if not recovered and self.cache_damaged(failed.error):
+                    recovered = True  # moved aside and rebuilt: try again on a fresh cache
+                    attempt -= 1
+                    continue
                 try:
-                    # orjson: about 2.5x faster than json on a page of entries (bench/run.py)
-                    return Answer(orjson.loads(response.content), when, from_cache)
-                except ValueError as exc:
-                    self._forget(response)
-                    error = TransportError(
-                        f"unreadable JSON in the answer to {method} {url} "
-                        f"({len(response.content)} bytes): {exc}"
-                    )
-            log.debug("%s %s failed (attempt %d/%d): %s", method, url, attempt + 1, attempts, error)
-            if attempt + 1 < attempts:
-                refresh = True
-                time.sleep(min(0.1 * 2**attempt, 2.0))
-        raise error
+                    policy = policy.increment(method, url, error=failed.error)
+                except MaxRetryError:
+                    raise self._exhausted(failed.error, attempt) from None
+                log.debug("%s %s failed (attempt %d): %s", method, url, attempt, failed.error)
+                self._wait(policy, failed)
+                refresh = True  # never answer a retry from the cache
 
-    def _send(
+    def _attempt(
         self,
         method: str,
         url: str,
@@ -297,8 +299,10 @@ class Client:
         json_body: Any,
         refresh: bool,
         use_cache: bool,
-    ) -> requests.Response | TransportError:
-        kwargs: dict[str, Any] = {"params": params, "timeout": self.settings.timeout}
+    ) -> requests.Response:
+        kwargs: dict[str, Any] = {
+            "params": params, "timeout": self.settings.timeout, "allow_redirects": False,
+        }  # fmt: skip
         if json_body is not None:
             kwargs["json"] = json_body
         cached_session = self._cache_location is not None
@@ -312,22 +316,108 @@ class Client:
         started = time.perf_counter()
         try:
             response = self.session.request(method, url, **kwargs)
-            if response.status_code < 400:
-                _ = response.content  # read the whole body now, inside the try
-        except requests.exceptions.Timeout:
-            return TransportError(f"{method} {url} timed out after {self.settings.timeout} s")
+        except sqlite3.DatabaseError as exc:
+            raise _Retryable(exc) from None
         except requests.exceptions.RequestException as exc:
-            return TransportError(f"{method} {url} failed: {type(exc).__name__}: {_short(exc)}")
-        from_cache = getattr(response, "from_cache", False)
+            message = describe(exc, method, url, self.settings.timeout)
+            raise _Retryable(TransportError(message)) from None
         log.debug(
             "%s %s -> %s in %.3f s%s",
             method,
             response.url,
             response.status_code,
             time.perf_counter() - started,
-            " (cache)" if from_cache else "",
+            " (cache)" if getattr(response, "from_cache", False) else "",
         )
         return response
+
+    def _redirect(
+        self, method: str, url: str, response: requests.Response, home: tuple[str, str, int]
+    ) -> tuple[str, None]:
+        """The next URL of a same-origin redirect; refuse any other (the token stays home)."""
+        location = response.headers.get("Location")
+        target = urljoin(url, location) if location else None
+        try:
+            same = target is not None and origin(target) == home
+        except ValueError:
+            same = False
+        if method != "GET" or not same:
+            where = "nowhere" if target is None else target.split("?")[0]
+            raise TransportError(
+                f"{method} {url} answered {response.status_code}, redirecting to {where}; "
+                "fbtime only follows a GET to the same scheme, host and port, so the token "
+                "is not sent there. Check the API URL"
+            )
+        return str(target), None  # the Location carries its own query
+
+    def _status_error(
+        self, method: str, url: str, response: requests.Response, attempt: int
+    ) -> Exception:
+        """The error for an error status: retryable ones come back wrapped in _Retryable."""
+        error = error_for_status(
+            response.status_code,
+            response.text,
+            method=method,
+            url=url,
+            retry_after=response.headers.get("Retry-After"),
+        )
+        if response.status_code not in RETRY_STATUSES or method not in IDEMPOTENT:
+            return error
+        after = Retry.parse_retry_after(Retry(), response.headers["Retry-After"]) if (
+            response.status_code == 429 and response.headers.get("Retry-After")
+        ) else None  # fmt: skip
+        if after is not None and after > self.settings.max_retry_after:
+            return RateLimitError(
+                f"rate limited: the server asks to wait {after:g} s, longer than "
+                f"max_retry_after={self.settings.max_retry_after:g} s; try again later",
+                retry_after=after, status=429, method=method, url=url,
+            )  # fmt: skip
+        return _Retryable(error, response.raw)
+
+    def _answer(
+        self, method: str, url: str, response: requests.Response, sent_at: dt.datetime
+    ) -> Answer:
+        when = _server_time(response.headers.get("Date")) or sent_at
+        from_cache = bool(getattr(response, "from_cache", False))
+        if response.status_code == 204 or not response.content:
+            return Answer(None, when, from_cache, url)
+        try:
+            # orjson: about 2.5x faster than json on a page of entries (bench/run.py)
+            return Answer(orjson.loads(response.content), when, from_cache, url)
+        except ValueError as exc:
+            self._forget(response)
+            raise _Retryable(
+                TransportError(
+                    f"unreadable JSON in the answer to {method} {url} "
+                    f"({len(response.content)} bytes): {exc}"
+                )
+            ) from None
+
+    def _wait(self, policy: Retry, failed: _Retryable) -> None:
+        after = policy.get_retry_after(failed.raw) if failed.raw is not None else None
+        if after is not None:
+            self.limiter.pause(after)  # every worker of this client waits it out together
+        else:
+            time.sleep(policy.get_backoff_time())
+
+    def _exhausted(self, error: Exception, attempts: int) -> Exception:
+        """The last error, saying how many attempts were made."""
+        tried = f" (tried {attempts} times)" if attempts > 1 else ""
+        if isinstance(error, APIError):
+            error.args = (f"{error.args[0]}{tried}",)
+            return error
+        if isinstance(error, TransportError):
+            return type(error)(f"{error}{tried}")
+        return TransportError(f"the HTTP cache failed: {type(error).__name__}: {error}{tried}")
+
+    def cache_damaged(self, error: BaseException) -> bool:
+        """If ``error`` says the cache file is damaged, move it aside and rebuild; return True."""
+        if not isinstance(error, sqlite3.DatabaseError) or self._cache_location is None:
+            return False
+        self.session.close()
+        cache.quarantine(self._cache_location, str(error))
+        self.session = self._make_session()
+        return True
 
     def _fresh_hit(self, url: str, params: Mapping[str, str] | None) -> Any:
         """A fresh cached answer, read with requests-cache's own key and store but without its
@@ -364,11 +454,3 @@ def _server_time(header: str | None) -> dt.datetime | None:
         return email.utils.parsedate_to_datetime(header).astimezone(dt.UTC)
     except (TypeError, ValueError):
         return None
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc)
-    return text if len(text) < 300 else text[:300] + "..."
-
-
-__all__ = ["APIError", "Answer", "Client"]

@@ -39,7 +39,7 @@ from fbtime.auth.tokens import (
     check_url,
     profile_name,
 )
-from fbtime.config import DEFAULT_TIMEOUT, ENV_PROFILE, origin
+from fbtime.config import DEFAULT_TIMEOUT, ENV_PROFILE, check_token, origin
 from fbtime.errors import (
     AuthError,
     ConfigError,
@@ -261,7 +261,8 @@ class ProfileAuth(requests.auth.AuthBase):
                 return stored.access_token
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self.token()}"
+        # a token edited into the profile file must not split the header or show in an error
+        request.headers["Authorization"] = f"Bearer {check_token(self.token())}"
         request.register_hook("response", self._retry_on_401)
         return request
 
@@ -278,7 +279,7 @@ class ProfileAuth(requests.auth.AuthBase):
         _ = response.content  # drain, so the connection can be reused
         response.close()
         again = request.copy()
-        again.headers["Authorization"] = f"Bearer {fresh}"
+        again.headers["Authorization"] = f"Bearer {check_token(fresh)}"
         again._fbtime_retried = True  # type: ignore[attr-defined]
         retried = response.connection.send(again, **kwargs)  # type: ignore[attr-defined]
         retried.request = again  # no 401 in .history: the cache would store its token
