@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from fbtime.export import to_csv
 from fbtime.frame import load_time_entries
 from fbtime.names import load_clients, load_projects, load_services
 from fbtime.sandbox import Sandbox
@@ -46,7 +47,7 @@ def run_demo(out: Path, *, entries: int = 6000, seed: int = 1) -> dict[str, Path
     )
     print(df.fbtime.summary())
     files: dict[str, Path] = {"csv": out / "time_entries.csv"}
-    df.to_csv(files["csv"])
+    to_csv(df, files["csv"])  # for opening in a spreadsheet: formulas neutralised
     with warnings.catch_warnings(record=True) as caught:
         warnings.filterwarnings("always", message="Glyph .* missing from font")
         for name in PLOTS:
