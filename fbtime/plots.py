@@ -103,8 +103,9 @@ def _literal(plot: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Axes:
         with matplotlib.rc_context(chart_style()):
             ax = plot(*args, **kwargs)
-        # a caller's Axes made its title and axis labels under its own rcParams
-        for text in (ax.title, ax.xaxis.label, ax.yaxis.label):
+        # a caller's Axes made its title, axis labels and first ticks under its own rcParams
+        texts = (ax.title, ax.xaxis.label, ax.yaxis.label)
+        for text in (*texts, *ax.get_xticklabels(), *ax.get_yticklabels()):
             text.set_parse_math(False)
         return ax
 
