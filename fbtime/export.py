@@ -41,6 +41,18 @@ from fbtime.errors import ConfigError
 from fbtime.files import write_private_with
 from fbtime.text import FORMULA_TRIGGERS, for_spreadsheet, for_terminal
 
+__all__ = [
+    "DEFAULT_SHEET",
+    "EXCEL_CELL_LIMIT",
+    "TABLE_FORMATS",
+    "neutralize",
+    "table_format",
+    "to_csv",
+    "to_excel",
+    "to_text",
+    "write_table",
+]
+
 #: Sheet name :func:`to_excel` uses for a single frame.
 DEFAULT_SHEET = "time entries"
 #: The most characters Excel keeps in one cell; longer text makes Excel "repair" the file.
@@ -225,8 +237,8 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, raw: bool = False) -> 
     """Write ``frame`` as CSV, Excel or Parquet, chosen by the suffix of ``path``.
 
     CSV and Excel are neutralised for spreadsheets unless ``raw=True`` (see
-    :func:`to_csv`, :func:`to_excel`); Parquet is typed and read by programs, so it is
-    always exact.
+    :func:`to_csv`, :func:`to_excel`); Parquet is typed and read by programs, so its text
+    is never changed (read it back with ``fbtime.as_time_entries(pd.read_parquet(path))``).
 
     Raises:
         ConfigError: the suffix is not ``.csv``, ``.xlsx`` or ``.parquet``.
