@@ -8,9 +8,12 @@ here:
   ``.xlsx``, ``.parquet``). By default every string cell, index label and column name
   that a spreadsheet would run as a formula (it starts with ``= + - @``, tab or CR) gets
   a leading ``'`` (:func:`fbtime.text.for_spreadsheet`, OWASP's advice on CSV injection).
-  ``raw=True`` keeps the text exact for programs that read the file back:
-  ``fbtime.as_time_entries(pd.read_csv(path))`` equals the frame, except that CSV cannot
-  tell an empty note from a missing one.
+  Every CSV field is quoted, so a CR or a ``;`` inside a value (a list separator in
+  some locales) cannot start a row or cell of its own. ``raw=True`` keeps the text exact
+  for programs that read the file back: ``fbtime.as_time_entries(pd.read_csv(path,
+  keep_default_na=False, na_values=[""]))`` equals the frame, except that CSV cannot tell
+  an empty note from a missing one (with read_csv's defaults, notes such as ``"NA"`` or
+  ``"#N/A"`` read back as missing too).
 * In Excel files every string is a string cell, never a formula or an error value
   (openpyxl makes ``"=..."`` a formula and ``"#N/A"`` an error). A string cell alone is
   not enough: editing it in Excel, or saving the sheet as CSV, runs it again, so the
@@ -133,7 +136,8 @@ def to_csv(
         path: the file to replace (atomically, mode 0600); folders are created.
         raw: keep every string exact (for programs reading the file back), not for
             opening in a spreadsheet.
-        **pandas_kwargs: passed to :meth:`pandas.DataFrame.to_csv` (``index=False``, ...).
+        **pandas_kwargs: passed to :meth:`pandas.DataFrame.to_csv` (``index=False``, ...);
+            ``quoting`` defaults to ``csv.QUOTE_ALL`` (see the module docstring).
 
     Returns:
         The path written.
