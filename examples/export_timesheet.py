@@ -3,7 +3,9 @@
 Weeks are local (Monday first, in the data's time zone) and count logged, active time,
 as ``df.fbtime.by_period`` does. Writes ``timesheet.csv`` (one row per teammate, week and
 project) and ``timesheet.xlsx`` (that table, plus one sheet with a column per week).
-Runs against a local sandbox unless ``--no-sandbox``; it only reads.
+Names come from the account, so both files go through :mod:`fbtime.export`: text that a
+spreadsheet would run as a formula is neutralised, and Excel cells hold strings, never
+formulas. Runs against a local sandbox unless ``--no-sandbox``; it only reads.
 
 Example:
     python examples/export_timesheet.py --from 2026-09-01 --to 2026-09-30 --out timesheet
@@ -19,6 +21,7 @@ import pandas as pd
 
 import fbtime
 from fbtime.cli.options import add_connection_options
+from fbtime.export import to_csv, to_excel, to_text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,13 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     stop = args.stop or (args.end or dt.date.today())
     start = args.start or stop - dt.timedelta(days=27)
-    if args.format != "csv":
-        try:
-            import openpyxl  # noqa: F401
-        except ImportError:
-            raise SystemExit(
-                "Excel output needs openpyxl (pip install openpyxl), or use --format csv"
-            ) from None
     with fbtime.connect(
         sandbox=args.sandbox, entries=args.entries, seed=args.seed, end=args.end
     ) as (client, sandbox):
@@ -82,20 +78,17 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     written = []
     if args.format in ("csv", "both"):
-        table.to_csv(args.out / "timesheet.csv", index=False)
-        written.append(args.out / "timesheet.csv")
+        written.append(to_csv(table, args.out / "timesheet.csv", index=False))
     if args.format in ("xlsx", "both"):
         wide = table.pivot_table(
             index=["teammate", "project"], columns="week", values="hours", aggfunc="sum"
         ).fillna(0.0)
         wide.columns = [f"{c:%Y-%m-%d}" for c in wide.columns]
-        with pd.ExcelWriter(args.out / "timesheet.xlsx") as excel:
-            table.to_excel(excel, sheet_name="timesheet", index=False)
-            wide.to_excel(excel, sheet_name="by week")
-        written.append(args.out / "timesheet.xlsx")
+        sheets = {"timesheet": table, "by week": wide.reset_index()}
+        written.append(to_excel(sheets, args.out / "timesheet.xlsx", index=False))
     totals = table.groupby("teammate")["hours"].sum()
     print(f"Hours per teammate, {start} to {stop}:")
-    print(totals.to_string(float_format=lambda x: f"{x:,.2f}"))
+    print(to_text(totals, float_format=lambda x: f"{x:,.2f}"))  # names escaped for terminals
     print("\nWrote " + ", ".join(str(p) for p in written))
     return 0
 

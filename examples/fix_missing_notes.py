@@ -18,6 +18,7 @@ from pathlib import Path
 
 import fbtime
 from fbtime.cli.options import add_connection_options
+from fbtime.export import to_csv
 
 DEFAULT_NOTE = "(no note given)"
 
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     ) as (client, _):
         df = fbtime.load_time_entries(client, team=True, started_from=args.since)
         findings = df.fbtime.audit("missing_note")
-        findings.to_csv(args.out / "missing_notes.csv", index=False)
+        to_csv(findings, args.out / "missing_notes.csv", index=False)  # formulas neutralised
         plan = df.loc[findings["id"].tolist()].fbtime.update(note=args.note)
         print(plan)
         plan.save(args.out / "plan.json")
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\nno entry lacks a note")
             return 0
         result = plan.apply(client, confirm=len(plan), journal=args.out / "journals")
-        result.rows.to_csv(args.out / "result.csv")
+        to_csv(result.rows, args.out / "result.csv")
         print(result)
         return 0 if result.ok else 1
 

@@ -20,6 +20,7 @@ import pandas as pd
 
 import fbtime
 from fbtime.cli.options import add_connection_options
+from fbtime.export import to_csv
 
 
 def month_bounds(month: str | None, reference: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         # --apply is the confirmation; plans over 200 changes need the count itself
         result = plan.apply(client, confirm=len(plan), journal=args.out / "journals")
-        result.rows.to_csv(args.out / "result.csv")
+        to_csv(result.rows, args.out / "result.csv")  # notes in before/after: neutralised
         print(result)
         print(f"\nundo with: fbtime.undo({str(result.journal_path)!r})")
         return 0 if result.ok else 1

@@ -3,6 +3,9 @@
 Runs against a local sandbox with synthetic data unless ``--no-sandbox`` is given, in
 which case it reads FRESHBOOKS_ACCESS_TOKEN and FRESHBOOKS_BUSINESS_ID (and
 FRESHBOOKS_API_URL) from the environment. It only reads; nothing is written to FreshBooks.
+Client and project names come from the account: the CSV files neutralise text that a
+spreadsheet would run as a formula, the charts draw names literally, and the printed
+table shows control characters escaped (:mod:`fbtime.export`, :mod:`fbtime.plots`).
 
 Example:
     python examples/monthly_unbilled_report.py --month 2026-09 --out report
@@ -14,11 +17,15 @@ import argparse
 import datetime as dt
 from pathlib import Path
 
+import matplotlib
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # a bare Figure: files only, never a window
 
 import fbtime
 from fbtime.cli.options import add_connection_options
+from fbtime.export import to_csv, to_text
+from fbtime.plots import chart_label, chart_style, label_groups
 
 
 def month_bounds(month: str | None, reference: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -32,6 +39,25 @@ def month_bounds(month: str | None, reference: dt.date) -> tuple[pd.Timestamp, p
 
 def client_file(client_id: object) -> str:
     return "client-none" if pd.isna(client_id) else f"client-{int(client_id)}"
+
+
+def chart(rows: pd.DataFrame, client_name: object, month: pd.Timestamp, path: Path) -> None:
+    """A PNG of one client's unbilled hours per project; names are drawn as plain text."""
+    by_project = rows.fbtime.by_project()
+    # bars by position, not by name: two projects with one name stay two bars
+    labels = label_groups(
+        list(by_project.index), by_project["project_name"].tolist(), "<no project>"
+    )
+    with matplotlib.rc_context(chart_style()):
+        fig = Figure(figsize=(7, 0.4 * len(by_project) + 1.5), layout="constrained")
+        ax = fig.subplots()
+        y = np.arange(len(by_project))
+        ax.barh(y, by_project["unbilled_hours"].to_numpy(dtype=float), color="#dd8452")
+        ax.set_yticks(y, labels)
+        ax.set_xlabel("unbilled hours")
+        name = chart_label(client_name) if isinstance(client_name, str) else "<no client>"
+        ax.set_title(f"{name}: unbilled {month:%B %Y}")
+        fig.savefig(path, dpi=100)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,25 +85,18 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out / f"unbilled-{start:%Y-%m}"
     out.mkdir(parents=True, exist_ok=True)
     summary.insert(0, "file", [client_file(i) for i in summary.index])
-    summary.to_csv(out / "summary.csv")
+    to_csv(summary, out / "summary.csv")
     for client_id, row in summary.iterrows():
         rows = unbilled[
             unbilled["client_id"].isna()
             if pd.isna(client_id)
             else (unbilled["client_id"] == client_id).fillna(False)
         ]
-        rows.sort_values("started_at").to_csv(out / f"{row['file']}.csv")
-        by_project = rows.fbtime.by_project()
-        fig = Figure(figsize=(7, 0.4 * len(by_project) + 1.5), layout="constrained")
-        ax = fig.subplots()
-        labels = by_project["project_name"].fillna("<no project>")
-        ax.barh(labels.astype(str), by_project["unbilled_hours"].astype(float), color="#dd8452")
-        ax.set_xlabel("unbilled hours")
-        ax.set_title(f"{row['client_name']}: unbilled {start:%B %Y}")
-        fig.savefig(out / f"{row['file']}.png", dpi=100)
+        to_csv(rows.sort_values("started_at"), out / f"{row['file']}.csv")
+        chart(rows, row["client_name"], start, out / f"{row['file']}.png")
     columns = ["client_name", "entries", "unbilled_hours"]
     print(f"Unbilled time, {start:%B %Y} (UTC):")
-    print(summary[columns].to_string(float_format=lambda x: f"{x:,.2f}"))
+    print(to_text(summary[columns], float_format=lambda x: f"{x:,.2f}"))
     print(f"\n{summary['unbilled_hours'].sum():,.2f} h unbilled; files in {out}")
     return 0
 

@@ -3,8 +3,8 @@
 The accessor checks the frame once, when ``df.fbtime`` is first used, and raises
 ``AttributeError`` (as pandas expects of accessors) for a frame it cannot serve. Its
 methods are thin: each delegates to a function in :mod:`fbtime.analysis`,
-:mod:`fbtime.audit` or :mod:`fbtime.plots` that takes the frame. No method modifies the
-caller's frame; each returns a new object.
+:mod:`fbtime.audit`, :mod:`fbtime.plots` or :mod:`fbtime.export` that takes the frame.
+No method modifies the caller's frame; each returns a new object (or writes a file).
 
 Example:
     >>> import fbtime.accessor  # registers df.fbtime
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from fbtime import analysis
+from fbtime import analysis, export
 from fbtime import audit as audit_rules
 from fbtime.analysis import Freq, Group, NameSource, Totals
 from fbtime.audit import Summary
@@ -26,6 +26,8 @@ from fbtime.bulk.plan import UpdatePlan
 from fbtime.schema import check_frame
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from matplotlib.axes import Axes
 
     from fbtime.widgets import Explorer
@@ -254,6 +256,26 @@ class TimeEntriesAccessor:
         The caller's frame is not modified.
         """
         return PlotMethods(self._frame)
+
+    # files for people (fbtime.export) ---------------------------------------------------
+    def to_csv(self, path: str | Path, *, raw: bool = False, **pandas_kwargs: Any) -> Path:
+        """Write these entries as CSV with spreadsheet formulas neutralised (``raw=True``: exact).
+
+        See :func:`fbtime.export.to_csv`. The caller's frame is not modified.
+
+        Example:
+            >>> df.fbtime.to_csv("entries.csv")
+        """
+        return export.to_csv(self._frame, path, raw=raw, **pandas_kwargs)
+
+    def to_excel(
+        self, path: str | Path, *, raw: bool = False, sheet_name: str = export.DEFAULT_SHEET
+    ) -> Path:
+        """Write these entries as .xlsx; strings stay string cells, never formulas.
+
+        See :func:`fbtime.export.to_excel`. The caller's frame is not modified.
+        """
+        return export.to_excel(self._frame, path, raw=raw, sheet_name=sheet_name)
 
     def explore(self, **kwargs: Any) -> Explorer:
         """An ipywidgets panel to filter, group, chart and export these entries.

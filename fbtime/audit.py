@@ -12,7 +12,6 @@ Rules never modify the frame.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,8 @@ from fbtime.analysis import (
     totals,
 )
 from fbtime.errors import QueryError
+from fbtime.export import to_text
+from fbtime.text import for_html
 
 FINDING_COLUMNS: tuple[str, ...] = ("rule", "id", "teammate", "client", "detail", "severity")
 DEFAULT_UNBILLED_DAYS = 30
@@ -345,21 +346,25 @@ class Summary:
         ]
 
     def __str__(self) -> str:
-        audit = (
-            self.audit_counts.to_string(index=False) if len(self.audit_counts) else "no findings"
-        )
+        # client names come from the account: every cell and label is escaped for terminals
+        audit = to_text(self.audit_counts, index=False) if len(self.audit_counts) else "no findings"
         parts = ["fbtime summary", *self._totals_lines(), "", "hours by client:"]
-        table = self.by_client.to_string(float_format="{:.2f}".format, na_rep="(none)")
+        table = to_text(self.by_client, float_format="{:.2f}".format, na_rep="(none)")
         return "\n".join([*parts, table, "", "audit findings:", audit])
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        lines = "".join(f"<p>{html.escape(line)}</p>" for line in self._totals_lines())
-        audit = self.audit_counts.to_html() if len(self.audit_counts) else "<p>no findings</p>"
+        # escape=True (pandas' default, stated so no edit drops it): every value and label
+        lines = "".join(f"<p>{for_html(line)}</p>" for line in self._totals_lines())
+        audit = (
+            self.audit_counts.to_html(escape=True)
+            if len(self.audit_counts)
+            else "<p>no findings</p>"
+        )
+        clients = self.by_client.to_html(float_format="{:.2f}".format, na_rep="(none)", escape=True)
         return (
-            f"<div><h3>fbtime summary</h3>{lines}<h4>Hours by client</h4>"
-            f"{self.by_client.to_html(float_format='{:.2f}'.format, na_rep='(none)')}"
+            f"<div><h3>fbtime summary</h3>{lines}<h4>Hours by client</h4>{clients}"
             f"<h4>Audit findings</h4>{audit}</div>"
         )
 

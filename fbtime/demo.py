@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 import fbtime.accessor  # noqa: F401  (registers df.fbtime)
+from fbtime.export import to_csv
 from fbtime.load import load_clients, load_projects, load_services, load_time_entries
 from fbtime.sandbox import Sandbox
 
@@ -44,7 +45,7 @@ def run_demo(out: Path, *, entries: int = 6000, seed: int = 1) -> dict[str, Path
     )
     print(df.fbtime.summary())
     files: dict[str, Path] = {"csv": out / "time_entries.csv"}
-    df.to_csv(files["csv"])
+    to_csv(df, files["csv"])  # for opening in a spreadsheet: formulas neutralised
     with warnings.catch_warnings(record=True) as caught:
         warnings.filterwarnings("always", message="Glyph .* missing from font")
         for name in PLOTS:

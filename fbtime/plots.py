@@ -10,7 +10,8 @@ headless. Hours come from the same counted entries as the summaries in
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import matplotlib
@@ -27,6 +28,7 @@ from fbtime.analysis import (
     summarize_by,
     unbilled_mask,
 )
+from fbtime.text import CHART_RC, for_chart
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 AGE_BUCKETS = ("0–30", "31–60", "61–90", "90+")
@@ -43,6 +45,9 @@ FALLBACK_FONTS = (
     "Droid Sans Fallback",
     "Arial Unicode MS",
 )
+#: Longest name drawn in full: a 5,000-character name collapses a constrained layout (the
+#: bars vanish) and makes a tight-cropped PNG ~45,000 px wide; longer ones end in "…".
+MAX_LABEL = 80
 F = TypeVar("F", bound=Callable[..., Axes])
 
 
@@ -52,13 +57,57 @@ def _font_family() -> list[str]:
     return ["DejaVu Sans", *(name for name in FALLBACK_FONTS if name in installed)]
 
 
-def _fonts(plot: F) -> F:
-    """Draw with per-glyph font fallback, so non-Latin names render where a font exists."""
+def chart_style() -> dict[str, Any]:
+    """The rcParams every fbtime chart is drawn under.
+
+    Names are drawn literally: no mathtext (``$5 and $6`` is text and ``$^_$`` cannot
+    fail the draw) and no LaTeX even where a user's matplotlibrc turns ``usetex`` on (a
+    name would be LaTeX source). Fonts fall back per glyph, so non-Latin names render
+    where a font exists.
+    """
+    return {**CHART_RC, "text.usetex": False, "font.family": _font_family()}
+
+
+def chart_label(value: Any) -> str:
+    """``value`` as chart text: controls removed (:func:`fbtime.text.for_chart`), cut short."""
+    text = for_chart(value)
+    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
+
+
+def label_groups(
+    ids: Sequence[Any], names: Sequence[Any] | None, none: str, id_text: str = "{}"
+) -> list[str]:
+    """One label per group: its name, else ``id_text`` with its id, else ``none`` (NA id).
+
+    A name that repeats (two clients called "Acme", or a name equal to another group's
+    id) gets `` (#id)``, so the chart never shows two groups as one.
+    """
+    labels = []
+    for i, key in enumerate(ids):  # one per group shown, not per entry
+        name = chart_label(names[i]) if names is not None and isinstance(names[i], str) else ""
+        if name.strip():
+            labels.append(name)
+        else:
+            labels.append(none if pd.isna(key) else id_text.format(key))
+    counts = Counter(labels)
+    return [
+        f"{label} (#{key})" if counts[label] > 1 and not pd.isna(key) else label
+        for label, key in zip(labels, ids, strict=True)
+    ]
+
+
+def _literal(plot: F) -> F:
+    """Draw under :func:`chart_style`; texts of an Axes made elsewhere are made literal too."""
 
     @functools.wraps(plot)
     def wrapper(*args: Any, **kwargs: Any) -> Axes:
-        with matplotlib.rc_context({"font.family": _font_family()}):
-            return plot(*args, **kwargs)
+        with matplotlib.rc_context(chart_style()):
+            ax = plot(*args, **kwargs)
+        # a caller's Axes made its title, axis labels and first ticks under its own rcParams
+        texts = (ax.title, ax.xaxis.label, ax.yaxis.label)
+        for text in (*texts, *ax.get_xticklabels(), *ax.get_yticklabels()):
+            text.set_parse_math(False)
+        return ax
 
     return wrapper  # type: ignore[return-value]
 
@@ -70,19 +119,7 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     return ax
 
 
-def _labels(ids: pd.Index, names: pd.Series | None, none: str) -> list[str]:
-    """Readable labels: the name when known, else the id, else ``none`` for NA ids."""
-    labels = []
-    for i, key in enumerate(ids):  # one per group shown, not per entry
-        name = names.iloc[i] if names is not None else None
-        if isinstance(name, str) and name:
-            labels.append(name)
-        else:
-            labels.append(none if pd.isna(key) else str(key))
-    return labels
-
-
-@_fonts
+@_literal
 def hours_by_client(frame: pd.DataFrame, ax: Axes | None = None, *, top: int | None = 15) -> Axes:
     """Horizontal stacked bars per client: billed, unbilled (billable) and non-billable.
 
@@ -101,7 +138,8 @@ def hours_by_client(frame: pd.DataFrame, ax: Axes | None = None, *, top: int | N
     ax = _axes(ax, (8, 1.2 + 0.4 * max(len(table), 1)))
     table = table.iloc[::-1]  # largest at the top
     names = table.get("client_name")
-    labels = _labels(table.index, names, "<no client>")
+    labels = label_groups(list(table.index), None if names is None else names.tolist(),
+                          "<no client>")  # fmt: skip
     billed = table["billed_hours"].to_numpy(dtype=float)
     unbilled = table["unbilled_hours"].to_numpy(dtype=float)
     other = table["hours"].to_numpy(dtype=float) - billed - unbilled
@@ -118,7 +156,7 @@ def hours_by_client(frame: pd.DataFrame, ax: Axes | None = None, *, top: int | N
     return ax
 
 
-@_fonts
+@_literal
 def weekly_hours(
     frame: pd.DataFrame, ax: Axes | None = None, *, top: int = 5, tz: str | None = None
 ) -> Axes:
@@ -127,32 +165,40 @@ def weekly_hours(
     Returns:
         The Axes; one container of bars per client shown (and "other").
     """
-    table = by_period(frame, "W", by="client", tz=tz).astype(float)
-    ids = table.columns
-    table.columns = _labels(ids, None, "<no client>") if len(ids) else []
-    order = table.sum().sort_values(ascending=False).index
-    shown = table[order[:top]].copy()
+    # grouped by id, labelled by name: two clients may share a name
+    table = by_period(frame.drop(columns="client_name", errors="ignore"), "W", by="client", tz=tz)
+    names = None
+    if "client_name" in frame:
+        pairs = frame.loc[frame["client_id"].notna().to_numpy(), ["client_id", "client_name"]]
+        lookup = dict(pairs.drop_duplicates("client_id").itertuples(index=False))
+        names = [None if pd.isna(key) else lookup.get(key) for key in table.columns]
+    labels = label_groups(list(table.columns), names, "<no client>")
+    hours = table.to_numpy(dtype=float, na_value=0.0)
+    order = np.argsort(-hours.sum(axis=0), kind="stable")
+    stacks = [(labels[i], hours[:, i]) for i in order[:top]]
     if len(order) > top:
-        shown["other"] = table[order[top:]].sum(axis=1)
+        rest = "other" if "other" not in labels else f"other ({len(order) - top} clients)"
+        stacks.append((rest, hours[:, order[top:]].sum(axis=1)))
     ax = _axes(ax, (10, 4.5))
-    x = np.arange(len(shown))
-    bottom = np.zeros(len(shown))
-    for column in shown.columns:
-        values = shown[column].to_numpy(dtype=float)
-        ax.bar(x, values, bottom=bottom, label=str(column))
+    x = np.arange(len(table))
+    bottom = np.zeros(len(table))
+    bars = []
+    for label, values in stacks:
+        bars.append(ax.bar(x, values, bottom=bottom, label=label))
         bottom = bottom + values
-    step = max(1, len(shown) // 12)
-    ax.set_xticks(x[::step], [d.strftime("%Y-%m-%d") for d in shown.index[::step]])
+    step = max(1, len(table) // 12)
+    ax.set_xticks(x[::step], [d.strftime("%Y-%m-%d") for d in table.index[::step]])
     ax.tick_params(axis="x", labelrotation=45)
     ax.set_xlabel(f"week starting (Monday, {resolve_tz(frame, tz)})")
     ax.set_ylabel("hours (h)")
     ax.set_title("Hours per week by client")
-    if len(shown.columns):
-        ax.legend(title="client", fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    if bars:  # labels given explicitly: a name starting with "_" would be left out otherwise
+        ax.legend(bars, [label for label, _ in stacks], title="client", fontsize="small",
+                  loc="upper left", bbox_to_anchor=(1.01, 1))  # fmt: skip
     return ax
 
 
-@_fonts
+@_literal
 def weekday_heatmap(frame: pd.DataFrame, ax: Axes | None = None, *, tz: str | None = None) -> Axes:
     """Heatmap of hours per teammate (rows) and local weekday (columns), with a colorbar.
 
@@ -171,7 +217,7 @@ def weekday_heatmap(frame: pd.DataFrame, ax: Axes | None = None, *, tz: str | No
     names = None
     if "teammate_name" in work:
         names = work.groupby("identity_id", dropna=False)["teammate_name"].first()
-        names = names.reindex(table.index)
+        names = names.reindex(table.index).tolist()
     ax = _axes(ax, (8, 1.5 + 0.45 * max(len(table), 1)))
     ax.set_title("Hours by teammate and weekday")
     if table.empty:  # imshow of an empty array warns and draws nothing useful
@@ -180,7 +226,7 @@ def weekday_heatmap(frame: pd.DataFrame, ax: Axes | None = None, *, tz: str | No
     image = ax.imshow(table.to_numpy(dtype=float), aspect="auto", cmap="viridis")
     ax.figure.colorbar(image, ax=ax, label="hours (h)")
     ax.set_xticks(range(7), WEEKDAYS)
-    ax.set_yticks(range(len(table)), _labels(table.index, names, "<no teammate>"))
+    ax.set_yticks(range(len(table)), label_groups(list(table.index), names, "<no teammate>"))
     if table.size <= 200:  # values are readable only on small tables
         peak = float(table.to_numpy().max()) if table.size else 0.0
         for (row, col), value in np.ndenumerate(table.to_numpy(dtype=float)):
@@ -202,7 +248,7 @@ def aging(frame: pd.DataFrame, now: Any = None) -> pd.Series:
     return pd.Series(hours).groupby(bucket, observed=False).sum().rename("hours")
 
 
-@_fonts
+@_literal
 def unbilled_aging(frame: pd.DataFrame, ax: Axes | None = None, *, now: Any = None) -> Axes:
     """Bars of unbilled billable hours by age: 0–30, 31–60, 61–90 and 90+ days.
 

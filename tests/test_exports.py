@@ -1,6 +1,9 @@
 """The public API is small, deliberate and sorted."""
 
+import inspect
+
 import fbtime
+import fbtime.export
 
 
 def test_all_is_sorted_and_importable():
@@ -20,3 +23,12 @@ def test_importing_registers_the_accessor():
     import pandas as pd
 
     assert "fbtime" in pd.DataFrame._accessors
+
+
+def test_file_writers_take_raw_only_by_keyword():
+    assert fbtime.export.__all__ == sorted(fbtime.export.__all__)
+    for name in fbtime.export.__all__:
+        assert hasattr(fbtime.export, name), name
+    for writer in ("to_csv", "to_excel", "write_table"):
+        raw = inspect.signature(getattr(fbtime.export, writer)).parameters["raw"]
+        assert raw.kind is inspect.Parameter.KEYWORD_ONLY and raw.default is False, writer

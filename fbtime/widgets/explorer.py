@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import html
 import threading
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,9 @@ import pandas as pd
 
 from fbtime import analysis
 from fbtime.errors import FBTimeError
+from fbtime.export import to_csv
 from fbtime.schema import check_frame
+from fbtime.text import for_html, for_terminal
 from fbtime.widgets.view import (
     FLAG_CHOICES,
     GROUP_BYS,
@@ -38,7 +39,7 @@ def _display(text_html: str, png: bytes | None = None) -> tuple[dict[str, Any], 
 
 
 def _options(frame: pd.DataFrame, group: str) -> list[tuple[str, Any]]:
-    """(label, id) choices: names where the frame has them; a repeated name gets its id."""
+    """(label, id) choices: names where the frame has them; a repeated label gets its id."""
     id_col, name_col = analysis.GROUPS[group]
     cols = [id_col, name_col] if name_col in frame else [id_col]
     pairs = frame[cols].drop_duplicates(id_col)
@@ -49,8 +50,10 @@ def _options(frame: pd.DataFrame, group: str) -> list[tuple[str, Any]]:
         if key is None:
             labels[key] = f"<no {group}>"
         else:
-            ok = isinstance(name, str) and name not in ("", "nan")
-            labels[key] = name if ok else f"{group} {key}"
+            # ipywidgets shows labels as text (not HTML): controls and bidi marks are what
+            # could make one name pass for another, so they are shown escaped
+            ok = isinstance(name, str) and name.strip() not in ("", "nan")
+            labels[key] = for_terminal(name) if ok else f"{group} {key}"
     repeated = pd.Series(list(labels.values())).value_counts()
     options = [
         (f"{label} (#{key})" if repeated[label] > 1 and key is not None else label, key)
@@ -166,8 +169,8 @@ class Explorer(w.VBox):
             view = explore_view(self.frame, state)
         except FBTimeError as exc:
             self.view = None
-            self.status.value = f"<span style='color:#b00020'>{html.escape(str(exc))}</span>"
-            self.output.outputs = _display(f"<p>{html.escape(str(exc))}</p>")
+            self.status.value = f"<span style='color:#b00020'>{for_html(str(exc))}</span>"
+            self.output.outputs = _display(f"<p>{for_html(str(exc))}</p>")
             return
         self.view = view
         hours = analysis.hours_frame(view.rows, "UTC")
@@ -187,16 +190,18 @@ class Explorer(w.VBox):
         self.refresh()
 
     def export(self, path: str | Path | None = None) -> Path:
-        """Write the filtered entries as CSV (to ``path`` or a new file in ``export_dir``)."""
+        """Write the filtered entries as CSV (to ``path`` or a new file in ``export_dir``).
+
+        The file is for opening in a spreadsheet, so text that would run as a formula is
+        neutralised (:func:`fbtime.export.to_csv`); ``fbtime.as_time_entries`` reads it back.
+        """
         view = self.view or explore_view(self.frame, self.state)
         if path is None:
             stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
             path = self.export_dir / f"fbtime-explorer-{stamp}.csv"
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        view.rows.to_csv(path)
+        path = to_csv(view.rows, path)
         self.last_export = path
-        link = html.escape(str(path))
+        link = for_html(str(path))
         self.status.value += (
             f"<br>exported {len(view.rows):,} entries to <a href='{link}' download>{link}</a>"
         )

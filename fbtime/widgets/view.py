@@ -17,7 +17,7 @@ import pandas as pd
 
 from fbtime import analysis
 from fbtime.errors import QueryError
-from fbtime.plots import COLORS, _font_family
+from fbtime.plots import COLORS, chart_style, label_groups
 
 GROUP_BYS = ("client", "project", "teammate", "week", "entries")
 FLAG_CHOICES = ("All", "Yes", "No")
@@ -122,16 +122,9 @@ def explore_view(frame: pd.DataFrame, state: ExplorerState) -> ExplorerView:
 def _labels(table: pd.DataFrame, group_by: str) -> list[str]:
     if group_by == "week":
         return [f"{d:%Y-%m-%d}" for d in table.index]
-    name_col = analysis.GROUPS[group_by][1]
-    names = table.get(name_col)
-    out = []
-    for i, key in enumerate(table.index):
-        name = names.iloc[i] if names is not None else None
-        if isinstance(name, str) and name and name != "nan":
-            out.append(name)
-        else:
-            out.append(f"<no {group_by}>" if pd.isna(key) else f"{group_by} {key}")
-    return out
+    names = table.get(analysis.GROUPS[group_by][1])
+    names = None if names is None else [None if n == "nan" else n for n in names.tolist()]
+    return label_groups(list(table.index), names, f"<no {group_by}>", f"{group_by} {{}}")
 
 
 def _draw(ax: Any, table: pd.DataFrame, group_by: str) -> None:
@@ -158,7 +151,8 @@ def _draw(ax: Any, table: pd.DataFrame, group_by: str) -> None:
 def chart_png(view: ExplorerView, group_by: str) -> bytes:
     """PNG of hours per group (top 15) or per week: billed, unbilled, non-billable stacked.
 
-    Drawn on a bare ``Figure`` (not pyplot), so refreshes leave no open figures behind.
+    Drawn on a bare ``Figure`` (not pyplot), so refreshes leave no open figures behind,
+    and saved inside :func:`fbtime.plots.chart_style`, so names are drawn literally.
     """
     import matplotlib
     from matplotlib.figure import Figure
@@ -170,7 +164,7 @@ def chart_png(view: ExplorerView, group_by: str) -> bytes:
         table = table.head(15).iloc[::-1]
     height = 3.2 if group_by == "week" else max(2.2, 0.3 * len(table) + 1)
     buf = io.BytesIO()
-    with matplotlib.rc_context({"font.family": _font_family()}), warnings.catch_warnings():
+    with matplotlib.rc_context(chart_style()), warnings.catch_warnings():
         # a name no installed font can draw shows as boxes; a warning per refresh adds nothing
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         fig = Figure(figsize=(7.5, height), layout="constrained")
@@ -180,8 +174,14 @@ def chart_png(view: ExplorerView, group_by: str) -> bytes:
 
 
 def table_html(table: pd.DataFrame, max_rows: int = MAX_ROWS) -> str:
-    """The table as HTML (first ``max_rows`` rows) with a CSS class the browser test finds."""
+    """The table as HTML (first ``max_rows`` rows) with a CSS class the browser test finds.
+
+    Every value, index label and column label is escaped: names and notes come from the
+    account, and this HTML is shown in the notebook as it is.
+    """
     shown = table.head(max_rows)
-    body = shown.to_html(classes=TABLE_CLASS, float_format=lambda x: f"{x:,.2f}", na_rep="—")
+    body = shown.to_html(
+        classes=TABLE_CLASS, float_format=lambda x: f"{x:,.2f}", na_rep="—", escape=True
+    )
     more = f"<p>... {len(table) - max_rows} more rows</p>" if len(table) > max_rows else ""
     return body + more
