@@ -20,6 +20,7 @@ from fbtime.cli import bulk, login, sync
 from fbtime.cli.options import add_connection_options, add_filters, connect_from, filters
 from fbtime.demo import run_demo
 from fbtime.errors import FBTimeError
+from fbtime.export import table_format, write_table
 from fbtime.load import load_time_entries
 from fbtime.sandbox.server import main as sandbox_main
 from fbtime.text import for_terminal
@@ -37,15 +38,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     chosen = filters(args)
     encode_filters(chosen)  # bad input fails before any client, file or request
+    kind = table_format(args.output)
     with connect_from(args) as (client, _):
         df = load_time_entries(client, **chosen, refresh=args.refresh)  # type: ignore[arg-type]
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix == ".parquet":
-        df.to_parquet(out)
-    else:
-        df.to_csv(out)
-    print(f"wrote {len(df)} entries to {out}")
+    out = write_table(df, args.output, raw=args.raw)
+    safe = "" if args.raw or kind == "parquet" else " (spreadsheet formulas neutralised)"
+    print(f"wrote {len(df)} entries to {for_terminal(out)}{safe}")
     return 0
 
 
@@ -83,9 +81,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sandbox_args", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_sandbox)
 
-    p = sub.add_parser("export", help="load time entries and write CSV or Parquet")
-    p.add_argument("output", help="file to write (.csv or .parquet)")
+    p = sub.add_parser("export", help="load time entries and write CSV, Excel or Parquet")
+    p.add_argument("output", help="file to write (.csv, .xlsx or .parquet)")
     p.add_argument("--refresh", action="store_true", help="ignore cached answers")
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="keep text exactly (for programs); by default a cell starting with = + - @ is "
+        "written with a leading ' so spreadsheets do not run it as a formula",
+    )
     add_connection_options(p)
     add_filters(p)
     p.set_defaults(func=cmd_export)

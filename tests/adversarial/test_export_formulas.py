@@ -235,3 +235,54 @@ def test_monthly_report_example_writes_no_formula(
     summary = cells(tmp_path / f"unbilled-{month}" / "summary.csv")
     names = {row[summary[0].index("client_name")] for row in summary[1:]}
     assert names & {"'" + CLIENTS[0], "'" + CLIENTS[1]}
+
+
+# -- the command line -------------------------------------------------------------------
+def _cli_env(monkeypatch, sb, tmp_path):
+    monkeypatch.setenv("FRESHBOOKS_ACCESS_TOKEN", sb.token)
+    monkeypatch.setenv("FRESHBOOKS_BUSINESS_ID", str(sb.business_id))
+    monkeypatch.setenv("FRESHBOOKS_API_URL", sb.url)
+    monkeypatch.setenv("FBTIME_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_fbtime_export_writes_no_formula(hostile_account, tmp_path, monkeypatch, suffix):
+    from fbtime.cli import main
+
+    _cli_env(monkeypatch, hostile_account.sandbox, tmp_path)
+    out = tmp_path / f"entries{suffix}"
+    assert main(["export", str(out), "--team"]) == 0
+    values = (
+        [v for row in cells(out) for v in row]
+        if suffix == ".csv"
+        else [c.value for c in xlsx_cells(out)]
+    )
+    assert any(isinstance(v, str) and "HYPERLINK" in v for v in values)  # the notes are there
+    assert not [v for v in values if starts_a_formula(v)]
+    if suffix == ".xlsx":
+        assert all(c.data_type != "f" for c in xlsx_cells(out))
+
+
+def test_fbtime_export_raw_keeps_every_note_exact(hostile_account, tmp_path, monkeypatch):
+    from fbtime.cli import main
+
+    _cli_env(monkeypatch, hostile_account.sandbox, tmp_path)
+    out = tmp_path / "entries.csv"
+    assert main(["export", str(out), "--team", "--raw"]) == 0
+    back = fbtime.as_time_entries(pd.read_csv(out, keep_default_na=False, na_values=[""]))
+    loaded = fbtime.load_time_entries(hostile_account.sandbox.client(cache=False), team=True)
+    planted = loaded["note"].dropna()
+    planted = planted[planted.str.startswith(FORMULA_TRIGGERS)]
+    assert len(planted) and (back.loc[planted.index, "note"] == planted).all()
+
+
+def test_fbtime_export_refuses_an_unknown_suffix_before_any_request(
+    hostile_account, tmp_path, monkeypatch, capsys
+):
+    from fbtime.cli import main
+
+    _cli_env(monkeypatch, hostile_account.sandbox, tmp_path)
+    hostile_account.sandbox.reset_stats()
+    assert main(["export", str(tmp_path / "entries.html"), "--team"]) == 1  # a ConfigError
+    assert sum(hostile_account.sandbox.stats().values()) == 0
+    assert "entries.html" in capsys.readouterr().err
