@@ -33,6 +33,7 @@ from fbtime.errors import (
     SyncError,
     SyncFiltersError,
     TransportError,
+    UnexpectedAnswerError,
     ValidationError,
 )
 from fbtime.load import connect, load_clients, load_projects, load_services, load_time_entries
@@ -63,6 +64,7 @@ __all__ = [
     "SyncFiltersError",
     "SyncReport",
     "TransportError",
+    "UnexpectedAnswerError",
     "UpdatePlan",
     "ValidationError",
     "__version__",

@@ -77,6 +77,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "token", check_token(self.token))
+        object.__setattr__(self, "cache_expire", check_seconds("cache_expire", self.cache_expire))
         object.__setattr__(self, "business_id", check_business_id(self.business_id))
         object.__setattr__(self, "base_url", check_base_url(self.base_url))
         _positive("timeout", self.timeout)
@@ -101,6 +102,19 @@ def _positive(name: str, value: object, unit: str = "seconds") -> None:
     ok = isinstance(value, int | float) and not isinstance(value, bool)
     if not ok or not math.isfinite(value) or value <= 0:  # type: ignore[arg-type]
         raise ConfigError(f"{name} must be a positive, finite number of {unit}, got {value!r}")
+
+
+def check_seconds(name: str, value: object, *, allow_zero: bool = True) -> timedelta:
+    """A duration given as seconds or a timedelta, finite and not negative (NaN is refused)."""
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise ConfigError(f"{name} must be seconds or a timedelta, got {type(value).__name__}")
+    if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not allow_zero):
+        raise ConfigError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
+    return timedelta(seconds=seconds)
 
 
 def check_business_id(value: object) -> int:

@@ -8,7 +8,8 @@
     ├── QueryError (ValueError)      a bad filter, date, id or page size; raised before any request
     ├── SchemaError (ValueError)     a frame that does not fit the time-entry schema
     ├── TransportError               connection refused/reset, timeout, unreadable body
-    │   └── InconsistentPagesError   the list kept changing while it was paged
+    │   ├── InconsistentPagesError   the list kept changing while it was paged
+    │   └── UnexpectedAnswerError    an answer without the documented shape or types
     ├── APIError                     the API answered with an error status
     │   ├── AuthError                401 / 403: token missing, expired, revoked or not allowed
     │   ├── NotFoundError            404: no such entry (or deleted) in this business
@@ -66,6 +67,11 @@ class TransportError(FBTimeError):
 
 class InconsistentPagesError(TransportError):
     """The list kept changing while it was paged; no consistent snapshot was seen."""
+
+
+class UnexpectedAnswerError(TransportError):
+    """An answer does not have the shape or types the API documents (a broken or hostile
+    server): the message names the request and the field."""
 
 
 class APIError(FBTimeError):

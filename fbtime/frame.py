@@ -13,6 +13,7 @@ Loading (paging, the ``updated_since`` re-check, incremental changes) lives in
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ import pyarrow.compute as pc
 from fbtime import schema
 from fbtime.api.paging import Changes
 from fbtime.api.query import UTC_FORMAT
+from fbtime.errors import SchemaError
 
 _NESTED = ("timer",)
 _DERIVED = ("hours", "timer_id", "timer_is_running")
@@ -44,7 +46,46 @@ def _column(rows: Sequence[dict[str, Any]], name: str) -> list[Any]:
     return [row.get(name) for row in rows]
 
 
-def _typed(values: list[Any], dtype: str) -> pd.Series:
+#: What each dtype accepts: the JSON type the API sends (bool is no int, as in JSON), and
+#: the numpy/pandas scalars of rows taken from a frame.
+_ACCEPTS: dict[str, tuple[type, ...]] = {
+    "Int64": (int, np.integer), "boolean": (bool, np.bool_), schema.TEXT: (str,),
+    schema.DATETIME: (str, dt.datetime, np.datetime64),
+}  # fmt: skip
+
+
+def _missing(value: Any) -> bool:
+    return (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and value != value)
+    )
+
+
+def _typed(values: list[Any], dtype: str, name: str = "value") -> pd.Series:
+    """A typed column, or a SchemaError naming the field and the first wrong value."""
+    kinds = _ACCEPTS[dtype]
+    for value in values:
+        if _missing(value):
+            continue
+        wrong = not isinstance(value, kinds) or (
+            dtype == "Int64" and isinstance(value, bool | np.bool_)
+        )
+        if wrong:
+            raise SchemaError(
+                f"field {name!r} is {value!r} ({type(value).__name__}); the API sends "
+                f"{kinds[0].__name__} or null there"
+            )
+        if dtype == "Int64" and not -(2**63) <= int(value) < 2**63:
+            raise SchemaError(f"field {name!r} is {value}, beyond 64 bits")
+    try:
+        return _convert(values, dtype)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise SchemaError(f"field {name!r} cannot be read as {dtype}: {exc}") from None
+
+
+def _convert(values: list[Any], dtype: str) -> pd.Series:
     if dtype == schema.DATETIME:
         return pd.Series(pd.to_datetime(values, utc=True, format="ISO8601"), dtype=schema.DATETIME)
     if dtype == schema.TEXT:
@@ -56,6 +97,9 @@ def _python_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     """The plain-Python path: for pages with unknown fields or values Arrow refuses."""
     columns: dict[str, pd.Series] = {}
     timers = _column(rows, "timer")
+    odd = next((t for t in timers if t is not None and not isinstance(t, dict)), None)
+    if odd is not None:
+        raise SchemaError(f"field 'timer' is {odd!r}; the API sends an object or null there")
     derived = {
         "timer_id": [t.get("id") if isinstance(t, dict) else None for t in timers],
         "timer_is_running": [t.get("is_running") if isinstance(t, dict) else None for t in timers],
@@ -64,7 +108,7 @@ def _python_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
         if name == "hours":
             continue
         values = derived[name] if name in derived else _column(rows, name)
-        columns[name] = _typed(values, schema.DTYPES[name])
+        columns[name] = _typed(values, schema.DTYPES[name], name)
     known = {*schema.DTYPES, *_NESTED}
     extras = sorted({key for row in rows for key in row} - known)
     for name in extras:
@@ -98,7 +142,11 @@ def _times(column: pa.ChunkedArray) -> pd.Series:
         )
     except pa.ArrowException:  # fractions of a second or an offset: let pandas read ISO 8601
         values = column.to_pandas(types_mapper=_PANDAS_TYPES.get).astype(object)
-        return pd.Series(pd.to_datetime(values, utc=True, format="ISO8601"), dtype=schema.DATETIME)
+        try:
+            parsed = pd.to_datetime(values, utc=True, format="ISO8601")
+        except (ValueError, TypeError) as exc:
+            raise SchemaError(f"a time field is not an ISO 8601 time: {exc}") from None
+        return pd.Series(parsed, dtype=schema.DATETIME)
 
 
 def _arrow_frame(arrays: list[pa.StructArray]) -> pd.DataFrame:

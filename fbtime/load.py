@@ -24,7 +24,7 @@ from fbtime.api.client import Client
 from fbtime.api.paging import Changes, Page, read_pages, reconcile
 from fbtime.api.query import FILTERS, DateLike, check_per_page, encode_filters, to_utc
 from fbtime.config import DEFAULT_PER_PAGE
-from fbtime.errors import InconsistentPagesError, QueryError
+from fbtime.errors import InconsistentPagesError, QueryError, SchemaError, UnexpectedAnswerError
 from fbtime.frame import apply_changes, chunks_to_frame, compact_chunks, page_chunk
 
 #: Time between the server's clock on page 1 and the ``updated_since`` re-check.
@@ -39,7 +39,7 @@ def _page_reader(
     def get_page(number: int) -> Page:
         page_params = {**params, "page": str(number), "per_page": str(per_page)}
         answer = client.send("GET", path, params=page_params, refresh=refresh, use_cache=use_cache)
-        return Page(answer.body, answer.server_time, answer.from_cache)
+        return Page(answer.body, answer.server_time, answer.from_cache, answer.url)
 
     return get_page
 
@@ -121,7 +121,10 @@ def load_frame(
         )
         requests, passes = requests + listing.requests, passes + listing.passes
         notes += listing.notes
-        frame, meta = chunks_to_frame(listing.chunks), listing.meta
+        try:
+            frame, meta = chunks_to_frame(listing.chunks), listing.meta
+        except SchemaError as exc:  # a time the server sent that is no time
+            raise UnexpectedAnswerError(f"GET {client.time_entries.path}: {exc}") from None
         del listing.chunks[:]
         info = {"requests": requests, "passes": passes, "meta": meta, "notes": notes,
                 "server_time": listing.server_time}  # fmt: skip

@@ -39,9 +39,9 @@ import pandas as pd
 from fbtime.api.client import Client
 from fbtime.api.paging import Changes
 from fbtime.api.query import check_per_page, encode_filters
-from fbtime.config import DEFAULT_PER_PAGE
-from fbtime.errors import SyncError, SyncFiltersError
-from fbtime.files import write_private, write_private_with
+from fbtime.config import DEFAULT_PER_PAGE, check_seconds
+from fbtime.errors import ConfigError, QueryError, SyncError, SyncFiltersError
+from fbtime.files import read_limited, write_private, write_private_with
 from fbtime.frame import apply_changes, sort_entries
 from fbtime.load import changes_since, count_entries, load_frame
 from fbtime.schema import as_time_entries
@@ -119,7 +119,10 @@ def sync(
     path = Path(path)
     params = encode_filters(filters)
     check_per_page(per_page)
-    lag = lag if isinstance(lag, dt.timedelta) else dt.timedelta(seconds=float(lag))
+    try:
+        lag = check_seconds("lag", lag)
+    except ConfigError as exc:
+        raise QueryError(str(exc)) from None
     client = client or Client()
     state = _read_state(path)
     if state is not None and not full:
@@ -217,20 +220,39 @@ def _check_state(
         )
 
 
+#: A state file is a few hundred bytes; anything far larger was not written by fbtime.
+MAX_STATE_BYTES = 64 * 1024
+
+
 def _read_state(path: Path) -> dict[str, Any] | None:
+    """The saved state, checked field by field (it is a file anyone could have edited)."""
     where = state_path(path)
     if not where.exists():
         return None
     try:
-        state = json.loads(where.read_text())
-        _parse_time(state["watermark"])
-        if state.get("version") != STATE_VERSION or not isinstance(state.get("filters"), dict):
-            raise ValueError(f"unknown state version {state.get('version')!r}")
-    except (ValueError, KeyError, TypeError) as exc:
+        state = json.loads(read_limited(where, MAX_STATE_BYTES))
+        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+            raise ValueError(f"unknown state version {_get(state, 'version')!r}")
+        filters = state.get("filters")
+        if not isinstance(filters, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in filters.items()
+        ):
+            raise ValueError("filters must map names to query values")
+        business = state.get("business_id")
+        if isinstance(business, bool) or not isinstance(business, int) or business <= 0:
+            raise ValueError(f"business_id {business!r} is not a business id")
+        watermark = _parse_time(state["watermark"])
+        if watermark > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5):
+            raise ValueError(f"the watermark {watermark.isoformat()} is in the future")
+    except (ValueError, KeyError, TypeError, OSError) as exc:
         raise SyncError(
             f"the sync state {where} is unreadable ({exc}); sync with full=True to rebuild it"
         ) from None
     return state
+
+
+def _get(data: Any, key: str) -> Any:
+    return data.get(key) if isinstance(data, dict) else None
 
 
 def _read_snapshot(path: Path) -> pd.DataFrame:
@@ -243,6 +265,8 @@ def _read_snapshot(path: Path) -> pd.DataFrame:
 
 
 def _parse_time(text: str) -> dt.datetime:
+    if not isinstance(text, str):
+        raise TypeError(f"a time must be text, got {type(text).__name__}")
     stamp = dt.datetime.fromisoformat(text)
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
 

@@ -148,6 +148,7 @@ PUBLIC = [
     "SyncFiltersError",
     "SyncReport",
     "TransportError",
+    "UnexpectedAnswerError",
     "UpdatePlan",
     "ValidationError",
     "__version__",

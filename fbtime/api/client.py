@@ -132,8 +132,6 @@ class Client:
         rate_limit: float | None = None,
         profile: str | None = None,
     ) -> None:
-        if isinstance(cache_expire, int | float) and not isinstance(cache_expire, bool):
-            cache_expire = timedelta(seconds=cache_expire)
         connection = resolve(
             token=token, business_id=business_id, base_url=base_url, profile=profile
         )

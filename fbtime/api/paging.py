@@ -22,22 +22,26 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import math
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from fbtime.errors import InconsistentPagesError
+from fbtime.errors import InconsistentPagesError, UnexpectedAnswerError
 
 
 @dataclass
 class Page:
-    """A page body plus when the server produced it and whether it came from a cache."""
+    """A page body plus when the server produced it, whether it came from a cache, and from
+    which URL (for messages)."""
 
     body: dict[str, Any]
     server_time: dt.datetime | None = None
     from_cache: bool = False
+    url: str = ""
 
 
 GetPage = Callable[[int], "dict[str, Any] | Page"]
@@ -59,13 +63,27 @@ class PageState:
     meta: dict[str, Any]
 
 
-def read_state(body: dict[str, Any], per_page: int) -> PageState:
-    meta = dict(body.get("meta") or {})
-    total = int(meta.get("total", len(body.get("time_entries") or [])))
-    pages = int(meta.get("pages") or math.ceil(total / per_page))
-    return PageState(
-        total=total, pages=pages, per_page=int(meta.get("per_page", per_page)), meta=meta
-    )
+def _count(meta: dict[str, Any], name: str, where: str) -> int | None:
+    value = meta.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UnexpectedAnswerError(f"{where}: meta.{name} is {value!r}, not a count")
+    return value
+
+
+def read_state(rows: list[Any], meta: dict[str, Any], per_page: int, where: str) -> PageState:
+    """What page 1 says about the list, bounded by what the answer justifies.
+
+    ``meta.pages`` is never trusted alone: a list needs at most ``ceil(total / rows on
+    this page)`` pages, so a one-entry list claiming 10**9 pages is read as one page.
+    """
+    total = _count(meta, "total", where)
+    total = len(rows) if total is None else total
+    claimed = _count(meta, "pages", where)
+    justified = math.ceil(total / len(rows)) if rows else 1
+    pages = justified if claimed is None else min(claimed, justified)
+    return PageState(total=total, pages=pages, per_page=per_page, meta=meta)
 
 
 @dataclass
@@ -106,20 +124,65 @@ def under(key: str) -> Locate:
     """The usual shape: rows under ``key``, paging in ``meta`` (time tracking, projects)."""
 
     def locate(body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        return body.get(key) or [], body.get("meta") or {}
+        return body.get(key), body.get("meta") or {}
 
     return locate
 
 
+def _shape(page: Page, key: str | Locate, per_page: int, id_key: str, where: str) -> tuple:
+    """Rows, meta and ids of a page, or an UnexpectedAnswerError naming what is wrong."""
+    if not isinstance(page.body, dict):
+        raise UnexpectedAnswerError(
+            f"{where}: the answer is {type(page.body).__name__}, not an object"
+        )
+    try:
+        rows, meta = (under(key) if isinstance(key, str) else key)(page.body)
+    except (AttributeError, TypeError):
+        raise UnexpectedAnswerError(f"{where}: the answer does not have the list's shape") from None
+    name = key if isinstance(key, str) else "the list"
+    rows = [] if rows is None else rows
+    if not isinstance(rows, list):
+        raise UnexpectedAnswerError(f"{where}: {name} is {type(rows).__name__}, not a list")
+    if not isinstance(meta, dict):
+        raise UnexpectedAnswerError(f"{where}: meta is {type(meta).__name__}, not an object")
+    if len(rows) > per_page:
+        raise UnexpectedAnswerError(f"{where}: {len(rows)} rows on a page of {per_page}")
+    ids = []
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise UnexpectedAnswerError(
+                f"{where}: row {index + 1} is {type(row).__name__}, not an object"
+            )
+        value = row.get(id_key)
+        ok = (isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63) or (
+            id_key != "id" and isinstance(value, str) and bool(value)
+        )
+        if not ok:
+            raise UnexpectedAnswerError(
+                f"{where}: row {index + 1} has {id_key} {value!r}; every row needs a positive "
+                f"whole-number {id_key}"
+            )
+        ids.append(value)
+    return rows, meta, ids
+
+
 def _read_page(
-    get: GetPage, number: int, key: str | Locate, per_page: int, convert: Convert | None
+    get: GetPage,
+    number: int,
+    key: str | Locate,
+    per_page: int,
+    convert: Convert | None,
+    id_key: str = "id",
 ) -> _ReadPage:
     answer = get(number)
     page = answer if isinstance(answer, Page) else Page(answer)
-    rows, meta = (under(key) if isinstance(key, str) else key)(page.body)
-    state = read_state({"meta": meta, "time_entries": rows}, per_page)
-    ids = [row.get("id") for row in rows]
-    chunk = convert(rows) if convert is not None else rows
+    where = f"page {number} of GET {page.url.split('?')[0]}" if page.url else f"page {number}"
+    rows, meta, ids = _shape(page, key, per_page, id_key, where)
+    state = read_state(rows, meta, per_page, where)
+    try:
+        chunk = convert(rows) if convert is not None else rows
+    except (ValueError, TypeError, OverflowError) as exc:  # SchemaError is a ValueError
+        raise UnexpectedAnswerError(f"{where}: {exc}") from None
     return _ReadPage(chunk, ids, state, page.server_time, page.from_cache)
 
 
@@ -149,6 +212,33 @@ class _Chunks:
         return self.done + self.window
 
 
+def _in_order(
+    read: Callable[[int], _ReadPage], numbers: Iterator[int], workers: int
+) -> Iterator[_ReadPage]:
+    """Read pages concurrently, yielding them in page order; stop at an empty page.
+
+    At most ``2 x workers`` pages are asked for ahead of the one yielded, so a list that
+    claims more pages than it has costs a few requests, not millions of queued ones.
+    """
+    ahead = max(1, workers) * 2
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        pending: deque[Future[_ReadPage]] = deque()
+        try:
+            for number in itertools.islice(numbers, ahead):
+                pending.append(pool.submit(read, number))
+            while pending:
+                item = pending.popleft().result()
+                yield item
+                if not item.ids:  # past the end: the rest would be empty too
+                    break
+                number = next(numbers, None)
+                if number is not None:
+                    pending.append(pool.submit(read, number))
+        finally:
+            for future in pending:
+                future.cancel()
+
+
 def _problems(fetched: list[_ReadPage], state: PageState) -> list[str]:
     problems = []
     totals = {f.state.total for f in fetched}
@@ -174,6 +264,7 @@ def read_pages(
     convert: Convert | None = None,
     reread: GetPage | None = None,
     compact: Compact | None = None,
+    id_key: str = "id",
 ) -> Listing:
     """Read pages 1..N of a list and check they form one consistent snapshot.
 
@@ -190,15 +281,21 @@ def read_pages(
             for pages 2..N when page 1 came from the network.
         compact: joins a run of consecutive converted chunks into fewer (in page order),
             so memory holds a few large chunks instead of one per page.
+        id_key: the field every row must carry as its identity (``uuid`` for team members).
+
+    The number of pages read is bounded by what the answers justify (``meta.total`` and
+    the rows per page, see :func:`read_state`), and an empty page ends the pass early.
 
     Raises:
         InconsistentPagesError: the list changed during every pass.
+        UnexpectedAnswerError: an answer without the list's shape or types (a broken or
+            hostile server), naming the page and the field.
     """
     requests = 0
     notes: list[str] = []
     get = get_page
     for attempt in range(1, max_passes + 1):
-        first = _read_page(get, 1, key=key, per_page=per_page, convert=convert)
+        first = _read_page(get, 1, key=key, per_page=per_page, convert=convert, id_key=id_key)
         requests += 1
         state = first.state
         if on_total is not None and attempt == 1:
@@ -209,7 +306,9 @@ def read_pages(
         chunks = _Chunks(compact)
         chunks.add(first)
         numbers = iter(range(2, state.pages + 1))
-        read = functools.partial(_read_page, key=key, per_page=per_page, convert=convert)
+        read = functools.partial(
+            _read_page, key=key, per_page=per_page, convert=convert, id_key=id_key
+        )
         # cached pages cost CPU, not waiting: read them here, as threads would only contend
         # for the GIL (bench/run.py: 1.8 s instead of 2.5 s for 2,000 pages)
         while fetched[-1].from_cache and (number := next(numbers, None)) is not None:
@@ -220,13 +319,12 @@ def read_pages(
         # a page from the network: the rest is not cached either (a cache fills in one
         # load), so skip the lookups, and never mix fresh pages with older cached ones
         get_rest = reread if reread is not None and not fetched[-1].from_cache else get
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            for item in pool.map(functools.partial(read, get_rest), numbers):
-                fetched.append(item)
-                chunks.add(item)
-                if progress is not None:
-                    progress(1)
-        requests += max(state.pages - 1, 0)
+        for item in _in_order(functools.partial(read, get_rest), numbers, workers):
+            fetched.append(item)
+            chunks.add(item)
+            if progress is not None:
+                progress(1)
+        requests += len(fetched) - 1
         problems = _problems(fetched, state)
         if not problems:
             times = [f.server_time for f in fetched if f.server_time is not None]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fbtime.api.paging import Locate, read_pages
+from fbtime.api.paging import Locate, Page, read_pages
 from fbtime.auth.identity import ME_PATH, Identity, parse_identity
 from fbtime.config import DEFAULT_PER_PAGE
 from fbtime.errors import ConfigError
@@ -41,16 +41,29 @@ def account_id(client: Client) -> str:
     )
 
 
-def list_all(client: Client, path: str, key: str | Locate, *, refresh: bool = False) -> list[dict]:
-    """Every row of a reference list at ``path`` (rows under ``key``, or a locator)."""
+def list_all(
+    client: Client,
+    path: str,
+    key: str | Locate,
+    *,
+    refresh: bool = False,
+    id_key: str = "id",
+    params: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Every row of a reference list at ``path`` (rows under ``key``, or a locator).
 
-    def get_page(number: int) -> dict[str, Any]:
-        params = {"page": str(number), "per_page": str(DEFAULT_PER_PAGE)}
-        return client.get(path, params, refresh=refresh)
+    Paged, bounded and checked like time entries (:func:`fbtime.api.paging.read_pages`).
+    """
+
+    def get_page(number: int) -> Page:
+        query = {**(params or {}), "page": str(number), "per_page": str(DEFAULT_PER_PAGE)}
+        answer = client.send("GET", path, params=query, refresh=refresh)
+        return Page(answer.body, answer.server_time, answer.from_cache, answer.url)
 
     listing = read_pages(
-        get_page, key=key, per_page=DEFAULT_PER_PAGE, workers=client.settings.workers
-    )
+        get_page, key=key, per_page=DEFAULT_PER_PAGE, workers=client.settings.workers,
+        id_key=id_key,
+    )  # fmt: skip
     return listing.rows
 
 
