@@ -104,8 +104,9 @@ class Dataset:
         team_members: ``GET /auth/api/v1/businesses/{bid}/team_members`` items: every
             current identity (accepted: ``identity_id`` set) and one pending invitation
             (``identity_id`` and ``invitation_date_accepted`` null).
-        staff: ``response.business_group.members`` of ``GET /auth/api/v1/users/business/
-            {bid}``: every current identity, with ``identity_uuid`` and ``language``.
+        staff: ``response.business_group.members`` of the staff list
+            (``/auth/api/v1/users/business/{bid}``): every current identity, with
+            ``identity_uuid`` and ``language``.
         business_group: ``id`` and ``category`` of that group.
         team_member_rates: ``{"rate", "identity_id", "business_id"}``: most teammates,
             one ``"0.00"``, one without a rate, and the former teammate's.

@@ -39,7 +39,7 @@ FOREIGN_CLIENT = 3
 #: The project every teammate logs time on (a ``team_member_rate`` one), so each kind of
 #: team-member rate (set, zero, missing, former teammate's) meets real entries.
 SHARED_PROJECT = 2
-#: Service names (by index into the services) of ``service_rate`` projects: rated,
+#: Services (indexes into the services list) of the ``service_rate`` projects, so rated,
 #: ``"0.00"`` and unrated services all meet real entries.
 SERVICE_PROJECT_SERVICES = {3: (0, 4, 3), 8: (1, 2, 4)}
 #: project_type, billing_method, rate ("drawn": the seeded rate), fixed_price,
@@ -144,23 +144,24 @@ def former_id(seed: int, taken: set[int]) -> int:
     return ident
 
 
-def retire(rows: list[dict], days_off: list[tuple[int, date]], leaver: int,
+def retire(rows: list[dict], days_off: list[tuple[int, date]], successor: int,
            former: int) -> list[tuple[int, date]] | None:  # fmt: skip
-    """Hand ``leaver``'s oldest third of logged days to ``former``, a teammate who left.
+    """Give the oldest third of ``successor``'s logged days to ``former``, who has left.
 
-    The story: ``former`` worked until a cutoff day and ``leaver`` took over the seat.
+    The story: ``former`` worked until a cutoff day, then ``successor`` took the seat.
     Days off move with the entries; those after ``former``'s last logged day are dropped
-    (he had left). Returns the new days off, or None when there are too few days.
+    (they had left), so a missing-day audit finds exactly :attr:`Dataset.days_off`.
+    Returns the new days off, or None when there are too few days to split.
     """
     days = sorted({r["local_started_at"][:10] for r in rows
-                   if r["identity_id"] == leaver and r["is_logged"]})  # fmt: skip
+                   if r["identity_id"] == successor and r["is_logged"]})  # fmt: skip
     if len(days) < 3:
         return None
     cutoff, last = days[len(days) // 3], days[len(days) // 3 - 1]
     for r in rows:
-        if r["identity_id"] == leaver and r["local_started_at"][:10] < cutoff:
+        if r["identity_id"] == successor and r["local_started_at"][:10] < cutoff:
             r["identity_id"] = former
-    moved = [(former if i == leaver and d.isoformat() < cutoff else i, d) for i, d in days_off]
+    moved = [(former if i == successor and d.isoformat() < cutoff else i, d) for i, d in days_off]
     return [(i, d) for i, d in moved if i != former or d.isoformat() < last]
 
 
@@ -195,7 +196,8 @@ def _team(ds: Any, rng: random.Random, bid: int, former: int | None) -> None:
     group_id = rng.randint(100_000, 999_999)
     members, staff, rates = [], [], []
     for i, ident in enumerate(ds.identities):
-        joined = datetime.combine(end - timedelta(days=1200 - 40 * i), time(14, 3 + i, 22))
+        joined = datetime.combine(end - timedelta(days=max(30, 1200 - 40 * i)),
+                                  time(14, (3 + i) % 60, 22))  # fmt: skip
         accepted = joined + timedelta(hours=2 + i)
         owner = ident["role"] == "owner"
         members.append({
