@@ -4,9 +4,11 @@
 127.0.0.1 and exposes the ground truth (:meth:`Sandbox.entries`, :attr:`Sandbox.planted`),
 request counters and knobs (latency, rate limit, PUT mode, injected faults).
 
-Modules: ``data`` (the generator), ``store`` (SQLite with cached list results),
-``validate`` and ``entries`` (request parsing and write semantics), ``app`` (the WSGI
-API), ``server`` (:class:`Sandbox` and the ``fbtime sandbox`` command).
+Modules: ``data`` (the generator), ``reference`` (projects' billing, the team, rates and
+currency around the entries), ``store`` (SQLite with cached list results), ``validate``
+and ``entries`` (request parsing and write semantics), ``app`` (the WSGI API),
+``resources`` (its reference endpoints), ``server`` (:class:`Sandbox` and the
+``fbtime sandbox`` command).
 """
 
 from fbtime.sandbox.app import Injection, SandboxApp

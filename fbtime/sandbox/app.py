@@ -11,6 +11,16 @@ Documented choices where the real API is silent:
 
 * A wrong business id (or accounting account id) answers 404 ``{"error": ...}``, as the
   real API does when an id of the wrong family is used.
+* A missing, unknown, revoked or expired token answers 401 ``{"error": "unauthenticated",
+  "error_description": ...}`` as live calls do, each with its own description.
+* A bad paging value answers 400 ("page must be a number", as documented); a bad filter
+  value answers 422 ``{"errno": 2001, "error": {"<field>": "<message>"}}`` with the live
+  API's (pydantic) messages.
+* ``meta`` of a time-entry list carries ``total_logged_per_team_member`` and
+  ``total_logged_per_client`` over the whole filtered set (see
+  :class:`~fbtime.sandbox.store.ListResult`).
+* The reference endpoints (projects, team, rates, system, ...) are in
+  :mod:`fbtime.sandbox.resources`.
 * An employee token sees only its own time: ``team=true`` is narrowed to its own entries,
   ``identity_id=<someone else>`` and reading or writing someone else's entry answer 403
   ``{"message": ...}``. The owner sees everyone.
@@ -39,21 +49,19 @@ from fbtime.sandbox.data import Dataset
 from fbtime.sandbox.entries import build_new, build_update
 from fbtime.sandbox.faults import ENVIRON_KEY as FAULT_KEY
 from fbtime.sandbox.faults import Faults
-from fbtime.sandbox.oauth import EXPIRED, OAuthServer
+from fbtime.sandbox.oauth import OAuthServer
+from fbtime.sandbox.resources import PATTERNS, Resources
 from fbtime.sandbox.store import ListQuery, Store
 from fbtime.sandbox.validate import FieldError, parse_list_query
 
-UNAUTHORIZED = (
-    "The server could not verify that you are authorized to access the URL requested. You "
-    "either supplied the wrong credentials (e.g. a bad password), or your browser doesn't "
-    "understand how to supply the credentials required."
-)
-REVOKED = "invalid_token: The access token is revoked"
+UNAUTHENTICATED = "This action requires authentication to continue."  # as captured live
+REVOKED = "The access token was revoked."
+EXPIRED = "The access token expired."
 NOT_FOUND = {"error": "Requested resource could not be found."}
 FORBIDDEN = {"message": "You do not have permission to access time entries of other team members."}
 DEFAULT_BODIES: dict[int, Any] = {
     400: {"errno": 2001, "error": {"__root__": "bad request"}},
-    401: {"message": UNAUTHORIZED},
+    401: {"error": "unauthenticated", "error_description": UNAUTHENTICATED},
     403: FORBIDDEN,
     404: NOT_FOUND,
     422: {"errno": 2001, "error": {"__root__": "validation failed"}},
@@ -63,9 +71,7 @@ ROUTES = (
     (re.compile(r"^/timetracking/business/([^/]+)/time_entries/?$"), "time_entries"),
     (re.compile(r"^/timetracking/business/([^/]+)/time_entries/([^/]+)/?$"), "time_entry"),
     (re.compile(r"^/auth/api/v1/users/me/?$"), "users/me"),
-    (re.compile(r"^/accounting/account/([^/]+)/users/clients/?$"), "clients"),
-    (re.compile(r"^/projects/business/([^/]+)/projects/?$"), "projects"),
-    (re.compile(r"^/comments/business/([^/]+)/services/?$"), "services"),
+    *((re.compile(pattern), name) for pattern, name in PATTERNS),
     (re.compile(r"^/oauth/authorize/?$"), "oauth/authorize"),
     (re.compile(r"^/auth/oauth/token/?$"), "oauth/token"),
     (re.compile(r"^/auth/oauth/revoke/?$"), "oauth/revoke"),
@@ -105,6 +111,10 @@ def _error(errors: dict[str, str]) -> dict[str, Any]:
     return {"errno": 2001, "error": errors}
 
 
+def _unauthenticated(description: str) -> Response:
+    return json_response(401, {"error": "unauthenticated", "error_description": description})
+
+
 class SandboxApp:
     """WSGI callable serving one business' data from a :class:`Store`."""
 
@@ -125,6 +135,7 @@ class SandboxApp:
         self.identities = {i["id"]: i for i in dataset.identities}
         self.owner_id: int = dataset.identities[0]["id"]
         self.projects = {p["id"]: p for p in dataset.projects}
+        self.resources = Resources(dataset, store)
         self.tokens: dict[str, int] = {}
         self.revoked: set[str] = set()
         self.stats: Counter[str] = Counter()
@@ -213,32 +224,31 @@ class SandboxApp:
             return self.oauth.handle(method, route, environ)
         token = self._token(environ)
         if token in self.revoked:
-            return json_response(401, {"message": REVOKED})
+            return _unauthenticated(REVOKED)
         if self.oauth.expired(token):
-            return json_response(401, {"message": EXPIRED})
+            return _unauthenticated(EXPIRED)
         caller = self.tokens.get(token or "")
         if caller is None:
-            return json_response(401, {"message": UNAUTHORIZED})
+            return _unauthenticated(UNAUTHENTICATED)
         if route == "other":
             return json_response(404, NOT_FOUND)
         if method not in METHODS.get(route, ("GET",)):
             return json_response(405, {"error": "Method Not Allowed"})
         if route == "users/me":
             return json_response(200, self._me(caller))
-        expected = (
-            self.dataset.business["account_id"] if route == "clients" else str(self.business_id)
-        )
-        if groups[0] != expected:
-            return json_response(404, NOT_FOUND)
         query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        if route not in METHODS:  # the reference routes, all read-only
+            if not self.resources.owns(route, groups[0]):
+                return json_response(404, NOT_FOUND)
+            return self._reference(route, groups[1:], query, key)
+        if groups[0] != str(self.business_id):
+            return json_response(404, NOT_FOUND)
         try:
             if route == "time_entries" and method == "GET":
                 return self._list(caller, query, key)
             if route == "time_entries":
                 return self._create(caller, self._body(environ))
-            if route == "time_entry":
-                return self._one(caller, method, groups[1], environ)
-            return self._reference(route, query, key)
+            return self._one(caller, method, groups[1], environ)
         except FieldError as exc:
             return json_response(exc.status, _error(exc.errors))
 
@@ -322,6 +332,8 @@ class SandboxApp:
             "page": page, "pages": math.ceil(total / per_page), "per_page": per_page,
             "total": total, "total_logged": result.total_logged,
             "total_unbilled": result.total_unbilled,
+            "total_logged_per_team_member": result.per_member,
+            "total_logged_per_client": result.per_client,
         }  # fmt: skip
         return json_response(200, {"time_entries": rows, "meta": meta})
 
@@ -410,16 +422,13 @@ class SandboxApp:
             "roles": [], "groups": [],
         }}  # fmt: skip
 
-    def _reference(self, route: str, query: dict[str, str], key: str) -> Response:
-        p = parse_list_query({k: v for k, v in query.items() if k in ("page", "per_page")})
-        items = {"clients": self.dataset.clients, "projects": self.dataset.projects,
-                 "services": self.dataset.services}[route]  # fmt: skip
-        page, per_page = p["page"], p["per_page"]
-        if self.on_request is not None:
-            self.on_request(key, page)
-        chunk = items[(page - 1) * per_page : page * per_page]
-        meta = {"page": page, "pages": math.ceil(len(items) / per_page), "per_page": per_page,
-                "total": len(items)}  # fmt: skip
-        if route == "clients":
-            return json_response(200, {"response": {"result": {"clients": chunk, **meta}}})
-        return json_response(200, {route: chunk, "meta": meta})
+    def _reference(
+        self, route: str, ids: tuple[str, ...], query: dict[str, str], key: str
+    ) -> Response:
+        hook = self.on_request
+        on_page = None if hook is None else (lambda page: hook(key, page))
+        try:
+            status, body = self.resources.answer(route, ids, query, on_page)
+        except FieldError as exc:
+            return json_response(exc.status, _error(exc.errors))
+        return json_response(status, body)

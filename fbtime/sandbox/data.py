@@ -19,6 +19,10 @@ are never exact duplicates; every anomaly is planted on purpose and listed in
 
 Below :data:`MIN_PLANTED_ENTRIES` entries no anomalies are planted (only the natural
 ``missing_note`` list can be non-empty).
+
+Projects' billing, the team lists, rates, the business currency and a former teammate
+come from :mod:`fbtime.sandbox.reference`, on a stream of their own: they change which
+project, service or teammate some entries name, never their ids, times or durations.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from fbtime.sandbox import reference
 
 FIRST_ENTRY_ID = 5000
 FIRST_TIMER_ID = 2900
@@ -75,10 +81,43 @@ NOTES = [
 
 @dataclass
 class Dataset:
-    """Everything the sandbox serves, generated once from a seed.
+    """Everything the sandbox serves, generated once from a seed, in the API's shapes.
 
-    ``entries`` are API-shaped dicts plus the hidden ``updated_at``; the first identity
-    is the business owner.
+    Each list holds exactly the dicts its endpoint serves (paged), so a test can compute
+    expected answers from it with plain pandas. Which record plays which case is fixed
+    by :mod:`fbtime.sandbox.reference` (default 6 teammates; fewer cover fewer cases).
+
+    Attributes:
+        business: the business of ``users/me`` (``id``, ``account_id``, ``name``, ...).
+        identities: current members who can sign in (``id``, names, ``email``, ``role``);
+            the first is the owner. The sandbox's own view, not an endpoint's.
+        clients: accounting clients (``users/clients``), with ``currency_code``: CAD but
+            one USD client.
+        projects: ``projects`` list items: ``project_type``, ``billing_method``, ``rate``,
+            ``fixed_price``, ``budget`` (seconds), ``billed_amount``, ``billed_status``,
+            ``services`` and the rest. ``logged_duration`` is null here; the endpoint
+            fills it (live, from the entries) only with ``include_logged_duration=true``.
+        services: ``services`` list items.
+        entries: time entries plus the hidden ``updated_at``.
+        planted: ids of the planted anomalies (see the module docstring).
+        days_off: ``(identity_id, local day)`` weekdays a teammate logged nothing.
+        team_members: ``GET /auth/api/v1/businesses/{bid}/team_members`` items: every
+            current identity (accepted: ``identity_id`` set) and one pending invitation
+            (``identity_id`` and ``invitation_date_accepted`` null).
+        staff: ``response.business_group.members`` of the staff list
+            (``/auth/api/v1/users/business/{bid}``): every current identity, with
+            ``identity_uuid`` and ``language``.
+        business_group: ``id`` and ``category`` of that group.
+        team_member_rates: ``{"rate", "identity_id", "business_id"}``: most teammates,
+            one ``"0.00"``, one without a rate, and the former teammate's.
+        service_rates: ``{"rate", "service_id", "business_id"}``: most services, one
+            ``"0.00"``, one without a rate.
+        system: ``response.result.system`` of ``systems/systems/{id}``: its ``id`` is the
+            system id (not the business id) and ``currency_code`` the business currency.
+        former_teammates: identity ids that log time in old entries but are in neither
+            the team-members nor the staff list (their names are unknown).
+        standard_rate: the business standard rate that ``business_rate`` projects use;
+            FreshBooks has no endpoint for it, so the sandbox serves it nowhere.
     """
 
     business: dict[str, Any]
@@ -91,6 +130,14 @@ class Dataset:
     days_off: list[tuple[int, date]] = field(default_factory=list)
     timezone: str = "America/Toronto"
     end: date | None = None
+    team_members: list[dict[str, Any]] = field(default_factory=list)
+    staff: list[dict[str, Any]] = field(default_factory=list)
+    business_group: dict[str, Any] = field(default_factory=dict)
+    team_member_rates: list[dict[str, Any]] = field(default_factory=list)
+    service_rates: list[dict[str, Any]] = field(default_factory=list)
+    system: dict[str, Any] = field(default_factory=dict)
+    former_teammates: list[int] = field(default_factory=list)
+    standard_rate: str = reference.STANDARD_RATE
 
     @property
     def owner(self) -> dict[str, Any]:
@@ -141,7 +188,8 @@ def _reference(rng: random.Random, n_people: int, business_id: int | None, tz: s
     client_ids = _ids(rng, len(CLIENTS), 30000, 90000)
     clients = [
         {"id": cid, "organization": org, "fname": fn, "lname": ln, "vis_state": 0,
-         "email": f"{fn.lower()}.{ln.lower()}@client{k}.example.com", "currency_code": "USD"}
+         "email": f"{fn.lower()}.{ln.lower()}@client{k}.example.com",
+         "currency_code": "USD" if k == reference.FOREIGN_CLIENT else reference.BUSINESS_CURRENCY}
         for k, (cid, (org, fn, ln)) in enumerate(zip(client_ids, CLIENTS, strict=True))
     ]  # fmt: skip
     projects = []
@@ -151,13 +199,10 @@ def _reference(rng: random.Random, n_people: int, business_id: int | None, tz: s
         client = None if internal else clients[k % 8]
         title = INTERNAL_PROJECTS[k - 12] if internal else f"{PROJECTS[k % 6]}"
         svc = [services[5], services[3]] if internal else rng.sample(services[:5], 3)
-        projects.append({
-            "id": pids[k], "title": title, "client_id": client["id"] if client else None,
-            "internal": internal, "active": True, "complete": False, "billable": not internal,
-            "budget": None, "rate": None if internal else f"{rng.choice([85, 110, 125, 150])}.00",
-            "services": [{"id": s["id"], "name": s["name"], "billable": s["billable"]}
-                         for s in svc],
-        })  # fmt: skip
+        drawn = None if internal else f"{rng.choice([85, 110, 125, 150])}.00"
+        svc = reference.project_services(k, svc, services)
+        cid = client["id"] if client else None
+        projects.append(reference.project(k, pids[k], title, cid, svc, drawn, bid))
     return {"business": business, "identities": identities, "services": services,
             "clients": clients, "projects": projects}  # fmt: skip
 
@@ -178,6 +223,7 @@ class _Maker:
         client_projects = [p for p in self.projects if not p["internal"]]
         self.internal_projects = [p for p in self.projects if p["internal"]]
         self.assigned = {ident["id"]: rng.sample(client_projects, 4) for ident in ref["identities"]}
+        reference.spread(self.assigned, client_projects)
 
     def entry(self, ident: int, start_local: datetime, duration: int | None, **over) -> dict:
         rng = self.rng
@@ -295,7 +341,15 @@ def generate(
 
     if plant:
         _plant(rng, maker, rows, specials, people, end)
-    return _finish(ref, rows, specials, days_off, timezone, end)
+    former = None
+    if n_people >= 4:
+        candidate = reference.former_id(seed, set(people))
+        moved = reference.retire(rows, days_off, people[-1], candidate)
+        if moved is not None:
+            days_off, former = moved, candidate
+    dataset = _finish(ref, rows, specials, days_off, timezone, end)
+    reference.complete(dataset, seed, former)
+    return dataset
 
 
 def _plant(rng, maker: _Maker, rows: list[dict], specials: dict, people, end: date) -> None:

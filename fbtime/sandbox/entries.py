@@ -5,8 +5,10 @@ Choices where the real API is unknown (see ``docs/freshbooks-api.md``):
 * POST: ``started_at`` is required; ``is_logged`` defaults to true and a logged entry
   needs a ``duration``. ``is_logged: false`` starts a running timer
   (``{"id": <new>, "is_running": true}``, duration null). ``identity_id`` defaults to the
-  caller and must be a member of the business. ``billable`` defaults to the project's
-  flag (else: has a client); ``internal`` to "no client".
+  caller and must be a member of the business. ``billable`` defaults to "the project
+  has a client" (else: the entry has one); ``internal`` to "no client".
+* An update may keep an entry's ``identity_id`` even when that teammate has left the
+  business (a full PUT resends it); changing it to a non-member is refused.
 * PUT ``partial``: only the given writable fields change. PUT ``full``: ``identity_id``,
   ``started_at`` and ``is_logged`` are required, and writable fields left out are
   cleared (ids, note, pending and local fields to null, flags to false). ``timer`` is
@@ -62,7 +64,7 @@ def build_new(
         duration = None
     elif fields.get("timer") and "id" in fields["timer"]:
         timer = {"id": fields["timer"]["id"], "is_running": False}
-    default_billable = project["billable"] if project else client_id is not None
+    default_billable = not project["internal"] if project else client_id is not None
     return {
         "identity_id": identity, "is_logged": is_logged, "started_at": iso(fields["started_at"]),
         "duration": duration, "client_id": client_id, "project_id": fields.get("project_id"),
@@ -101,7 +103,8 @@ def build_update(
         for name in WRITABLE:
             if name not in fields and name not in REQUIRED_ON_FULL_PUT and name != "timer":
                 fields[name] = False if name in BOOL_FIELDS else None
-    if "identity_id" in fields and fields["identity_id"] not in members:
+    keeps = fields.get("identity_id") == current.get("identity_id")
+    if "identity_id" in fields and fields["identity_id"] not in members and not keeps:
         errors["identity_id"] = "identity is not a member of this business"
     changes = {k: v for k, v in fields.items() if k != "timer"}
     if isinstance(changes.get("started_at"), datetime):

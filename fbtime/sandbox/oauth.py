@@ -41,7 +41,6 @@ INVALID_CLIENT = (
     "Client authentication failed due to unknown client, no client authentication "
     "included, or unsupported authentication method."
 )
-EXPIRED = "invalid_token: The access token expired"
 
 Response = tuple[int, dict[str, str], bytes]
 

@@ -6,18 +6,19 @@ shared by per-thread connections). Besides the API fields each row keeps a hidde
 filters on, as the real API does without ever returning it.
 
 Listing is the hot path (a benchmark pages 200,000 entries): the filtered, ordered id
-list and its totals are computed once per (filters, data version) and cached, so a page
-costs a slice plus a primary-key fetch of at most 100 rows, whatever the page number.
-Every write bumps :attr:`Store.version`, which invalidates the cache.
+list and its totals (overall, per teammate, per client: SQL aggregates, no Python loop
+over rows) are computed once per (filters, data version) and cached, so a page costs a
+slice plus a primary-key fetch of at most 100 rows, whatever the page number. Every
+write bumps :attr:`Store.version`, which invalidates the cache.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,6 +39,7 @@ CREATE INDEX IF NOT EXISTS entries_order ON entries (started_ts DESC, id DESC, a
 CREATE INDEX IF NOT EXISTS entries_updated ON entries (updated_us);
 """
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_LOGGED = "is_logged AND duration"  # running timers and zero-length entries add nothing
 
 
 @dataclass(frozen=True)
@@ -60,11 +62,19 @@ class ListQuery:
 
 @dataclass(frozen=True)
 class ListResult:
-    """Ordered ids of a filtered set and its duration totals (seconds)."""
+    """Ordered ids of a filtered set and its duration totals (seconds).
+
+    ``per_member`` and ``per_client`` are the API's ``total_logged_per_team_member`` and
+    ``total_logged_per_client``: one ``{"identity_id"|"client_id", "total_logged"}`` per
+    teammate or client present in the set (sorted by id; entries without a client form a
+    ``client_id: null`` group, last), so they add up to ``total_logged``.
+    """
 
     ids: list[int]
     total_logged: int
     total_unbilled: int
+    per_member: list[dict[str, Any]] = field(default_factory=list)
+    per_client: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _us(dt: datetime) -> int:
@@ -108,6 +118,7 @@ class Store:
         self._lock = threading.RLock()
         self.lock = self._lock  # for callers that must read and write as one step
         self._cache: OrderedDict[tuple, ListResult] = OrderedDict()
+        self._logged: tuple[int, dict[int, int]] = (-1, {})
         self._cache_size = cache_size
         self.version = 0
         self._last_us = 0
@@ -197,22 +208,48 @@ class Store:
                 self._cache.move_to_end(key)
                 return hit
             where, params = _where(query)
-            rows = self._conn.execute(
-                "SELECT id, is_logged, duration, billable, billed FROM entries"
-                f" WHERE {where} ORDER BY started_ts DESC, id DESC",
+            ids = [row[0] for row in self._conn.execute(
+                f"SELECT id FROM entries WHERE {where} ORDER BY started_ts DESC, id DESC", params
+            )]  # fmt: skip
+            groups = self._conn.execute(
+                "SELECT identity_id, client_id,"
+                f" SUM(CASE WHEN {_LOGGED} THEN duration ELSE 0 END),"
+                f" SUM(CASE WHEN {_LOGGED} AND billable AND NOT COALESCE(billed, 0)"
+                " THEN duration ELSE 0 END)"
+                f" FROM entries WHERE {where} GROUP BY identity_id, client_id",
                 params,
             ).fetchall()
+            members: Counter[int] = Counter()
+            clients: Counter[int | None] = Counter()
             logged = unbilled = 0
-            for _, is_logged, duration, billable, billed in rows:
-                if is_logged and duration:
-                    logged += duration
-                    if billable and not billed:
-                        unbilled += duration
-            result = ListResult([r[0] for r in rows], logged, unbilled)
+            for identity_id, client_id, seconds, open_seconds in groups:
+                members[identity_id] += seconds
+                clients[client_id] += seconds
+                logged += seconds
+                unbilled += open_seconds
+            result = ListResult(
+                ids, logged, unbilled,
+                [{"identity_id": i, "total_logged": members[i]} for i in sorted(members)],
+                [{"client_id": c, "total_logged": clients[c]}
+                 for c in sorted(clients, key=lambda c: (c is None, c or 0))],
+            )  # fmt: skip
             self._cache[key] = result
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
             return result
+
+    def logged_by_project(self) -> dict[int, int]:
+        """Seconds logged per project by active, logged entries (cached per data version)."""
+        with self._lock:
+            version, totals = self._logged
+            if version != self.version:
+                rows = self._conn.execute(
+                    f"SELECT project_id, SUM(duration) FROM entries WHERE active AND {_LOGGED}"
+                    " AND project_id IS NOT NULL GROUP BY project_id"
+                ).fetchall()
+                totals = {pid: seconds for pid, seconds in rows}
+                self._logged = (self.version, totals)
+            return totals
 
     def fetch(self, ids: list[int]) -> list[dict[str, Any]]:
         """Entries for ``ids``, in that order (missing ids skipped)."""

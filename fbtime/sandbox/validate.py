@@ -126,11 +126,21 @@ def _clean_one(name: str, value: Any) -> Any:
     return {"id": parse_int(value["id"])}
 
 
-def parse_list_query(query: dict[str, str]) -> dict[str, Any]:
-    """Parse the list endpoint's parameters (page, per_page and the documented filters).
+BOOL_MESSAGE = "Input should be a valid boolean, unable to interpret input"
+INT_MESSAGE = "Input should be a valid integer, unable to parse string as an integer"
+
+
+def datetime_message(value: str) -> str:
+    """The live API's (pydantic) message for an unreadable datetime filter."""
+    reason = "input is too short" if len(value.strip()) < 10 else "invalid datetime format"
+    return f"Input should be a valid datetime or date, {reason}"
+
+
+def parse_paging(query: dict[str, str]) -> dict[str, Any]:
+    """Read ``page`` (0 means 1) and ``per_page`` (default 30, capped at 100).
 
     Raises:
-        FieldError: 400 naming the bad parameter.
+        FieldError: 400 naming the bad parameter ("page must be a number", as documented).
     """
     out: dict[str, Any] = {"page": 1, "per_page": 30}
     errors: dict[str, str] = {}
@@ -144,24 +154,59 @@ def parse_list_query(query: dict[str, str]) -> dict[str, Any]:
                 errors[name] = f"{name} must be a number" + (" >= 1" if name == "per_page" else "")
             else:
                 out[name] = max(1, number) if name == "page" else min(100, number)
-    for name in ("billable", "billed", "include_deleted", "team", "include_unlogged"):
+    if errors:
+        raise FieldError(errors, status=400)
+    return out
+
+
+def parse_filters(
+    query: dict[str, str],
+    *,
+    bools: tuple[str, ...] = (),
+    ints: tuple[str, ...] = (),
+    datetimes: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Read the given filters that are present; unknown parameters are ignored.
+
+    Raises:
+        FieldError: 422 ``{"<field>": "<message>"}`` with the live API's messages.
+    """
+    out: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name in bools:
         if name in query:
             try:
                 out[name] = parse_bool(query[name])
             except ValueError:
-                errors[name] = f"{name} must be a boolean (true or false)"
-    for name in ("client_id", "identity_id"):
+                errors[name] = BOOL_MESSAGE
+    for name in ints:
         if name in query:
             try:
                 out[name] = parse_int(query[name])
             except ValueError:
-                errors[name] = f"{name} must be an integer"
-    for name in ("started_from", "started_to", "updated_since"):
+                errors[name] = INT_MESSAGE
+    for name in datetimes:
         if name in query:
             try:
                 out[name] = parse_datetime(query[name])
             except ValueError:
-                errors[name] = f"{name} must be a UTC datetime like 2026-01-31T00:00:00Z"
+                errors[name] = datetime_message(query[name])
     if errors:
-        raise FieldError(errors, status=400)
+        raise FieldError(errors)
     return out
+
+
+def parse_list_query(query: dict[str, str]) -> dict[str, Any]:
+    """Parse the time-entry list's parameters (paging and the documented filters).
+
+    Raises:
+        FieldError: 400 for bad paging, else 422 naming each bad filter.
+    """
+    return {
+        **parse_paging(query),
+        **parse_filters(
+            query, bools=("billable", "billed", "include_deleted", "team", "include_unlogged"),
+            ints=("client_id", "identity_id"),
+            datetimes=("started_from", "started_to", "updated_since"),
+        ),
+    }  # fmt: skip

@@ -92,6 +92,14 @@ def totals(sub: pd.DataFrame) -> tuple[int, int, int]:
     return len(sub), int(logged.duration.sum()), int(unbilled.duration.sum())
 
 
+def logged_per(sub: pd.DataFrame, key: str) -> list[dict]:
+    """meta.total_logged_per_<...>: logged seconds per id over the set, null ids last."""
+    seconds = sub.duration.where(sub.is_logged, 0).fillna(0)
+    sums = seconds.groupby(sub[key], dropna=False).sum()
+    rows = [{key: None if pd.isna(i) else int(i), "total_logged": int(v)} for i, v in sums.items()]
+    return sorted(rows, key=lambda r: (r[key] is None, r[key] or 0))
+
+
 # -- list shape, scope and paging -------------------------------------------------------
 def test_list_default_scope_is_the_callers_own_time(sb):
     r = session(sb).get(entries_url(sb))
@@ -105,7 +113,12 @@ def test_list_default_scope_is_the_callers_own_time(sb):
         "total",
         "total_logged",
         "total_unbilled",
+        "total_logged_per_team_member",
+        "total_logged_per_client",
     }
+    assert body["meta"]["total_logged_per_team_member"] == [
+        {"identity_id": sb.identity_id, "total_logged": body["meta"]["total_logged"]}
+    ]
     assert body["meta"]["per_page"] == 30 and body["meta"]["page"] == 1
     assert [e["id"] for e in body["time_entries"]] == list(want.id[:30])
     assert all(list(e) == list(ENTRY_FIELDS) for e in body["time_entries"])
@@ -154,6 +167,8 @@ def test_paging_rules(sb):
         "total": 0,
         "total_logged": 0,
         "total_unbilled": 0,
+        "total_logged_per_team_member": [],
+        "total_logged_per_client": [],
     }
 
 
@@ -180,6 +195,59 @@ def test_each_filter_matches_pandas(sb, params, semantics):
     want = expected(sb.entries(), sb.identity_id, team=True, **semantics)
     assert ids == list(want.id)
     assert (meta["total"], meta["total_logged"], meta["total_unbilled"]) == totals(want)
+    assert meta["total_logged_per_team_member"] == logged_per(want, "identity_id")
+    assert meta["total_logged_per_client"] == logged_per(want, "client_id")
+
+
+PER_TOTALS = [
+    {"team": "true"},
+    {"team": "true", "include_unlogged": "true", "include_deleted": "true"},
+    {"team": "true", "billable": "true", "billed": "false"},
+    {"team": "true", "started_from": "2026-03-09T00:00:00Z", "started_to": "2026-03-20T23:59:59Z"},
+    {"billable": "false"},
+]
+
+
+@pytest.mark.parametrize("params", PER_TOTALS)
+def test_totals_per_teammate_and_client_are_over_the_whole_filtered_set(sb, params):
+    df = sb.entries()
+    semantics = {k: v for k, v in params.items() if k != "team"}
+    for name in ("include_unlogged", "include_deleted", "billable", "billed"):
+        if name in semantics:
+            semantics[name] = semantics[name] == "true"
+    want = expected(df, sb.identity_id, team="team" in params, **semantics)
+    s = session(sb)
+    for page, per_page in ((1, 7), (3, 100), (99, 100)):  # any page: the same whole-set totals
+        meta = s.get(entries_url(sb), params={**params, "page": page, "per_page": per_page}).json()[
+            "meta"
+        ]
+        assert meta["total_logged_per_team_member"] == logged_per(want, "identity_id")
+        assert meta["total_logged_per_client"] == logged_per(want, "client_id")
+    members = meta["total_logged_per_team_member"]
+    assert sum(m["total_logged"] for m in members) == meta["total_logged"]
+    if params == {"team": "true"}:  # a teammate who has left still has a total
+        assert set(sb.dataset.former_teammates) <= {m["identity_id"] for m in members}
+    clients = meta["total_logged_per_client"]
+    assert sum(c["total_logged"] for c in clients) == meta["total_logged"]
+
+
+def test_totals_per_teammate_and_client_follow_writes(fresh):
+    s = session(fresh)
+    params = {"team": "true", "per_page": 1}
+    before = s.get(entries_url(fresh), params=params).json()["meta"]
+    client = fresh.dataset.clients[0]["id"]
+    s.post(
+        entries_url(fresh),
+        json={"time_entry": {"started_at": "2026-03-02T15:00:00Z", "duration": 1234,
+                             "client_id": client}},
+    )  # fmt: skip
+    after = s.get(entries_url(fresh), params=params).json()["meta"]
+    mine = {m["identity_id"]: m["total_logged"] for m in after["total_logged_per_team_member"]}
+    was = {m["identity_id"]: m["total_logged"] for m in before["total_logged_per_team_member"]}
+    assert mine[fresh.identity_id] == was[fresh.identity_id] + 1234
+    per_client = {c["client_id"]: c["total_logged"] for c in after["total_logged_per_client"]}
+    old = {c["client_id"]: c["total_logged"] for c in before["total_logged_per_client"]}
+    assert per_client[client] == old[client] + 1234
 
 
 def test_client_filter_and_unencoded_plus_offset(sb):
@@ -199,10 +267,23 @@ def test_identity_with_include_unlogged_is_422(sb):
     assert r.status_code == 422 and r.json()["errno"] == 2001 and "identity_id" in r.json()["error"]
 
 
-def test_bad_filter_values_are_400(sb):
+def test_bad_filter_values_are_422_with_the_live_messages(sb):
     for params in ({"billable": "yes"}, {"started_from": "last week"}, {"client_id": "abc"}):
         r = session(sb).get(entries_url(sb), params=params)
-        assert r.status_code == 400 and list(r.json()["error"]) == list(params)
+        assert r.status_code == 422 and list(r.json()["error"]) == list(params)
+    r = session(sb).get(entries_url(sb), params={"updated_since": "abc", "billable": "maybe"})
+    assert r.status_code == 422
+    assert r.json() == {
+        "errno": 2001,
+        "error": {
+            "billable": "Input should be a valid boolean, unable to interpret input",
+            "updated_since": "Input should be a valid datetime or date, input is too short",
+        },
+    }
+    r = session(sb).get(entries_url(sb), params={"identity_id": "x"})
+    assert r.json()["error"] == {
+        "identity_id": "Input should be a valid integer, unable to parse string as an integer"
+    }
 
 
 def test_employee_sees_only_their_own_time(sb):

@@ -18,11 +18,11 @@ import requests
 from fbtime.sandbox import Sandbox
 
 END = date(2026, 3, 31)
-UNAUTHORIZED = (
-    "The server could not verify that you are authorized to access the URL requested. You "
-    "either supplied the wrong credentials (e.g. a bad password), or your browser doesn't "
-    "understand how to supply the credentials required."
-)
+# As live calls answer a bad token (facts sheet, section 8).
+UNAUTHENTICATED = {
+    "error": "unauthenticated",
+    "error_description": "This action requires authentication to continue.",
+}
 
 
 @pytest.fixture
@@ -50,13 +50,14 @@ def wait_for_window_start(per: float, margin: float) -> None:
 
 def test_auth_errors_and_revocation(sb):
     r = requests.get(url(sb))
-    assert r.status_code == 401 and r.json() == {"message": UNAUTHORIZED}
-    assert session(sb, "nope").get(url(sb)).json() == {"message": UNAUTHORIZED}
+    assert r.status_code == 401 and r.json() == UNAUTHENTICATED
+    assert session(sb, "nope").get(url(sb)).json() == UNAUTHENTICATED
     token = sb.token_for(sb.dataset.identities[1]["id"])
     assert session(sb, token).get(url(sb)).status_code == 200
     sb.revoke(token)
     r = session(sb, token).get(url(sb))
-    assert r.status_code == 401 and "revoked" in r.json()["message"]
+    assert r.status_code == 401 and r.json()["error"] == "unauthenticated"
+    assert "revoked" in r.json()["error_description"]
     assert sb.token_for(sb.dataset.identities[1]["id"]) != token
     assert sb.stats()["GET time_entries"] == 4
     with pytest.raises(ValueError):
@@ -137,7 +138,7 @@ def test_injected_faults(sb):
     sb.inject(422, body={"errno": 2001, "error": {"note": "too long"}})
     assert s.get(url(sb)).json() == {"errno": 2001, "error": {"note": "too long"}}
     sb.inject(401)
-    assert s.get(url(sb)).json() == {"message": UNAUTHORIZED}
+    assert s.get(url(sb)).json() == UNAUTHENTICATED
     assert sb.stats()["GET time_entries"] == 5 and sb.stats()["PUT time_entry"] == 1
 
 

@@ -28,12 +28,23 @@ def df(ds):
     return _frame(ds)
 
 
+REFERENCE = (
+    "clients", "projects", "services", "team_members", "staff", "business_group",
+    "team_member_rates", "service_rates", "system", "former_teammates", "days_off",
+)  # fmt: skip
+
+
 def test_same_arguments_give_same_data():
     a, b = generate(500, seed=7, end=END), generate(500, seed=7, end=END)
     assert a.entries == b.entries
     assert a.planted == b.planted
     assert a.business == b.business and a.identities == b.identities
-    assert generate(500, seed=8, end=END).entries != a.entries
+    for name in REFERENCE:
+        assert getattr(a, name) == getattr(b, name), name
+    other = generate(500, seed=8, end=END)
+    assert other.entries != a.entries
+    assert other.system["id"] != a.system["id"]
+    assert {m["uuid"] for m in other.team_members}.isdisjoint(m["uuid"] for m in a.team_members)
 
 
 @pytest.mark.parametrize("n", [0, 1, 37, 100, 501, 2000])
@@ -69,6 +80,7 @@ def test_reference_data_is_realistic_and_consistent(ds, df):
     for _, row in with_project.iterrows():
         project = projects[int(row.project_id)]
         assert (row.client_id if pd.notna(row.client_id) else None) == project["client_id"]
+        assert row.service_id in {s["id"] for s in project["services"]}
     assert (df.identity_id == ds.owner["id"]).sum() > 100
     assert df.note.isin(["Réunion avec l'équipe 📅", "設計レビュー"]).any()
 
@@ -179,3 +191,28 @@ def test_span_grows_with_size():
     assert min(e["started_at"] for e in big.entries) < first
     per_day = pd.DataFrame(big.entries).groupby(["identity_id", "local_started_at"]).size()
     assert per_day.max() <= 6
+
+
+def test_a_former_teammate_took_the_oldest_days_of_one_seat(ds, df):
+    (former,) = ds.former_teammates
+    assert former not in {i["id"] for i in ds.identities}
+    seat = ds.identities[-1]["id"]
+    theirs = df[df.identity_id == former].local_started_at.str[:10]
+    successor = df[df.identity_id == seat].local_started_at.str[:10]
+    assert len(theirs) and theirs.max() < successor.min()  # one left, the other took over
+    for ident, day in ds.days_off:  # days off stay inside each teammate's working span
+        if ident == former:
+            assert theirs.min() < day.isoformat() < theirs.max()
+
+
+@pytest.mark.parametrize(
+    ("teammates", "has_former", "rates"),
+    [(1, False, 1), (3, False, 3), (4, True, 3 + 1)],  # the 4th teammate has no rate
+)
+def test_small_teams_cover_fewer_cases(teammates, has_former, rates):
+    small = generate(600, seed=3, end=END, teammates=teammates)
+    assert bool(small.former_teammates) is has_former
+    assert len(small.staff) == teammates
+    pending = [m for m in small.team_members if m["identity_id"] is None]
+    assert len(pending) == (teammates > 1)
+    assert len(small.team_member_rates) == rates
