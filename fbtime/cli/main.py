@@ -17,17 +17,17 @@ from pathlib import Path
 from fbtime.api import cache
 from fbtime.api.query import encode_filters
 from fbtime.cli import bulk, login, sync
+from fbtime.cli import sandbox as sandbox_cli
 from fbtime.cli.options import add_connection_options, add_filters, connect_from, filters
 from fbtime.demo import run_demo
 from fbtime.errors import FBTimeError
 from fbtime.export import table_format, write_table
 from fbtime.load import load_time_entries
-from fbtime.sandbox.server import main as sandbox_main
 from fbtime.text import for_terminal
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    return sandbox_main(args.sandbox_args) or 0
+    return sandbox_cli.main(args.sandbox_args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -108,7 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code (2 for bad input, 1 for API errors)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if getattr(args, "command", None) == "sandbox":  # its options are its own parser's
+        args.sandbox_args = [*extra, *args.sandbox_args]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.func(args) or 0)
     except FBTimeError as exc:

@@ -13,6 +13,6 @@ and ``entries`` (request parsing and write semantics), ``app`` (the WSGI API),
 
 from fbtime.sandbox.app import Injection, SandboxApp
 from fbtime.sandbox.data import Dataset, generate
-from fbtime.sandbox.server import Sandbox, serve_forever_cli
+from fbtime.sandbox.server import PUT_MODES, Sandbox, serve
 
-__all__ = ["Dataset", "Injection", "Sandbox", "SandboxApp", "generate", "serve_forever_cli"]
+__all__ = ["PUT_MODES", "Dataset", "Injection", "Sandbox", "SandboxApp", "generate", "serve"]

@@ -14,7 +14,6 @@ Example::
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import secrets
@@ -395,21 +394,8 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def serve_forever_cli(argv: list[str] | None = None) -> int:
-    """Run a sandbox in the foreground until Ctrl-C (``fbtime sandbox``)."""
-    parser = argparse.ArgumentParser(prog="fbtime sandbox", description=__doc__.split("\n")[0])
-    parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0: any free)")
-    parser.add_argument("--entries", type=int, default=2000, help="number of time entries")
-    parser.add_argument("--seed", type=int, default=1, help="random seed of the data")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
-    parser.add_argument("--rate-limit", type=int, default=None, help="requests per second")
-    parser.add_argument("--put-mode", choices=PUT_MODES, default="partial")
-    parser.add_argument("--business-id", type=int, default=None)
-    args = parser.parse_args(argv)
-    sandbox = Sandbox(
-        args.entries, args.seed, business_id=args.business_id, latency=args.latency,
-        rate_limit=args.rate_limit, put_mode=args.put_mode, port=args.port,
-    )  # fmt: skip
+def serve(sandbox: Sandbox) -> None:
+    """Run ``sandbox`` in the foreground until Ctrl-C or SIGTERM (``fbtime sandbox``)."""
     # A parent may have started us with SIGINT ignored (Python then installs no handler);
     # Ctrl-C and `kill` must both stop the server cleanly.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -424,7 +410,3 @@ def serve_forever_cli(argv: list[str] | None = None) -> int:
                 time.sleep(3600)
     except KeyboardInterrupt:
         print("stopped", flush=True)
-    return 0
-
-
-main = serve_forever_cli

@@ -141,7 +141,10 @@ def test_plan_apply_undo_is_the_identity_on_the_server(shared_sandbox, tmp_path,
     client = sb.client(cache=False)
     before = state(sb)
     df = fbtime.load_time_entries(client, team=True, progress=False)
-    chosen = df.sample(n=min(size, len(df)), random_state=seed)
+    # a former teammate's deleted entry cannot be re-created (the API refuses the identity);
+    # test_undo_of_a_former_teammates_delete_says_why covers that case
+    current = df[~df["identity_id"].isin(sb.dataset.former_teammates)]
+    chosen = current.sample(n=min(size, len(current)), random_state=seed)
     plan = {
         "mark_billed": lambda: chosen.fbtime.mark_billed(),
         "mark_unbilled": lambda: chosen.fbtime.mark_unbilled(),
@@ -158,3 +161,16 @@ def test_plan_apply_undo_is_the_identity_on_the_server(shared_sandbox, tmp_path,
     )
     assert undone.ok
     assert state(sb) == before
+
+
+def test_undo_of_a_former_teammates_delete_says_why(fresh_sandbox, tmp_path):
+    sb = fresh_sandbox
+    client = sb.client(cache=False)
+    df = fbtime.load_time_entries(client, team=True, progress=False)
+    theirs = df[df["identity_id"].isin(sb.dataset.former_teammates)].head(1)
+    result = theirs.fbtime.delete().apply(client, confirm=True, journal=tmp_path, progress=False)
+    undone = fbtime.undo(result.journal_path).apply(
+        client, confirm=True, journal=tmp_path, progress=False
+    )
+    assert undone.counts["failed"] == 1
+    assert "not a member of this business" in undone.rows["reason"].iloc[0]
