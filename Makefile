@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint format bench clean venv dev
+.PHONY: demo test lint format bench chaos-report clean venv dev
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "fbtime needs Python 3.11+ (set PYTHON=python3.11)"'
@@ -37,6 +37,10 @@ lint: $(VENV)/.installed-dev
 format: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+## make chaos-report: run the chaos suite and rewrite tests/chaos/RESULTS.md (on purpose only)
+chaos-report: $(VENV)/.installed-dev
+	FBTIME_WRITE_CHAOS_RESULTS=1 $(PY) -m pytest -n 2 -q tests/chaos
 
 ## make bench: measure load speed against the official SDK (writes bench/RESULTS.md)
 bench: $(VENV)/.installed-dev
