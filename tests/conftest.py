@@ -270,14 +270,49 @@ def _chaos():
     return module
 
 
+def _tree_status() -> str | None:
+    """``git status`` of the checkout (None outside a git checkout)."""
+    import subprocess
+    from pathlib import Path
+
+    top = Path(__file__).resolve().parents[1]
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all"],
+            cwd=top, capture_output=True, text=True, timeout=30, check=True,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout
+
+
 def pytest_sessionstart(session):
     if not hasattr(session.config, "workerinput"):  # the controller, before any worker
         _chaos().start_session()
+        session.config._fbtime_tree = _tree_status()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A test run leaves the working tree as it found it: fail the run if it did not."""
+    if hasattr(session.config, "workerinput"):
+        return
+    before = getattr(session.config, "_fbtime_tree", None)
+    after = _tree_status()
+    if before is None or after is None or before == after:
+        return
+    changed = sorted(set(after.splitlines()) ^ set(before.splitlines()))
+    session.config._fbtime_tree_changes = changed
+    session.exitstatus = 1
 
 
 def pytest_terminal_summary(terminalreporter, config):
     if hasattr(config, "workerinput"):
         return
+    changed = getattr(config, "_fbtime_tree_changes", None)
+    if changed:
+        terminalreporter.write_sep("=", "the test run changed the working tree", red=True)
+        for line in changed:
+            terminalreporter.write_line(line)
     chaos = _chaos()
     table = chaos.table()
     if table:
