@@ -109,6 +109,9 @@ class Client:
         retries: retry budget per request for 429/5xx/connection errors.
         workers: concurrent page requests in a load.
         rate_limit: requests per second this client will not exceed (None: no pacing).
+        max_retry_after: the longest ``Retry-After`` to wait out (default 60 s); a longer
+            one raises RateLimitError at once.
+        max_answer_bytes: the largest answer read, decompressed (default 16 MiB).
         profile: a saved login (``fbtime login``) to use. With no token given and no
             ``FRESHBOOKS_ACCESS_TOKEN``, the ``default`` profile (or ``FBTIME_PROFILE``) is
             used if saved: its business, API URL and tokens, renewed as they expire.
@@ -131,6 +134,8 @@ class Client:
         workers: int | None = None,
         rate_limit: float | None = None,
         profile: str | None = None,
+        max_retry_after: float | None = None,
+        max_answer_bytes: int | None = None,
     ) -> None:
         connection = resolve(
             token=token, business_id=business_id, base_url=base_url, profile=profile
@@ -139,6 +144,7 @@ class Client:
         options = {
             "cache": cache, "cache_expire": cache_expire, "timeout": timeout,
             "retries": retries, "workers": workers, "rate_limit": rate_limit,
+            "max_retry_after": max_retry_after, "max_answer_bytes": max_answer_bytes,
         }  # fmt: skip
         self.settings = Settings(
             token=connection.bearer(),
@@ -169,10 +175,12 @@ class Client:
             max_bytes=s.max_answer_bytes, max_retries=0, pool_connections=4,
             pool_maxsize=max(10, 2 * s.workers),
         )  # fmt: skip
-        session.max_redirects = 0  # requests follows no redirect; send() decides
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        session.headers.update({"User-Agent": f"fbtime/{__version__}"})
+        # only the encodings BoundedAdapter decodes itself, within its size cap
+        session.headers.update(
+            {"User-Agent": f"fbtime/{__version__}", "Accept-Encoding": "gzip, deflate"}
+        )
         # requests reads proxies, CA bundle and ~/.netrc from the environment on every request;
         # every request goes to base_url, so read them once (and let no netrc entry replace
         # the bearer token)
@@ -274,7 +282,7 @@ class Client:
                     url, params = self._redirect(method, url, response, home)
                     raise _Retryable(TransportError(f"{method} {url}: redirected"), response.raw)
                 if response.status_code >= 400:
-                    raise self._status_error(method, url, response, attempt)
+                    raise self._status_error(method, url, response)
                 return self._answer(method, url, response, sent_at)
             except _Retryable as failed:
                 if not recovered and self.cache_damaged(failed.error):
@@ -348,9 +356,7 @@ class Client:
             )
         return str(target), None  # the Location carries its own query
 
-    def _status_error(
-        self, method: str, url: str, response: requests.Response, attempt: int
-    ) -> Exception:
+    def _status_error(self, method: str, url: str, response: requests.Response) -> Exception:
         """The error for an error status: retryable ones come back wrapped in _Retryable."""
         error = error_for_status(
             response.status_code,
@@ -361,15 +367,23 @@ class Client:
         )
         if response.status_code not in RETRY_STATUSES or method not in IDEMPOTENT:
             return error
-        after = Retry.parse_retry_after(Retry(), response.headers["Retry-After"]) if (
-            response.status_code == 429 and response.headers.get("Retry-After")
-        ) else None  # fmt: skip
+        header = response.headers.get("Retry-After")
+        try:
+            after = Retry().parse_retry_after(header) if header else None
+        except Exception:  # a Retry-After that is neither seconds nor a date: ignore it
+            after = None
         if after is not None and after > self.settings.max_retry_after:
-            return RateLimitError(
-                f"rate limited: the server asks to wait {after:g} s, longer than "
-                f"max_retry_after={self.settings.max_retry_after:g} s; try again later",
-                retry_after=after, status=429, method=method, url=url,
-            )  # fmt: skip
+            asks = (
+                f"the server asks to wait {after:g} s, longer than max_retry_after="
+                f"{self.settings.max_retry_after:g} s; try again later"
+            )
+            if response.status_code == 429:
+                return RateLimitError(
+                    f"rate limited: {asks}", retry_after=after, status=429, method=method,
+                    url=url,
+                )  # fmt: skip
+            error.args = (f"{error.args[0]} ({asks})",)
+            return error
         return _Retryable(error, response.raw)
 
     def _answer(
@@ -392,7 +406,10 @@ class Client:
             ) from None
 
     def _wait(self, policy: Retry, failed: _Retryable) -> None:
-        after = policy.get_retry_after(failed.raw) if failed.raw is not None else None
+        try:
+            after = policy.get_retry_after(failed.raw) if failed.raw is not None else None
+        except Exception:  # an unreadable Retry-After: back off as for any failure
+            after = None
         if after is not None:
             self.limiter.pause(after)  # every worker of this client waits it out together
         else:

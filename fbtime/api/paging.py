@@ -124,7 +124,8 @@ def under(key: str) -> Locate:
     """The usual shape: rows under ``key``, paging in ``meta`` (time tracking, projects)."""
 
     def locate(body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        return body.get(key), body.get("meta") or {}
+        meta = body.get("meta")
+        return body.get(key), {} if meta is None else meta
 
     return locate
 

@@ -14,6 +14,7 @@ from fbtime.api.fields import check_fields, writable_payload
 from fbtime.api.paging import Listing, read_pages
 from fbtime.api.query import check_per_page, encode_filters, to_id
 from fbtime.config import DEFAULT_PER_PAGE
+from fbtime.errors import UnexpectedAnswerError
 
 if TYPE_CHECKING:
     from fbtime.api.client import Client
@@ -37,8 +38,8 @@ class TimeEntries:
             NotFoundError: no such entry in this business.
         """
         entry_id = to_id(entry_id, "entry id")
-        body = self._client.get(f"{self.path}/{entry_id}", refresh=refresh)
-        return body["time_entry"]
+        path = f"{self.path}/{entry_id}"
+        return _entry(self._client.get(path, refresh=refresh), f"GET {path}")
 
     def listing(
         self,
@@ -85,7 +86,7 @@ class TimeEntries:
             answer = self._client.request("POST", self.path, json_body=body)
         finally:
             self._client.invalidate_cache()
-        return answer["time_entry"]
+        return _entry(answer, f"POST {self.path}")
 
     def update(self, entry_id: int | str, **fields: Any) -> dict[str, Any]:
         """Change some fields of an entry: GET it, merge, PUT the full writable set.
@@ -109,7 +110,7 @@ class TimeEntries:
             )
         finally:
             self._client.invalidate_cache()
-        return answer["time_entry"]
+        return _entry(answer, f"PUT {self.path}/{entry_id}")
 
     def delete(self, entry_id: int | str) -> None:
         """Delete an entry (FreshBooks keeps it, inactive, for ``include_deleted``)."""
@@ -118,3 +119,14 @@ class TimeEntries:
             self._client.request("DELETE", f"{self.path}/{entry_id}")
         finally:
             self._client.invalidate_cache()
+
+
+def _entry(body: Any, where: str) -> dict[str, Any]:
+    """The entry in a ``{"time_entry": {...}}`` answer, or an error naming the request."""
+    entry = body.get("time_entry") if isinstance(body, dict) else None
+    if not isinstance(entry, dict):
+        raise UnexpectedAnswerError(f"{where}: the answer has no time_entry object")
+    entry_id = entry.get("id")
+    if isinstance(entry_id, bool) or not isinstance(entry_id, int) or entry_id <= 0:
+        raise UnexpectedAnswerError(f"{where}: the entry's id is {entry_id!r}, not an id")
+    return entry

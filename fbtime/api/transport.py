@@ -2,7 +2,8 @@
 
 A server can be hostile or broken: it may never answer, drip one byte a minute, or send
 190 KB of gzip that inflates to 200 MB. :class:`BoundedAdapter` reads every answer as a
-stream, counting the *decompressed* bytes against a cap and the time against the
+stream and decompresses it itself (zlib with ``max_length``, so no chunk inflates past
+the budget), counting the *decompressed* bytes against a cap and the time against the
 timeout, so one attempt costs at most ``timeout`` to connect plus ``timeout`` to get the
 whole answer, and at most :data:`~fbtime.config.DEFAULT_MAX_ANSWER_BYTES` of memory.
 
@@ -14,6 +15,7 @@ without the chained urllib3 traceback.
 from __future__ import annotations
 
 import time
+import zlib
 from typing import Any
 
 import requests
@@ -54,17 +56,9 @@ class BoundedAdapter(HTTPAdapter):
         response = super().send(request, stream=True, timeout=timeout, **kwargs)
         limit = timeout[1] if isinstance(timeout, tuple) else timeout
         deadline = started + float(limit) if limit else None
-        chunks: list[bytes] = []
-        size = 0
         try:
-            for chunk in response.raw.stream(CHUNK, decode_content=True):
-                size += len(chunk)
-                if size > self.max_bytes:
-                    raise AnswerTooLarge(f"the answer is larger than {self.max_bytes:,} bytes")
-                if deadline is not None and time.monotonic() > deadline:
-                    raise AnswerTooSlow(f"the whole answer did not arrive within {limit} s")
-                chunks.append(chunk)
-        except (AnswerTooLarge, AnswerTooSlow):
+            body = self._read(response, deadline, limit)
+        except (AnswerTooLarge, AnswerTooSlow, requests.exceptions.ContentDecodingError):
             response.close()
             raise
         except ReadTimeoutError as exc:
@@ -73,9 +67,52 @@ class BoundedAdapter(HTTPAdapter):
         except (ProtocolError, DecodeError, OSError) as exc:
             response.close()
             raise requests.exceptions.ChunkedEncodingError(str(exc)) from None
-        response._content = b"".join(chunks)
+        response._content = body
         response._content_consumed = True  # type: ignore[attr-defined]
+        # the body is decoded now; a cache or a reader must not decode it again
+        response.headers.pop("Content-Encoding", None)
+        response.headers.pop("Content-Length", None)
         return response
+
+    def _read(self, response: requests.Response, deadline: float | None, limit: Any) -> bytes:
+        """The whole body, decompressed here with ``max_length`` so a bomb never inflates."""
+        encoding = response.headers.get("Content-Encoding", "").strip().lower()
+        if encoding in ("", "identity"):
+            decoder = None
+        elif encoding in ("gzip", "x-gzip"):
+            decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            decoder = zlib.decompressobj()
+        else:
+            raise requests.exceptions.ContentDecodingError(
+                f"the answer is encoded as {encoding!r}, which fbtime does not accept"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        # read1: whatever has arrived, so the deadline holds against a server dripping bytes
+        while data := response.raw.read1(CHUNK, decode_content=False):
+            while data:
+                if decoder is None:
+                    out, data = data, b""
+                else:
+                    try:
+                        out = decoder.decompress(data, self.max_bytes + 1 - size)
+                    except zlib.error as exc:
+                        raise requests.exceptions.ContentDecodingError(str(exc)) from None
+                    data = decoder.unconsumed_tail
+                size += len(out)
+                if size > self.max_bytes:
+                    raise AnswerTooLarge(f"the answer is larger than {self.max_bytes:,} bytes")
+                chunks.append(out)
+            if deadline is not None and time.monotonic() > deadline:
+                raise AnswerTooSlow(f"the whole answer did not arrive within {limit} s")
+        if decoder is not None:
+            tail = decoder.flush()
+            size += len(tail)
+            if size > self.max_bytes:
+                raise AnswerTooLarge(f"the answer is larger than {self.max_bytes:,} bytes")
+            chunks.append(tail)
+        return b"".join(chunks)
 
 
 def describe(exc: BaseException, method: str, url: str, timeout: float) -> str:
@@ -85,7 +122,7 @@ def describe(exc: BaseException, method: str, url: str, timeout: float) -> str:
     text = str(exc)
     if isinstance(exc, AnswerTooLarge):
         return f"{method} {url}: {exc}; refusing to read more (is this the FreshBooks API?)"
-    if isinstance(exc, AnswerTooSlow):
+    if isinstance(exc, AnswerTooSlow | requests.exceptions.ContentDecodingError):
         return f"{method} {url}: {exc}"
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return f"cannot reach {where}: no connection within {timeout:g} s; check the network"
