@@ -1,19 +1,21 @@
 """UpdatePlan: a read-only list of the changes a bulk operation would make.
 
 Building a plan sends nothing. Each change holds the entry's writable fields as the frame
-saw them (``before``, used at apply time to detect entries changed since) and the fields
-to write (``after``). Entries that need no change or must not be changed are listed in
-``skipped`` with a reason. A plan is shown as a text table in a terminal and as an HTML
-diff in a notebook, saved as JSON, and applied with :meth:`UpdatePlan.apply`.
+saw them (``before``, compared at apply time to detect entries changed since), the fields
+to write (``after``) and, for the reviewer only, what the entry is (date, teammate,
+client, project, hours, amount, note). Entries that need no change or must not be changed
+are listed in ``skipped`` with a reason. A plan is shown as a text table in a terminal and
+as an HTML diff in a notebook, saved as JSON with an integrity hash, and applied with
+:meth:`UpdatePlan.apply`. A saved plan is checked part by part when it is read back
+(:mod:`fbtime.bulk.checks`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import math
-import os
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,19 +23,38 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from fbtime.entries import OPTIONAL_WRITABLE, WRITABLE, check_fields
-from fbtime.errors import PlanError, QueryError
+from fbtime.bulk.checks import (
+    COMPARED,
+    KIND_RULES,
+    PLAN_KEYS,
+    check_change,
+    check_created_at,
+    check_skipped,
+    check_text,
+    digest,
+    is_id,
+    loads,
+    shown,
+)
+from fbtime.errors import PlanError
+from fbtime.files import FileTooLarge, read_limited, write_private
+from fbtime.text import for_terminal
 
 if TYPE_CHECKING:
-    from fbtime.bulk.apply import ApplyResult
+    from fbtime.bulk.result import ApplyResult
     from fbtime.client import Client
 
 Action = Literal["update", "delete", "create"]
 PLAN_FORMAT = "fbtime-plan"
-PLAN_VERSION = 1
+#: Version 2 added the integrity hash and the review context; version 1 files are refused.
+PLAN_VERSION = 2
 #: A saved plan older than this needs explicit confirmation to apply.
 DEFAULT_MAX_AGE = dt.timedelta(hours=24)
-COMPARED = (*WRITABLE, *OPTIONAL_WRITABLE)
+#: The largest plan file read back. A 10,000-change plan (a busy team's year) saves to
+#: about 11 MB with the review context; 64 MiB leaves room for long notes and refuses a
+#: file that could only exhaust memory.
+MAX_PLAN_BYTES = 64 * 2**20
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def api_value(value: Any) -> Any:
@@ -64,7 +85,12 @@ def snapshot(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class Change:
-    """One planned change of one entry."""
+    """One planned change of one entry.
+
+    ``before`` and ``after`` are what apply compares and writes; ``hours``, ``client_id``
+    and ``context`` (date, teammate, client, project, amount, note, as text) are shown to
+    the reviewer and never sent.
+    """
 
     id: int
     action: Action
@@ -72,9 +98,31 @@ class Change:
     after: dict[str, Any]
     hours: float | None = None
     client_id: int | None = None
+    context: dict[str, str | None] = field(default_factory=dict)
 
     def changed_fields(self) -> list[str]:
         return [k for k in self.after if self.before.get(k) != self.after[k]]
+
+
+def read_json(path: str | Path, limit: int, what: str) -> Any:
+    """Read a JSON file fbtime wrote earlier, with a size limit; PlanError if it is not."""
+    try:
+        raw = read_limited(path, limit)
+    except FileNotFoundError:
+        raise PlanError(f"no {what} file at {for_terminal(path)}") from None
+    except FileTooLarge:
+        raise PlanError(
+            f"{for_terminal(path)} is larger than {limit:,} bytes: not a {what} fbtime wrote"
+        ) from None
+    except OSError as exc:
+        raise PlanError(f"cannot read {what} file {for_terminal(path)}: {exc.strerror}") from None
+    try:
+        return loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise PlanError(
+            f"{for_terminal(path)} is not a {what} file (not JSON: {for_terminal(reason)})"
+        ) from None
 
 
 @dataclass
@@ -82,7 +130,8 @@ class UpdatePlan:
     """Changes to make to time entries, reviewed before anything is written.
 
     Attributes:
-        kind: what built the plan (``mark_billed``, ``update``, ``delete``, ``undo``...).
+        kind: what built the plan: ``mark_billed``, ``mark_unbilled``, ``update``,
+            ``delete`` or ``undo``; the kind limits the actions and fields it may change.
         business_id: the business the entries belong to; apply refuses another.
         changes: one :class:`Change` per entry to write.
         skipped: ``{"id", "reason"}`` for entries left alone.
@@ -117,24 +166,15 @@ class UpdatePlan:
         }
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per change: id, action, field, before, after (for review or export)."""
-        rows = [
-            {
-                "id": c.id,
-                "action": c.action,
-                "field": f,
-                "before": c.before.get(f),
-                "after": c.after[f],
-                "hours": c.hours,
-                "client_id": c.client_id,
-            }
-            for c in self.changes
-            for f in (
-                c.changed_fields() or ["(entry)"] if c.action != "update" else c.changed_fields()
-            )
-        ]
-        cols = ["id", "action", "field", "before", "after", "hours", "client_id"]
-        return pd.DataFrame(rows, columns=cols)
+        """One row per changed field: id, action, field, before, after, then what the entry
+        is (date, teammate, client, project, hours, amount, note), for review or export.
+
+        Values are as stored (not escaped): the text and HTML views escape them.
+        """
+        from fbtime.bulk.views import FRAME_COLUMNS, FRAME_DTYPES, change_rows
+
+        rows = [row for c in self.changes for row in change_rows(c)]
+        return pd.DataFrame(rows, columns=list(FRAME_COLUMNS)).astype(FRAME_DTYPES)
 
     def select(self, ids: list[int]) -> UpdatePlan:
         """A copy holding only the changes of ``ids`` (the others become skipped)."""
@@ -158,42 +198,30 @@ class UpdatePlan:
         return (
             f"UpdatePlan {self.kind}: {t['entries']} entries, {t['hours']} h, "
             f"{t['clients']} clients affected; {t['skipped']} skipped "
-            f"(business {self.business_id}, built {self.created_at[:19]}Z)"
+            f"(business {self.business_id}, built {str(self.created_at)[:19]}Z)"
         )
+
+    @property
+    def sha256(self) -> str:
+        """The plan's integrity hash: what ``plan show`` prints and ``apply`` checks.
+
+        Raises:
+            PlanError: the plan holds a value JSON cannot hold (it cannot be saved).
+        """
+        return digest(self._body())
 
     def __repr__(self) -> str:
-        lines = [self._summary_line()]
-        frame = self.to_frame()
-        if len(frame):
-            shown = frame.head(20).astype({"before": "object", "after": "object"})
-            lines.append(shown[["id", "action", "field", "before", "after"]].to_string(index=False))
-            if len(frame) > 20:
-                lines.append(f"... {len(frame) - 20} more rows")
-        reasons = pd.Series([s["reason"] for s in self.skipped], dtype="str")
-        for reason, count in reasons.value_counts().items():
-            lines.append(f"skipped {count}: {reason}")
-        return "\n".join(lines)
+        from fbtime.bulk.views import plan_text
+
+        return plan_text(self)
 
     def _repr_html_(self) -> str:
-        frame = self.to_frame().head(200)
-        rows = "".join(
-            f"<tr><td>{r.id}</td><td>{r.action}</td><td>{html.escape(str(r.field))}</td>"
-            f"<td style='background:#fdecea'><del>{html.escape(str(r.before))}</del></td>"
-            f"<td style='background:#e6f4ea'><ins>{html.escape(str(r.after))}</ins></td></tr>"
-            for r in frame.itertuples()
-        )
-        reasons = pd.Series([s["reason"] for s in self.skipped], dtype="str").value_counts()
-        skipped = "".join(f"<li>{n} {html.escape(str(k))}</li>" for k, n in reasons.items())
-        more = f"<p>... {len(self.to_frame()) - 200} more rows</p>" if len(frame) == 200 else ""
-        return (
-            f"<div><p><b>{html.escape(self._summary_line())}</b></p>"
-            "<table><thead><tr><th>id</th><th>action</th><th>field</th><th>before</th>"
-            f"<th>after</th></tr></thead><tbody>{rows}</tbody></table>{more}"
-            f"{'<p>Skipped:</p><ul>' + skipped + '</ul>' if skipped else ''}</div>"
-        )
+        from fbtime.bulk.views import plan_html
+
+        return plan_html(self)
 
     # -- saving ---------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
+    def _body(self) -> dict[str, Any]:
         return {
             "format": PLAN_FORMAT,
             "version": PLAN_VERSION,
@@ -202,70 +230,116 @@ class UpdatePlan:
             "created_at": self.created_at,
             "source_journal": self.source_journal,
             "changes": [asdict(c) for c in self.changes],
-            "skipped": self.skipped,
+            "skipped": [dict(s) for s in self.skipped],
         }
 
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as saved: every field plus its ``sha256`` integrity hash."""
+        body = self._body()
+        return {**body, "sha256": digest(body)}
+
+    def checked(self) -> UpdatePlan:
+        """A validated copy of the plan, exactly as :meth:`load` would read it back.
+
+        Raises:
+            PlanError: naming the change and field that a saved plan could not hold.
+        """
+        return UpdatePlan.from_dict(self.to_dict(), where="the plan")
+
     def save(self, path: str | Path) -> Path:
-        """Write the plan as JSON (mode 0600: it holds account data)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(self.to_dict(), f, indent=1, ensure_ascii=False)
-        os.replace(tmp, path)
-        return path
+        """Write the plan as JSON, atomically and private (0600: it holds account data).
+
+        Raises:
+            PlanError: the plan could not be read back (nothing is written then).
+        """
+        text = json.dumps(self.checked().to_dict(), indent=1, ensure_ascii=False)
+        return write_private(path, text)
 
     @classmethod
     def load(cls, path: str | Path) -> UpdatePlan:
-        """Read a saved plan, checking every part of it.
+        """Read a saved plan, checking every part of it and its integrity hash.
 
         Raises:
-            PlanError: the file is missing, not a plan, or was edited into an invalid state.
+            PlanError: the file is missing, too large, not a plan, or was edited (into
+                an invalid state, or at all: the hash no longer matches).
         """
-        try:
-            data = json.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise PlanError(f"no plan file at {path}") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise PlanError(f"{path} is not a plan file (not JSON: {exc})") from None
+        data = read_json(path, MAX_PLAN_BYTES, "plan")
         return cls.from_dict(data, where=str(path))
 
     @classmethod
-    def from_dict(cls, data: Any, *, where: str = "plan") -> UpdatePlan:
+    def from_dict(cls, data: Any, *, where: str = "plan", verify_source: bool = True) -> UpdatePlan:
+        """Check a saved plan's every part (see :mod:`fbtime.bulk.checks`); build it.
+
+        ``verify_source=False`` skips reading an undo plan's source journal (the journal
+        reader checks it once, so journals cannot send it round in circles).
+
+        Raises:
+            PlanError: naming the change and field that is wrong.
+        """
+        where = for_terminal(where)
         if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
             raise PlanError(f"{where} is not an fbtime plan (no 'format': '{PLAN_FORMAT}')")
         if data.get("version") != PLAN_VERSION:
             raise PlanError(
-                f"{where} has plan version {data.get('version')!r}; "
-                f"this fbtime reads version {PLAN_VERSION}"
+                f"{where} has plan version {shown(data.get('version'))}; "
+                f"this fbtime reads version {PLAN_VERSION}: rebuild the plan"
+            )
+        extra = sorted(map(str, set(data) - PLAN_KEYS))
+        if extra:
+            raise PlanError(f"{where} has unknown key(s) {shown(extra)}")
+        kind = data.get("kind")
+        if not isinstance(kind, str) or kind not in KIND_RULES:
+            raise PlanError(
+                f"{where}: unknown plan kind {shown(kind)}; known: {', '.join(KIND_RULES)}"
             )
         business_id = data.get("business_id")
-        if business_id is not None and (not isinstance(business_id, int) or business_id <= 0):
+        if business_id is not None and not is_id(business_id):
             raise PlanError(f"{where}: business_id must be a positive integer")
-        try:
-            dt.datetime.fromisoformat(str(data.get("created_at")))
-        except ValueError:
-            raise PlanError(
-                f"{where}: created_at {data.get('created_at')!r} is not a time"
-            ) from None
-        changes = [_change(item, i, where) for i, item in enumerate(data.get("changes") or [])]
-        ids = [c.id for c in changes]
+        created_at = check_created_at(data.get("created_at"), where)
+        source = data.get("source_journal")
+        if kind == "undo" and (not isinstance(source, str) or not source):
+            raise PlanError(f"{where}: an undo plan must name the journal it undoes")
+        if kind != "undo" and source is not None:
+            raise PlanError(f"{where}: only undo plans have a source_journal")
+        if source is not None:
+            check_text(source, f"{where}: source_journal")
+        items = data.get("changes")
+        if not isinstance(items, list):
+            raise PlanError(f"{where}: changes must be a list")
+        parts = [check_change(item, i, where, kind) for i, item in enumerate(items)]
+        ids = [p["id"] for p in parts]
         if len(set(ids)) != len(ids):
             raise PlanError(f"{where}: an entry appears more than once in changes")
-        skipped = data.get("skipped") or []
-        if not isinstance(skipped, list):
-            raise PlanError(f"{where}: skipped must be a list")
-        return cls(
-            str(data.get("kind") or "plan"),
+        skipped = check_skipped(data.get("skipped", []), where)
+        plan = cls(
+            kind,
             business_id,
-            changes,
-            skipped,
-            str(data["created_at"]),
-            data.get("source_journal"),
+            [Change(**p) for p in parts],
+            [dict(s) for s in skipped],
+            created_at,
+            source,
         )
+        stored = data.get("sha256")
+        if not isinstance(stored, str) or not _SHA256.fullmatch(stored):
+            raise PlanError(f"{where} has no integrity hash (sha256): rebuild the plan")
+        if plan.sha256 != stored:
+            raise PlanError(
+                f"{where} does not match its integrity hash (saved {stored[:12]}…, contents "
+                f"hash to {plan.sha256[:12]}…): it was edited after it was saved. "
+                "Rebuild the plan"
+            )
+        if verify_source and kind == "undo":
+            from fbtime.bulk.undo import check_undo_source
+
+            check_undo_source(plan)
+        return plan
 
     def age(self) -> dt.timedelta:
-        return dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(self.created_at)
+        """How long ago the plan was built."""
+        try:
+            return dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(self.created_at)
+        except (TypeError, ValueError):
+            raise PlanError(f"created_at {shown(self.created_at)} is not an aware time") from None
 
     def apply(self, client: Client | None = None, **kwargs: Any) -> ApplyResult:
         """Apply the plan; see :func:`fbtime.bulk.apply.apply_plan` for the options."""
@@ -278,26 +352,3 @@ class UpdatePlan:
         from fbtime.widgets import PlanReview
 
         return PlanReview(self, client=client, **kwargs)
-
-
-def _change(item: Any, index: int, where: str) -> Change:
-    row = f"{where}: change #{index + 1}"
-    if not isinstance(item, dict):
-        raise PlanError(f"{row} is not an object")
-    entry_id = item.get("id")
-    if not isinstance(entry_id, int) or isinstance(entry_id, bool) or entry_id <= 0:
-        raise PlanError(f"{row}: id must be a positive integer, got {entry_id!r}")
-    action = item.get("action")
-    if action not in ("update", "delete", "create"):
-        raise PlanError(f"{row} (entry {entry_id}): action must be update, delete or create")
-    before, after = item.get("before"), item.get("after")
-    if not isinstance(before, dict) or not isinstance(after, dict):
-        raise PlanError(f"{row} (entry {entry_id}): before and after must be objects")
-    try:
-        check_fields({k: v for k, v in after.items()})
-        check_fields({k: v for k, v in before.items()})
-    except QueryError as exc:
-        raise PlanError(f"{row} (entry {entry_id}): {exc}") from None
-    if action == "update" and not after:
-        raise PlanError(f"{row} (entry {entry_id}): an update must change at least one field")
-    return Change(entry_id, action, before, after, item.get("hours"), item.get("client_id"))
