@@ -6,7 +6,7 @@ Pure functions of the frame: nothing is sent, nothing in the frame is changed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import pandas as pd
@@ -76,7 +76,7 @@ def _amount(row: pd.Series) -> str | None:
     if _text(value) is None:
         return None
     try:
-        cents = Decimal(str(value)).quantize(Decimal("0.01"))
+        cents = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     except (InvalidOperation, ValueError):
         return _text(value)
     currency = _text(row.get("currency"))

@@ -142,7 +142,9 @@ def check_value(name: str, value: Any, where: str) -> Any:
     try:
         normal = check_fields({name: value})[name]
     except QueryError as exc:
-        raise PlanError(f"{where}: {exc}") from None
+        message = str(exc)
+        message = message if len(message) <= 300 else message[:297] + "..."
+        raise PlanError(f"{where}: {for_terminal(message)}") from None
     if type(normal) is not type(value) or normal != value:
         raise PlanError(f"{where} is not in the form fbtime saves it: {shown(value)}")
     return value

@@ -111,9 +111,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from fbtime.client import Client
-
-    return _report(lambda: resume(args.journal, Client()))
+    return _report(lambda: resume(args.journal))  # the journal is checked before any client
 
 
 def cmd_undo(args: argparse.Namespace) -> int:

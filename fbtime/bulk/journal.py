@@ -250,7 +250,7 @@ class _Reader:
         if not isinstance(record.get("at"), str):
             raise PlanError(f"{at}: 'at' must be a time")
         if state.finished and kind != "resume":
-            raise PlanError(f"{at}: a {kind} line after the run's end line")
+            raise PlanError(f"{at}: {kind} line after the run's end line")
         getattr(self, f"_{kind}")(at, record)
         state.last_digest = digest
 
