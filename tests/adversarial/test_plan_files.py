@@ -444,3 +444,81 @@ def test_a_plan_that_cannot_be_saved_writes_nothing(frame, tmp_path):
     with pytest.raises(fbtime.PlanError, match=r"change #3 \(entry \d+\) after\.note is not valid"):
         plan.save(tmp_path / "plan.json")
     assert os.listdir(tmp_path) == []
+
+
+# -- undo plans: only what the journal they undo changed -----------------------------------
+@pytest.fixture
+def undo_setup(fresh_sandbox, tmp_path):
+    """A fresh sandbox, the journal of a four-entry mark_billed apply, its undo plan saved,
+    and an entry of the business that apply did not touch."""
+    sb = fresh_sandbox
+    df = fbtime.load_time_entries(sb.client(cache=False), team=True, progress=False)
+    plan = df.fbtime.unbilled().fbtime.mark_billed()
+    plan = plan.select(plan.ids[:4])
+    result = plan.apply(sb.client(cache=False), confirm=True, journal=tmp_path / "runs",
+                        progress=False)  # fmt: skip
+    path = fbtime.undo(result.journal_path).save(tmp_path / "undo.json")
+    untouched = int(next(i for i in df.fbtime.unbilled().index if i not in plan.ids))
+    return sb, path, result.journal_path, untouched
+
+
+def test_an_undo_plan_as_built_loads_and_restores(undo_setup, tmp_path):
+    sb, path, _, _ = undo_setup
+    plan = UpdatePlan.load(path)
+    assert plan.kind == "undo" and len(plan) == 4
+    assert plan.apply(sb.client(cache=False), confirm=True, journal=tmp_path, progress=False).ok
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (_add_note, r"undo plan change #1 \(entry \d+\): .* did not change note"),
+        (_set("changes", 0, "after", "billed", True), "restores billed to its value before"),
+        (lambda d: d["changes"][0].update(action="delete", after={}), "did not create this entry"),
+    ],
+)
+def test_an_undo_plan_writes_only_what_its_journal_changed(
+    undo_setup, monkeypatch, tmp_path, edit, match
+):
+    sb, path, _, _ = undo_setup
+    edit_plan(path, edit)
+    refused(sb, monkeypatch, tmp_path, path, match)
+
+
+def test_an_undo_plan_cannot_reach_an_entry_its_journal_did_not_touch(
+    undo_setup, monkeypatch, tmp_path
+):
+    sb, path, _, untouched = undo_setup
+    edit_plan(path, _set("changes", 0, "id", untouched))
+    message = refused(sb, monkeypatch, tmp_path, path, "did not update this entry")
+    assert f"(entry {untouched})" in message
+
+
+def test_an_undo_plan_pointed_at_another_journal_is_refused(undo_setup, monkeypatch, tmp_path):
+    sb, path, _, _ = undo_setup
+    other = fbtime.load_time_entries(sb.client(cache=False), team=True, progress=False)
+    other = other.fbtime.unbilled().head(2).fbtime.mark_billed()
+    elsewhere = other.apply(sb.client(cache=False), confirm=True, journal=tmp_path / "other",
+                            progress=False).journal_path  # fmt: skip
+    edit_plan(path, _set("source_journal", str(elsewhere)))
+    refused(sb, monkeypatch, tmp_path, path, "did not update this entry")
+    edit_plan(path, _set("source_journal", str(tmp_path / "gone.jsonl")))
+    refused(sb, monkeypatch, tmp_path, path, "no journal file at")
+
+
+def test_an_undo_plan_whose_journal_was_tampered_with_is_refused(undo_setup, monkeypatch, tmp_path):
+    sb, path, journal, _ = undo_setup
+    raw = journal.read_text().splitlines(keepends=True)
+    journal.write_text("".join([raw[0], raw[2], raw[1], *raw[3:]]))
+    refused(sb, monkeypatch, tmp_path, path, "line 2 does not follow line 1")
+
+
+def test_an_undo_plan_edited_in_memory_is_refused_before_any_request(undo_setup, tmp_path):
+    sb, _, journal, _ = undo_setup
+    plan = fbtime.undo(journal)
+    plan.changes[0].after["note"] = "not what the apply changed"
+    plan.changes[0].before.setdefault("note", "x")
+    sb.reset_stats()
+    with pytest.raises(fbtime.PlanError, match="did not change note"):
+        plan.apply(sb.client(cache=False), confirm=True, journal=tmp_path / "j")
+    assert sum(sb.stats().values()) == 0 and not (tmp_path / "j").exists()
