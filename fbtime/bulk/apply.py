@@ -140,6 +140,8 @@ class _Runner:
         result: dict[str, Any] | None = None,
         new_id: int | None = None,
     ) -> None:
+        # a server's message may hold a lone surrogate, which no UTF-8 file or terminal can
+        reason = reason.encode("utf-8", "backslashreplace").decode("utf-8")
         fields = {
             "entry_id": change.id,
             "action": change.action,

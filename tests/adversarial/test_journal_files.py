@@ -340,3 +340,18 @@ def test_journals_are_private_and_every_line_is_chained(applied):
     assert json.loads(raw[0])["prev"] is None
     for before, line in itertools.pairwise(raw):
         assert json.loads(line)["prev"] == hashlib.sha256(before).hexdigest()
+
+
+def test_a_server_message_no_file_can_hold_is_journaled_escaped(applied, tmp_path):
+    sb, _, df, _ = applied
+    plan = df.fbtime.unbilled().fbtime.mark_billed()
+    plan = plan.select(plan.ids[-2:])
+    raw = b'{"message": "rejected \\udc80 \\u001b[2J"}'  # JSON escapes: valid JSON
+    sb.inject(422, times=1, method="PUT", raw=raw)
+    result = plan.apply(sb.client(cache=False), confirm=True, journal=tmp_path, workers=1,
+                        progress=False)  # fmt: skip
+    assert result.counts == {**result.counts, "failed": 1, "applied": 1}
+    assert "rejected \\udc80" in result.rows.loc[plan.ids[0], "reason"]
+    assert "\\x1b[2J" in repr(result) and "\x1b" not in repr(result)
+    state = read_journal(result.journal_path)
+    assert state.finished and state.outcomes[plan.ids[0]]["status"] == "failed"
