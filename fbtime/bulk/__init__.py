@@ -1,9 +1,10 @@
 """Bulk changes: plan (read-only) -> review -> apply (confirmed, journaled) -> resume/undo.
 
 ``plan.py`` holds the plan and its file format, ``checks.py`` what a saved plan may hold,
-``builders.py`` builds plans from a frame, ``apply.py`` carries them out (``result.py``:
-what it did), ``journal.py`` records every write, ``undo.py`` plans restoring them,
-``views.py`` shows plans and results, ``commands.py`` is the CLI.
+``builders.py`` builds plans from a frame, ``apply.py`` carries them out (``runner.py``
+one change at a time, ``result.py`` what it did), ``journal.py`` records every write,
+``undo.py`` plans restoring them, ``views.py`` shows plans and results, ``commands.py``
+is the CLI.
 """
 
 from fbtime.bulk.apply import apply_plan, resume
