@@ -23,6 +23,9 @@
         ├── ConfirmationError        apply without the confirmation it needs
         └── PartialApplyError        apply stopped part way (``journal_path`` says where)
 
+    KeyboardInterrupt
+    └── ApplyInterrupted             Ctrl-C stopped an apply (``journal_path``, ``result``)
+
 Messages say what was wrong and what to do about it. None of them ever contains an
 access or refresh token.
 
@@ -38,7 +41,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fbtime.bulk.apply import ApplyResult
+    from fbtime.bulk.result import ApplyResult
 
 
 class FBTimeError(Exception):
@@ -153,11 +156,11 @@ class ConfirmationError(BulkError):
 
 
 class PartialApplyError(BulkError):
-    """An apply stopped part way; the journal at ``journal_path`` records what happened.
+    """An apply stopped part way (auth error, unreachable API, cancelled).
 
     Attributes:
-        journal_path: the run's journal, for :func:`fbtime.resume`.
-        result: what happened to each row before the stop.
+        journal_path: the journal recording what happened; ``fbtime.resume`` finishes it.
+        result: the row-by-row result up to the stop (``not_attempted`` for the rest).
     """
 
     journal_path: str | None
@@ -166,6 +169,22 @@ class PartialApplyError(BulkError):
     def __init__(
         self, message: str, *, journal_path: str | None = None, result: ApplyResult | None = None
     ) -> None:
+        self.journal_path = journal_path
+        self.result = result
+        super().__init__(message)
+
+
+class ApplyInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped an apply once the requests in flight had finished.
+
+    A ``KeyboardInterrupt`` (so ``except Exception`` does not swallow it) carrying what
+    :class:`PartialApplyError` carries: ``journal_path`` and ``result``.
+    """
+
+    journal_path: str
+    result: ApplyResult
+
+    def __init__(self, message: str, *, journal_path: str, result: ApplyResult) -> None:
         self.journal_path = journal_path
         self.result = result
         super().__init__(message)

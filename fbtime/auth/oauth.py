@@ -1,7 +1,7 @@
 """Signing in to FreshBooks: the OAuth 2 authorization-code flow (requests-oauthlib).
 
 You register an app in FreshBooks (client id, client secret, redirect URI), sign in once
-in the browser, and fbtime saves the tokens in a profile (:mod:`fbtime.tokens`), so
+in the browser, and fbtime saves the tokens in a profile (:mod:`fbtime.auth.tokens`), so
 ``fbtime.Client()`` works from then on and renews tokens by itself.
 
 Two ways to finish the sign-in, chosen by the redirect URI:

@@ -6,11 +6,13 @@ Pure functions of the frame: nothing is sent, nothing in the frame is changed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import pandas as pd
 
-from fbtime.api.fields import check_fields
+from fbtime.analysis import local_day, resolve_tz
+from fbtime.api.fields import WRITABLE, check_fields
 from fbtime.bulk.plan import Action, Change, UpdatePlan, snapshot
 from fbtime.errors import PlanError, QueryError
 from fbtime.schema import INDEX
@@ -58,6 +60,52 @@ def _common_skip(row: pd.Series) -> str | None:
     return None
 
 
+def _text(value: Any) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    text = str(value)
+    return text if text.strip() else None
+
+
+def _name_or_id(row: pd.Series, name: str, id_column: str) -> str | None:
+    return _text(row.get(name)) or _text(row.get(id_column))
+
+
+def _amount(row: pd.Series) -> str | None:
+    value = row.get("amount")
+    if _text(value) is None:
+        return None
+    try:
+        cents = Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    except (InvalidOperation, ValueError):
+        return _text(value)
+    currency = _text(row.get("currency"))
+    return f"{cents:,}" + (f" {currency}" if currency else "")
+
+
+def _local_dates(rows: pd.DataFrame) -> pd.Series | None:
+    """Each entry's local date in the business's zone (the data's most common zone)."""
+    if "started_at" not in rows or not isinstance(rows["started_at"].dtype, pd.DatetimeTZDtype):
+        return None
+    try:
+        zone = resolve_tz(rows)
+    except QueryError:  # a zone name from the account that is no zone: dates in UTC
+        zone = "UTC"
+    return local_day(rows, zone).dt.strftime("%Y-%m-%d")
+
+
+def review_context(row: pd.Series, date: Any) -> dict[str, str | None]:
+    """What the reviewer needs to recognise an entry (display only, never compared)."""
+    return {
+        "date": _text(date),
+        "teammate": _name_or_id(row, "teammate_name", "identity_id"),
+        "client": _name_or_id(row, "client_name", "client_id"),
+        "project": _name_or_id(row, "project_name", "project_id"),
+        "amount": _amount(row),
+        "note": _text(row.get("note")),
+    }
+
+
 def build_plan(
     frame: pd.DataFrame,
     kind: str,
@@ -70,6 +118,13 @@ def build_plan(
     """One change per row that needs ``target``; rows that must not change are skipped."""
     rows = _rows(frame)
     business = _business_id(frame, business_id)
+    missing = [k for k in WRITABLE if k not in rows.columns]
+    if missing:
+        raise PlanError(
+            f"the frame has no column(s) {missing}: a plan records every writable field of "
+            "an entry, so apply can tell whether anyone changed it since"
+        )
+    dates = _local_dates(rows)
     changes: list[Change] = []
     skipped: list[dict[str, Any]] = []
     for entry_id, row in rows.iterrows():
@@ -79,9 +134,9 @@ def build_plan(
             reason = reason or rule(row)
         before = snapshot(row.to_dict())
         if reason is None and action == "update":
-            missing = [k for k in target if k not in before]
-            if missing:
-                raise PlanError(f"the frame has no column(s) {missing} to compare against")
+            absent = [k for k in target if k not in before]
+            if absent:
+                raise PlanError(f"the frame has no column(s) {absent} to compare against")
             if all(before.get(k) == v for k, v in target.items()):
                 reason = "already in the target state"
         if reason is not None:
@@ -97,6 +152,7 @@ def build_plan(
                 dict(target),
                 None if pd.isna(hours) else round(float(hours), 4),
                 None if pd.isna(client_id) else int(client_id),
+                review_context(row, None if dates is None else dates.loc[entry_id]),
             )
         )
     return UpdatePlan(kind, business, changes, skipped)

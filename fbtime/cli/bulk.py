@@ -1,7 +1,10 @@
 """CLI for bulk changes: ``fbtime mark-billed``, ``plan show``, ``apply``, ``resume``, ``undo``.
 
-Scripts get the same safety as notebooks: a plan is printed first, nothing is written
-without ``--apply``, and applying asks for the entry count (or ``--yes``).
+Scripts get the same safety as notebooks: a plan is printed first (every cell escaped,
+so a note cannot rewrite the screen above the prompt), nothing is written without
+``--apply``, and applying asks for the entry count (or ``--yes``). Ctrl-C during an apply
+stops it cleanly: requests in flight finish, none starts, the journal records the
+interruption, and the command exits 130 saying how to resume.
 """
 
 from __future__ import annotations
@@ -13,11 +16,17 @@ from pathlib import Path
 
 from fbtime.api.client import Client
 from fbtime.api.query import encode_filters
-from fbtime.bulk.apply import ApplyResult, resume, undo
+from fbtime.bulk.apply import resume
 from fbtime.bulk.plan import UpdatePlan
+from fbtime.bulk.result import ApplyResult
+from fbtime.bulk.undo import undo
 from fbtime.cli.options import add_connection_options, add_filters, connect_from, filters
-from fbtime.errors import ConfirmationError
+from fbtime.errors import ApplyInterrupted, ConfirmationError, PartialApplyError
 from fbtime.load import load_time_entries
+from fbtime.text import for_terminal
+
+#: The exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells expect.
+EXIT_INTERRUPTED = 130
 
 
 def _confirmation(plan: UpdatePlan, yes: bool) -> int | bool:
@@ -40,17 +49,30 @@ def _apply(plan: UpdatePlan, client: object, args: argparse.Namespace) -> int:
         print("nothing to apply")
         return 0
     confirm = _confirmation(plan, args.yes)
-    result = plan.apply(
-        client,  # type: ignore[arg-type]
-        confirm=confirm,
-        max_changes=max(len(plan), 1) if args.yes else 200,
-        journal=args.journal_dir,
-        allow_stale=args.yes,
+    return _report(
+        lambda: plan.apply(
+            client,  # type: ignore[arg-type]
+            confirm=confirm,
+            max_changes=max(len(plan), 1) if args.yes else 200,
+            journal=args.journal_dir,
+            allow_stale=args.yes,
+        )
     )
-    return _report(result)
 
 
-def _report(result: ApplyResult) -> int:
+def _report(run: Callable[[], ApplyResult]) -> int:
+    """Run an apply or resume and print its result; 130 after Ctrl-C, 1 if it stopped."""
+    try:
+        result = run()
+    except ApplyInterrupted as stop:
+        print(stop.result)
+        print(f"fbtime: {for_terminal(stop)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except PartialApplyError as stop:
+        if stop.result is not None:
+            print(stop.result)
+        print(f"fbtime: error: {for_terminal(stop)}", file=sys.stderr)
+        return 1
     print(result)
     return 0 if result.ok else 1
 
@@ -88,7 +110,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    return _report(resume(args.journal, Client()))
+    return _report(lambda: resume(args.journal))  # the journal is checked before any client
 
 
 def cmd_undo(args: argparse.Namespace) -> int:

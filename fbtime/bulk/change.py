@@ -1,0 +1,351 @@
+"""A plan's content: its changes, their checks, its file format and integrity hash.
+
+This is the part of :class:`fbtime.UpdatePlan` that journals, apply, resume and undo
+need (:class:`PlanData`); :mod:`fbtime.bulk.plan` adds what a person does with a plan
+(load it, apply it, review it). The split keeps the imports one way.
+
+Building a plan sends nothing. Each change holds the entry's writable fields as the frame
+saw them (``before``, compared at apply time to detect entries changed since), the fields
+to write (``after``) and, for the reviewer only, what the entry is (date, teammate,
+client, project, hours, amount, note). Entries that need no change or must not be changed
+are listed in ``skipped`` with a reason. A plan is shown as a text table in a terminal and
+as an HTML diff in a notebook, saved as JSON with an integrity hash, and applied with
+:meth:`UpdatePlan.apply`. A saved plan is checked part by part when it is read back
+(:mod:`fbtime.bulk.checks`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import pandas as pd
+
+from fbtime.bulk.checks import (
+    COMPARED,
+    KIND_RULES,
+    PLAN_KEYS,
+    check_change,
+    check_created_at,
+    check_skipped,
+    check_text,
+    digest,
+    is_id,
+    loads,
+    shown,
+)
+from fbtime.bulk.views import FRAME_COLUMNS, FRAME_DTYPES, change_rows, plan_html, plan_text
+from fbtime.errors import PlanError
+from fbtime.files import FileTooLarge, read_limited, write_private
+from fbtime.text import for_terminal
+
+Action = Literal["update", "delete", "create"]
+PLAN_FORMAT = "fbtime-plan"
+#: Version 2 added the integrity hash and the review context; version 1 files are refused.
+PLAN_VERSION = 2
+#: A saved plan older than this needs explicit confirmation to apply.
+DEFAULT_MAX_AGE = dt.timedelta(hours=24)
+#: The largest plan file read back. A 10,000-change plan (a busy team's year) saves to
+#: 8.5 MB with its review context (measured: an update of 10,000 sandbox entries); 64 MiB
+#: is 7.5 times that, room for notes ten times longer than usual (a note is stored up to
+#: three times per change), while a file that could only exhaust memory is refused.
+MAX_PLAN_BYTES = 64 * 2**20
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def api_value(value: Any) -> Any:
+    """A frame cell as the API writes it: None for missing, int/bool/str, UTC 'Z' times."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        stamp = pd.Timestamp(value)
+        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def snapshot(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The comparable writable fields of an entry (API dict or frame row)."""
+    out = {}
+    for name in COMPARED:
+        if name in entry:
+            out[name] = api_value(entry[name])
+    if out.get("started_at"):
+        out["started_at"] = api_value(pd.Timestamp(out["started_at"]))
+    return out
+
+
+@dataclass
+class Change:
+    """One planned change of one entry.
+
+    ``before`` and ``after`` are what apply compares and writes; ``hours``, ``client_id``
+    and ``context`` (date, teammate, client, project, amount, note, as text) are shown to
+    the reviewer and never sent.
+    """
+
+    id: int
+    action: Action
+    before: dict[str, Any]
+    after: dict[str, Any]
+    hours: float | None = None
+    client_id: int | None = None
+    context: dict[str, str | None] = field(default_factory=dict)
+
+    def changed_fields(self) -> list[str]:
+        return [k for k in self.after if self.before.get(k) != self.after[k]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The change as saved (values are JSON scalars, so shallow copies suffice)."""
+        return {
+            "id": self.id,
+            "action": self.action,
+            "before": _copy(self.before),
+            "after": _copy(self.after),
+            "hours": self.hours,
+            "client_id": self.client_id,
+            "context": _copy(self.context or {}),
+        }
+
+
+def _copy(value: Any) -> Any:
+    # anything but an object is left for the checks to name
+    return dict(value) if isinstance(value, dict) else value
+
+
+def read_json(path: str | Path, limit: int, what: str) -> Any:
+    """Read a JSON file fbtime wrote earlier, with a size limit; PlanError if it is not."""
+    try:
+        raw = read_limited(path, limit)
+    except FileNotFoundError:
+        raise PlanError(f"no {what} file at {for_terminal(path)}") from None
+    except FileTooLarge:
+        raise PlanError(
+            f"{for_terminal(path)} is larger than {limit:,} bytes: not a {what} fbtime wrote"
+        ) from None
+    except OSError as exc:
+        raise PlanError(f"cannot read {what} file {for_terminal(path)}: {exc.strerror}") from None
+    try:
+        return loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+        raise PlanError(
+            f"{for_terminal(path)} is not a {what} file (not JSON: {for_terminal(reason)})"
+        ) from None
+
+
+@dataclass
+class PlanData:
+    """Changes to make to time entries, reviewed before anything is written.
+
+    Attributes:
+        kind: what built the plan: ``mark_billed``, ``mark_unbilled``, ``update``,
+            ``delete`` or ``undo``; the kind limits the actions and fields it may change.
+        business_id: the business the entries belong to; apply refuses another.
+        changes: one :class:`Change` per entry to write.
+        skipped: ``{"id", "reason"}`` for entries left alone.
+        created_at: when the plan was built (UTC ISO); old saved plans need confirmation.
+        source_journal: for undo plans, the journal being undone.
+    """
+
+    kind: str
+    business_id: int | None
+    changes: list[Change]
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
+    source_journal: str | None = None
+
+    # -- what it would do -----------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.changes)
+
+    @property
+    def ids(self) -> list[int]:
+        return [c.id for c in self.changes]
+
+    def totals(self) -> dict[str, Any]:
+        """Entries, hours and clients affected, and entries skipped."""
+        hours = sum(c.hours or 0.0 for c in self.changes)
+        clients = {c.client_id for c in self.changes if c.client_id is not None}
+        return {
+            "entries": len(self.changes),
+            "hours": round(hours, 2),
+            "clients": len(clients),
+            "skipped": len(self.skipped),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per changed field: id, action, field, before, after, then what the entry
+        is (date, teammate, client, project, hours, amount, note), for review or export.
+
+        Values are as stored (not escaped): the text and HTML views escape them.
+        """
+        rows = [row for c in self.changes for row in change_rows(c)]
+        return pd.DataFrame(rows, columns=list(FRAME_COLUMNS)).astype(FRAME_DTYPES)
+
+    def select(self, ids: list[int]) -> Self:
+        """A copy holding only the changes of ``ids`` (the others become skipped)."""
+        keep = set(ids)
+        left_out = [
+            {"id": c.id, "reason": "left out by the reviewer"}
+            for c in self.changes
+            if c.id not in keep
+        ]
+        return type(self)(
+            self.kind,
+            self.business_id,
+            [c for c in self.changes if c.id in keep],
+            self.skipped + left_out,
+            self.created_at,
+            self.source_journal,
+        )
+
+    def _summary_line(self) -> str:
+        t = self.totals()
+        return (
+            f"UpdatePlan {self.kind}: {t['entries']} entries, {t['hours']} h, "
+            f"{t['clients']} clients affected; {t['skipped']} skipped "
+            f"(business {self.business_id}, built {str(self.created_at)[:19]}Z)"
+        )
+
+    @property
+    def sha256(self) -> str:
+        """The plan's integrity hash: what ``plan show`` prints and ``apply`` checks.
+
+        Raises:
+            PlanError: the plan holds a value JSON cannot hold (it cannot be saved).
+        """
+        return digest(self._body())
+
+    def __repr__(self) -> str:
+        return plan_text(self)
+
+    def _repr_html_(self) -> str:
+        return plan_html(self)
+
+    # -- saving ---------------------------------------------------------------------------
+    def _body(self) -> dict[str, Any]:
+        return {
+            "format": PLAN_FORMAT,
+            "version": PLAN_VERSION,
+            "kind": self.kind,
+            "business_id": self.business_id,
+            "created_at": self.created_at,
+            "source_journal": self.source_journal,
+            "changes": [c.to_dict() for c in self.changes],
+            "skipped": [dict(s) for s in self.skipped],
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as saved: every field plus its ``sha256`` integrity hash."""
+        body = self._body()
+        return {**body, "sha256": digest(body)}
+
+    def checked(self) -> Self:
+        """A validated copy of the plan, exactly as :meth:`load` would read it back.
+
+        Raises:
+            PlanError: naming the change and field that a saved plan could not hold.
+        """
+        return self.from_dict(self.to_dict(), where="the plan")
+
+    def save(self, path: str | Path) -> Path:
+        """Write the plan as JSON, atomically and private (0600: it holds account data).
+
+        Raises:
+            PlanError: the plan could not be read back (nothing is written then).
+        """
+        text = json.dumps(self.checked().to_dict(), indent=1, ensure_ascii=False)
+        return write_private(path, text)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Self:
+        """Read a saved plan, checking every part of it and its integrity hash.
+
+        Raises:
+            PlanError: the file is missing, too large, not a plan, or was edited (into
+                an invalid state, or at all: the hash no longer matches).
+        """
+        data = read_json(path, MAX_PLAN_BYTES, "plan")
+        return cls.from_dict(data, where=str(path))
+
+    @classmethod
+    def from_dict(cls, data: Any, *, where: str = "plan") -> Self:
+        """Check a saved plan's every part (see :mod:`fbtime.bulk.checks`); build it.
+
+        An undo plan's source journal is not read here (:class:`fbtime.UpdatePlan` does
+        that; a journal's own plan is read with this, so journals cannot go in circles).
+
+        Raises:
+            PlanError: naming the change and field that is wrong.
+        """
+        where = for_terminal(where)
+        if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
+            raise PlanError(f"{where} is not an fbtime plan (no 'format': '{PLAN_FORMAT}')")
+        if data.get("version") != PLAN_VERSION:
+            raise PlanError(
+                f"{where} has plan version {shown(data.get('version'))}; "
+                f"this fbtime reads version {PLAN_VERSION}: rebuild the plan"
+            )
+        extra = sorted(map(str, set(data) - PLAN_KEYS))
+        if extra:
+            raise PlanError(f"{where} has unknown key(s) {shown(extra)}")
+        kind = data.get("kind")
+        if not isinstance(kind, str) or kind not in KIND_RULES:
+            raise PlanError(
+                f"{where}: unknown plan kind {shown(kind)}; known: {', '.join(KIND_RULES)}"
+            )
+        business_id = data.get("business_id")
+        if business_id is not None and not is_id(business_id):
+            raise PlanError(f"{where}: business_id must be a positive integer")
+        created_at = check_created_at(data.get("created_at"), where)
+        source = data.get("source_journal")
+        if kind == "undo" and (not isinstance(source, str) or not source):
+            raise PlanError(f"{where}: an undo plan must name the journal it undoes")
+        if kind != "undo" and source is not None:
+            raise PlanError(f"{where}: only undo plans have a source_journal")
+        if source is not None:
+            check_text(source, f"{where}: source_journal")
+        items = data.get("changes")
+        if not isinstance(items, list):
+            raise PlanError(f"{where}: changes must be a list")
+        parts = [check_change(item, i, where, kind) for i, item in enumerate(items)]
+        ids = [p["id"] for p in parts]
+        if len(set(ids)) != len(ids):
+            raise PlanError(f"{where}: an entry appears more than once in changes")
+        skipped = check_skipped(data.get("skipped", []), where)
+        plan = cls(
+            kind,
+            business_id,
+            [Change(**p) for p in parts],
+            [dict(s) for s in skipped],
+            created_at,
+            source,
+        )
+        stored = data.get("sha256")
+        if not isinstance(stored, str) or not _SHA256.fullmatch(stored):
+            raise PlanError(f"{where} has no integrity hash (sha256): rebuild the plan")
+        if plan.sha256 != stored:
+            raise PlanError(
+                f"{where} does not match its integrity hash (saved {stored[:12]}…, contents "
+                f"hash to {plan.sha256[:12]}…): it was edited after it was saved. "
+                "Rebuild the plan"
+            )
+        return plan
+
+    def age(self) -> dt.timedelta:
+        """How long ago the plan was built."""
+        try:
+            return dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(self.created_at)
+        except (TypeError, ValueError):
+            raise PlanError(f"created_at {shown(self.created_at)} is not an aware time") from None

@@ -1,0 +1,227 @@
+"""Reviewing a bulk change: what each change is, "already done" versus conflicts, undo
+totals, and the review widget's Cancel button, against the real sandbox."""
+
+import time
+
+import pandas as pd
+import pytest
+
+import fbtime
+from fbtime.bulk import read_journal
+from fbtime.cli import main
+from fbtime.widgets import PlanReview
+
+ZONE = "America/Toronto"
+
+
+def load(sb):
+    return fbtime.load_time_entries(sb.client(cache=False), team=True, progress=False)
+
+
+@pytest.fixture
+def sb(fresh_sandbox):
+    return fresh_sandbox
+
+
+def env(monkeypatch, sb, tmp_path):
+    monkeypatch.setenv("FRESHBOOKS_ACCESS_TOKEN", sb.token)
+    monkeypatch.setenv("FRESHBOOKS_BUSINESS_ID", str(sb.business_id))
+    monkeypatch.setenv("FRESHBOOKS_API_URL", sb.url)
+    monkeypatch.setenv("FBTIME_CACHE_DIR", str(tmp_path / "cache"))
+
+
+# -- already done is not a conflict ---------------------------------------------------------
+def test_an_entry_already_in_the_target_state_is_already_applied(sb, tmp_path):
+    plan = load(sb).fbtime.unbilled().fbtime.mark_billed()
+    plan = plan.select(plan.ids[:6])
+    done_elsewhere, edited, rest = plan.ids[:2], plan.ids[2], plan.ids[3:]
+    for entry in done_elsewhere:
+        sb.update_entry(entry, billed=True)  # a colleague billed them meanwhile
+    sb.update_entry(edited, billed=True, note="and changed the note")
+    sb.reset_stats()
+    result = plan.apply(sb.client(cache=False), confirm=True, journal=tmp_path, progress=False)
+    assert result.ids("already_applied") == sorted(done_elsewhere)
+    assert result.ids("conflict") == [edited]  # a real conflict stays one
+    assert "note" in result.rows.loc[edited, "reason"]
+    assert result.ids("applied") == sorted(rest)
+    assert sb.stats()["PUT time_entry"] == len(rest)
+    assert set(sb.entry_writes()) == set(rest)
+    assert result.counts["already_applied"] == 2 and "2 already_applied" in repr(result)
+    # undo restores only what this apply changed, not what the colleague did
+    assert sorted(fbtime.undo(result.journal_path).ids) == sorted(rest)
+
+
+def test_already_applied_rows_count_as_ok_in_the_result_and_the_cli(
+    sb, tmp_path, monkeypatch, capsys
+):
+    plan = load(sb).fbtime.unbilled().fbtime.mark_billed()
+    plan = plan.select(plan.ids[:4])
+    path = plan.save(tmp_path / "plan.json")
+    for entry in plan.ids[:2]:
+        sb.update_entry(entry, billed=True)
+    env(monkeypatch, sb, tmp_path)
+    sb.reset_stats()
+    assert main(["apply", str(path), "--yes", "--journal-dir", str(tmp_path / "j")]) == 0
+    out = capsys.readouterr().out
+    assert "2 applied, 2 already_applied" in out
+    assert sb.stats()["PUT time_entry"] == 2
+    again = plan.apply(sb.client(cache=False), confirm=True, journal=tmp_path, progress=False)
+    assert again.ok and again.counts["already_applied"] == 4 and sb.stats()["PUT time_entry"] == 2
+
+
+def test_the_review_widget_shows_already_applied(sb, tmp_path):
+    plan = load(sb).fbtime.unbilled().fbtime.mark_billed()
+    plan = plan.select(plan.ids[:3])
+    sb.update_entry(plan.ids[0], billed=True)
+    review = PlanReview(plan, sb.client(cache=False), journal=tmp_path, background=False)
+    review.apply_button.click()
+    review.confirm_button.click()
+    assert review.result.ok
+    assert "2 applied, 1 already applied" in review.result_html.value
+
+
+# -- undo plans say what they restore -------------------------------------------------------
+def test_an_undo_plan_carries_the_hours_and_clients_it_restores(sb, tmp_path):
+    plan = load(sb).fbtime.unbilled().fbtime.mark_billed()
+    result = plan.apply(sb.client(cache=False), confirm=len(plan), max_changes=len(plan),
+                        journal=tmp_path, progress=False)  # fmt: skip
+    back = fbtime.undo(result.journal_path)
+    truth = sb.entries().set_index("id").loc[plan.ids]
+    assert back.totals() == {
+        "entries": len(plan),
+        "hours": round(truth["duration"].sum() / 3600, 2),
+        "clients": truth["client_id"].nunique(),
+        "skipped": 0,
+    }
+    assert back.totals()["hours"] > 0 and back.totals() == {**plan.totals(), "skipped": 0}
+    assert [c.context for c in back.changes] == [c.context for c in plan.changes]
+
+
+def test_undoing_a_delete_carries_hours_clients_and_context(sb, tmp_path):
+    doomed = load(sb).fbtime.unbilled().head(3)
+    plan = doomed.fbtime.delete()
+    result = plan.apply(sb.client(cache=False), confirm=True, journal=tmp_path, progress=False)
+    back = fbtime.undo(result.journal_path)
+    assert [c.action for c in back.changes] == ["create"] * 3
+    assert back.totals()["hours"] == plan.totals()["hours"] > 0
+    assert back.totals()["clients"] == doomed["client_id"].nunique()
+    assert "UpdatePlan undo: 3 entries" in repr(back)
+
+
+# -- what each change is --------------------------------------------------------------------
+@pytest.fixture
+def named(sb):
+    """Four unbilled entries with teammate and client names, amounts and a late start."""
+    first = int(load(sb).fbtime.unbilled().index[0])
+    sb.update_entry(first, started_at="2026-03-13T03:30:00Z")  # Thursday evening in Toronto
+    df = load(sb).fbtime.unbilled()
+    df = df.loc[[first, *df.index.drop(first)[:3]]]
+    ds = sb.dataset
+    named = df.fbtime.with_names(
+        teammates={p["id"]: f"{p['first_name']} {p['last_name']}" for p in ds.identities},
+        clients={c["id"]: c["organization"] for c in ds.clients},
+    )
+    named["amount"] = [1.005, 2.5, 1234.5, None]
+    named["currency"] = "CAD"
+    return named
+
+
+def local_dates(started_at):
+    return pd.to_datetime(started_at, utc=True).dt.tz_convert(ZONE).dt.strftime("%Y-%m-%d")
+
+
+def expected(sb, named):
+    truth = sb.entries().set_index("id").loc[named.index]
+    return pd.DataFrame(
+        {
+            "date": local_dates(truth["started_at"]),
+            "teammate": named["teammate_name"],
+            "client": named["client_name"],
+            "project": truth["project_id"].astype(str),
+            "hours": truth["duration"] / 3600,
+            "amount": ["1.01 CAD", "2.50 CAD", "1,234.50 CAD", None],
+            "note": truth["note"],
+        },
+        index=named.index,
+    )
+
+
+def test_each_change_keeps_what_the_entry_is(sb, named):
+    plan = named.fbtime.mark_billed()
+    want = expected(sb, named)
+    frame = plan.to_frame().set_index("id")
+    assert frame.loc[named.index[0], "date"] == "2026-03-12"  # the local date, not UTC's
+    for column in ("date", "teammate", "client", "project", "note"):
+        assert frame[column].tolist() == want[column].tolist(), column
+    assert frame["amount"].tolist()[:3] == want["amount"].tolist()[:3]
+    assert pd.isna(frame["amount"].iloc[3])
+    assert frame["hours"].round(4).tolist() == want["hours"].round(4).tolist()
+    assert str(frame["hours"].dtype) == "Float64" and str(frame.index.dtype) == "Int64"
+
+
+def test_the_text_html_and_widget_views_show_it(sb, named):
+    plan = named.fbtime.mark_billed()
+    want = expected(sb, named)
+    text, html = repr(plan), plan._repr_html_()
+    review = PlanReview(plan, sb.client(cache=False))
+    for entry, row in want.iterrows():
+        label = next(lb.value for lb in review.labels if f"<code>{entry}</code>" in lb.value)
+        for value in (row["date"], row["teammate"], row["client"]):
+            assert value in text and fbtime.text.for_html(value) in html
+            assert fbtime.text.for_html(value) in label
+        if isinstance(row["amount"], str):
+            assert row["amount"] in text and row["amount"] in html and row["amount"] in label
+
+
+def test_the_context_is_never_compared_or_written(sb, named, tmp_path):
+    plan = named.fbtime.mark_billed()
+    writable = {*fbtime.api.fields.WRITABLE, "local_started_at", "local_timezone"}
+    assert all(set(c.before) == writable and c.after == {"billed": True} for c in plan.changes)
+    before = sb.entries().set_index("id")
+    result = plan.apply(sb.client(cache=False), confirm=True, journal=tmp_path, progress=False)
+    assert result.ok
+    after = sb.entries().set_index("id")
+    changed = before.compare(after.drop(columns="updated_at").reindex(columns=before.columns))
+    assert set(changed.columns.get_level_values(0)) <= {"billed", "updated_at"}
+    intents = [r for r in read_journal(result.journal_path).intents.values()]
+    assert all(set(r) >= {"before", "after"} and "context" not in r for r in intents)
+
+
+# -- the Cancel button ----------------------------------------------------------------------
+def test_the_review_widget_cancel_button_stops_the_apply(sb, tmp_path):
+    plan = load(sb).fbtime.unbilled().fbtime.mark_billed()
+    plan = plan.select(plan.ids[:24])
+    sb.latency = 0.2
+    review = PlanReview(plan, sb.client(cache=False), journal=tmp_path, background=True,
+                        workers=2)  # fmt: skip
+    assert review.stop_button.layout.display == "none"
+    review.apply_button.click()
+    review.confirm_button.click()
+    assert review.stop_button.layout.display == "flex"  # visible while applying
+    while sb.stats()["PUT time_entry"] < 2:
+        time.sleep(0.005)
+    at = sum(sb.stats().values())
+    review.stop_button.click()
+    assert review.wait(30) is not None and not review.thread.is_alive()
+    assert sum(sb.stats().values()) <= at + 2  # the two workers' requests in flight
+    assert review.stop_button.layout.display == "none"
+    assert isinstance(review.error, fbtime.PartialApplyError)
+    result = review.result
+    assert result.counts["not_attempted"] > 0 and "cancelled" in result.stopped
+    assert "Stopped:" in review.result_html.value and "fbtime resume" in review.result_html.value
+    assert not review.apply_button.disabled
+    sb.latency = 0
+    assert fbtime.resume(result.journal_path, sb.client(cache=False), progress=False).ok
+    assert set(sb.entry_writes()) == set(plan.ids) and set(sb.entry_writes().values()) == {1}
+
+
+def test_a_background_apply_shows_progress_and_the_result(sb, tmp_path):
+    plan = load(sb).fbtime.unbilled().fbtime.mark_billed()
+    plan = plan.select(plan.ids[:5])
+    review = PlanReview(plan, sb.client(cache=False), journal=tmp_path, background=True)
+    review.apply_button.click()
+    review.confirm_button.click()
+    result = review.wait(30)
+    assert result is not None and result.ok and result.counts["applied"] == 5
+    assert review.bar.value == 5 and review.bar.max == 5
+    assert "Done:" in review.result_html.value and "5 applied" in review.result_html.value
