@@ -18,6 +18,7 @@ The widgets use the same helpers, so an amount or a "no client" reads the same e
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from decimal import Decimal
@@ -103,12 +104,29 @@ def text(value: Any) -> str:
     return MISSING if _missing(value) else str(value)
 
 
+def cell(value: Any) -> str:
+    """A cell of a mixed column, by its own type (a Decimal is money, a float hours...)."""
+    if isinstance(value, bool) or _missing(value):
+        return text(value)
+    if isinstance(value, Decimal):
+        return money(value)
+    if isinstance(value, float):
+        return hours(value)
+    if isinstance(value, int):
+        return count(value)
+    if isinstance(value, pd.Timestamp):
+        return date(value)
+    return str(value)
+
+
 Formatter = Callable[[Any], str]
 
 
 def formatter_for(name: str, series: pd.Series) -> Formatter:
     """The formatter for column ``name``: chosen by dtype, then by name (``*_hours``...)."""
     dtype = series.dtype
+    if name == "id" or name.endswith("_id"):
+        return text  # an id is a name, not a quantity: no thousands separators
     if dtype == MONEY:
         return money
     if pd.api.types.is_datetime64_any_dtype(dtype):
@@ -121,6 +139,8 @@ def formatter_for(name: str, series: pd.Series) -> Formatter:
         if name.endswith(("ratio", "_used", "utilization")):
             return ratio
         return hours
+    if dtype == object:
+        return cell
     return text
 
 
@@ -159,6 +179,8 @@ def formatted(table: pd.DataFrame | pd.Series) -> pd.DataFrame:
         named = str(name).removesuffix("_name")
         if str(name).endswith("_name") and named in NO_GROUP:
             cells = cells.where(~no_key.to_numpy(), no_group(named))
+        elif name in NO_GROUP:  # a findings' "client" / "teammate" label
+            cells = cells.where(column.notna().to_numpy(), no_group(str(name)))
         out[name] = cells
     columns_group = _group_of(frame.columns.name)
     if columns_group is not None:
@@ -198,10 +220,14 @@ class Shown:
         return html
 
 
-def show(table: pd.DataFrame | pd.Series, title: str | None = None) -> Shown:
+def show(table: Any, title: str | None = None) -> Shown:
     """Show a report rounded (hours 2 decimals, money to the cent, dates as dates).
+
+    ``table`` is a frame, a series, or a dataclass of figures such as ``totals()``.
 
     Example:
         >>> fbtime.display.show(df.fbtime.by_client())
     """
+    if dataclasses.is_dataclass(table) and not isinstance(table, type):
+        table = pd.Series(dataclasses.asdict(table), dtype=object).to_frame("value")
     return Shown(table, title)

@@ -277,8 +277,8 @@ def partial_weeks(frame: pd.DataFrame, weeks: pd.DatetimeIndex, tz: str,
                   now: Any = None) -> np.ndarray:  # fmt: skip
     """Which weeks the data covers only in part (they would look like slow weeks).
 
-    The first week is partial when the data starts after its Monday (the load's
-    ``started_from``, else the first entry's day); the last one when it has not ended yet
+    The first week is partial when the data starts after its Monday (the first entry's
+    day, or the load's ``started_from`` if later); the last one when it has not ended yet
     (it holds ``now``) or the load's ``started_to`` cuts it.
     """
     partial = np.zeros(len(weeks), dtype=bool)
@@ -296,8 +296,10 @@ def partial_weeks(frame: pd.DataFrame, weeks: pd.DatetimeIndex, tz: str,
         return stamp.tz_convert(tz).tz_localize(None).normalize()
 
     days = local_day(frame.loc[frame["started_at"].notna().to_numpy()], tz)
-    start = local(filters["started_from"]) if filters.get("started_from") else None
-    start = start if start is not None else (days.min() if len(days) else None)
+    starts = [days.min()] if len(days) else []
+    if filters.get("started_from") and local(filters["started_from"]) is not None:
+        starts.append(local(filters["started_from"]))
+    start = max(starts) if starts else None  # data begins at the later of the two
     if start is not None and start > weeks[0]:
         partial[0] = True
     end = local(filters["started_to"]) if filters.get("started_to") else None
