@@ -139,7 +139,7 @@ def formatter_for(name: str, series: pd.Series) -> Formatter:
         if name.endswith(("ratio", "_used", "utilization")):
             return ratio
         return hours
-    if dtype == object:
+    if pd.api.types.is_object_dtype(dtype):
         return cell
     return text
 

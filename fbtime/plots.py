@@ -72,10 +72,13 @@ FALLBACK_FONTS = (
     "Noto Sans CJK SC",
     "Source Han Sans",
     "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
     "IPAGothic",
     "Droid Sans Fallback",
     "Arial Unicode MS",
 )
+#: Families found at draw time to cover characters the list above lacks (see _cover).
+_found_families: list[str] = []
 #: Longest name drawn in full: a 5,000-character name collapses a constrained layout (the
 #: bars vanish) and makes a tight-cropped PNG ~45,000 px wide; longer ones end in "…".
 MAX_LABEL = 80
@@ -109,7 +112,7 @@ def refresh_fonts(paths: Iterable[str | Path] | None = None) -> list[str]:
         added.append(name)
     if added:
         _font_family.cache_clear()
-        _charmap.cache_clear()
+        _charmap.cache_clear()  # findfont may now pick another file for a family
     return added
 
 
@@ -124,7 +127,8 @@ def _check_fonts_once() -> None:
 @functools.cache
 def _font_family() -> list[str]:
     installed = {f.name for f in font_manager.fontManager.ttflist}
-    return ["DejaVu Sans", *(name for name in FALLBACK_FONTS if name in installed)]
+    known = [name for name in FALLBACK_FONTS if name in installed]
+    return list(dict.fromkeys(["DejaVu Sans", *known, *_found_families]))
 
 
 def chart_style() -> dict[str, Any]:
@@ -140,28 +144,65 @@ def chart_style() -> dict[str, Any]:
 
 
 @functools.cache
-def _charmap(family: str) -> frozenset[int]:
-    path = font_manager.findfont(family, fallback_to_default=False)
+def _file_charmap(path: str) -> frozenset[int]:
     try:
         return frozenset(matplotlib.ft2font.FT2Font(path).get_charmap())
-    except (OSError, RuntimeError):
+    except (OSError, RuntimeError, ValueError):
         return frozenset()
+
+
+@functools.cache
+def _charmap(family: str) -> frozenset[int]:
+    try:
+        path = font_manager.findfont(family, fallback_to_default=False)
+    except ValueError:
+        return frozenset()
+    return _file_charmap(path)
+
+
+def _texts(ax: Axes) -> list[Any]:
+    texts = [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels(),
+             *ax.get_yticklabels(), *ax.texts]  # fmt: skip
+    legend = ax.get_legend()
+    if legend is not None:
+        texts += [*legend.get_texts(), legend.get_title()]
+    return texts
 
 
 def missing_glyphs(ax: Axes) -> set[str]:
     """Characters in the chart's texts that no font of :func:`chart_style` can draw."""
-    texts = [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.get_xticklabels(),
-             *ax.get_yticklabels()]  # fmt: skip
-    legend = ax.get_legend()
-    if legend is not None:
-        texts += [*legend.get_texts(), legend.get_title()]
-    chars = {c for t in texts for c in t.get_text() if not c.isspace()}
+    chars = {c for t in _texts(ax) for c in t.get_text() if not c.isspace()}
     if not chars:
         return set()
     covered: set[int] = set()
     for family in _font_family():
         covered |= _charmap(family)
     return {c for c in chars if ord(c) not in covered}
+
+
+def _cover(ax: Axes) -> None:
+    """Give the chart's texts installed fonts that draw the characters the list lacks.
+
+    Any installed font may cover a script the fallback list does not name; it is found
+    by its character map (read once per file) and kept for later charts.
+    """
+    lost = missing_glyphs(ax)
+    if not lost:
+        return
+    family = _font_family()
+    for entry in font_manager.fontManager.ttflist:
+        if entry.name in family or entry.name in _found_families or "Last Resort" in entry.name:
+            continue  # Last Resort draws every character as a box: no help
+        if any(ord(c) in _file_charmap(entry.fname) for c in lost):
+            _found_families.append(entry.name)
+            lost = {c for c in lost if ord(c) not in _file_charmap(entry.fname)}
+            if not lost:
+                break
+    if _found_families:
+        _font_family.cache_clear()
+        family = _font_family()
+        for text in _texts(ax):
+            text.set_fontfamily(family)
 
 
 def _hint(ax: Axes) -> None:
@@ -223,6 +264,7 @@ def _literal(plot: F) -> F:
         texts = (ax.title, ax.xaxis.label, ax.yaxis.label)
         for text in (*texts, *ax.get_xticklabels(), *ax.get_yticklabels()):
             text.set_parse_math(False)
+        _cover(ax)
         _hint(ax)
         return ax
 
