@@ -41,7 +41,7 @@ from fbtime.display import formatted, hours, money
 from fbtime.errors import QueryError
 from fbtime.export import to_text
 from fbtime.rates import Rates, budget, fixed_price_unbilled
-from fbtime.text import for_html
+from fbtime.text import for_html, for_terminal
 
 FINDING_COLUMNS: tuple[str, ...] = ("rule", "id", "teammate", "client", "detail", "severity")
 #: Severity, ordered: ``findings["severity"].max()`` is the worst, and errors sort first.
@@ -517,7 +517,8 @@ class Summary:
     def __str__(self) -> str:
         # client names come from the account: every cell and label is escaped for terminals
         audit = to_text(self.audit_counts, index=False) if len(self.audit_counts) else "no findings"
-        parts = ["fbtime summary", *self._totals_lines(), "", "hours by client:"]
+        lines = [for_terminal(line) for line in self._totals_lines()]  # names the client
+        parts = ["fbtime summary", *lines, "", "hours by client:"]
         table = to_text(formatted(self.by_client))
         return "\n".join([*parts, table, "", "audit findings:", audit])
 

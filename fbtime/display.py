@@ -28,7 +28,7 @@ import pandas as pd
 
 from fbtime.export import to_text
 from fbtime.money import MONEY
-from fbtime.text import for_html
+from fbtime.text import for_html, for_terminal
 
 #: group -> the label of its missing group (the NA id row).
 NO_GROUP: dict[str, str] = {
@@ -208,7 +208,7 @@ class Shown:
 
     def __str__(self) -> str:
         body = to_text(formatted(self.table))
-        return f"{self.title}\n{body}" if self.title else body
+        return f"{for_terminal(self.title)}\n{body}" if self.title else body
 
     __repr__ = __str__
 
