@@ -4,6 +4,11 @@ The naive versions are what one writes first: a Python function per group
 (``groupby(...).apply(f)``). Both sides run in the same process on the same frame, and the
 results are checked equal before timings are reported.
 
+Money: ``with_rates`` + ``by_client`` (amounts by billing method, exact cents) against a
+naive per-row merge: merge the rate tables onto the entries, pick each row's rate and
+compute its Decimal amount in a Python loop, then sum per client. Both must give the same
+cents per client before the ratio is printed.
+
 Run: ``python bench/accessor.py`` (prints a table). ``bench/run.py`` calls :func:`main`
 and puts :func:`write_markdown` into ``bench/RESULTS.md``.
 """
@@ -12,12 +17,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 import fbtime.accessor  # noqa: F401  (registers df.fbtime)
+from fbtime.rates import Rates
 from fbtime.schema import DTYPES, FRAME_COLUMNS, as_time_entries
 
 ROWS = 1_000_000
@@ -61,6 +68,68 @@ def synthetic(n: int = ROWS, seed: int = 1) -> pd.DataFrame:
         if column not in frame:
             frame[column] = pd.Series(pd.NA, index=frame.index, dtype=DTYPES[column])
     return as_time_entries(frame)
+
+
+#: Billing of the synthetic projects 1..199, by ``project_id % 6``.
+_BILLING = (
+    ("hourly_rate", "project_rate"), ("hourly_rate", "team_member_rate"),
+    ("hourly_rate", "service_rate"), ("hourly_rate", "business_rate"),
+    ("fixed_price", None), ("hourly_rate", None),
+)  # fmt: skip
+STANDARD_RATE = "100.00"
+
+
+def synthetic_rates() -> Rates:
+    """Rates for :func:`synthetic`: every billing method, some teammates and services unrated."""
+    projects = [
+        {"id": pid, "title": f"P{pid}", "project_type": _BILLING[pid % 6][0],
+         "billing_method": _BILLING[pid % 6][1], "rate": f"{50 + pid % 7 * 10}.00",
+         "fixed_price": "5000.00" if pid % 6 == 4 else None, "billed_amount": "0.00"}
+        for pid in range(1, 200)
+    ]  # fmt: skip
+    team = [{"identity_id": i, "rate": f"{60 + i % 50}.50"} for i in range(1, 1001) if i % 17]
+    services = [{"service_id": s, "rate": f"{s * 11}.25"} for s in range(1, 10) if s != 4]
+    return Rates.from_api(projects=projects, team_member_rates=team, service_rates=services,
+                          currency="CAD")  # fmt: skip
+
+
+def naive_amounts_by_client(frame: pd.DataFrame) -> dict[Any, int]:
+    """Per-row merge: rate tables merged onto the entries, then one Python step per row."""
+    projects = pd.DataFrame(
+        [(pid, *_BILLING[pid % 6], Decimal(f"{50 + pid % 7 * 10}.00")) for pid in range(1, 200)],
+        columns=["project_id", "project_type", "billing_method", "project_rate"],
+    )
+    team = pd.DataFrame([(i, Decimal(f"{60 + i % 50}.50")) for i in range(1, 1001) if i % 17],
+                        columns=["identity_id", "team_rate"])  # fmt: skip
+    services = pd.DataFrame([(s, Decimal(f"{s * 11}.25")) for s in range(1, 10) if s != 4],
+                            columns=["service_id", "service_rate"])  # fmt: skip
+    rows = frame.reset_index()
+    rows = _counted(rows)
+    rows = rows[rows["billable"].fillna(False).astype(bool)]
+    merged = rows.astype({"project_id": "int64", "identity_id": "int64", "service_id": "int64"})
+    merged = merged.merge(projects, on="project_id", how="left")
+    merged = merged.merge(team, on="identity_id", how="left")
+    merged = merged.merge(services, on="service_id", how="left")
+    standard = Decimal(STANDARD_RATE)
+    sums: dict[Any, int] = {}
+    for row in merged.itertuples(index=False):
+        method = row.billing_method if isinstance(row.billing_method, str) else None
+        if row.project_type == "fixed_price":
+            continue
+        service = row.service_rate if isinstance(row.service_rate, Decimal) else None
+        rate = {
+            "project_rate": row.project_rate,
+            "team_member_rate": row.team_rate if isinstance(row.team_rate, Decimal) else None,
+            "service_rate": service,
+            "business_rate": standard,
+            None: service if service is not None else standard,
+        }[method]
+        if rate is None:
+            continue
+        amount = (rate * int(row.duration) / 3600).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        key = None if pd.isna(row.client_id) else int(row.client_id)
+        sums[key] = sums.get(key, 0) + int(amount * 100)
+    return sums
 
 
 # -- naive baselines ------------------------------------------------------------------------
@@ -173,6 +242,18 @@ def main(rows: int = ROWS) -> list[dict[str, Any]]:
 
     full, _ = _time(lambda: acc.audit(now=NOW, tz=TZ))
     record("audit() all 12 rules", full, None, "no naive run: too slow in Python (capped)")
+
+    rates = synthetic_rates()
+    warm.fbtime.with_rates(rates, standard_rate=STANDARD_RATE).fbtime.by_client()
+    fast, table = _time(
+        lambda: frame.fbtime.with_rates(rates, standard_rate=STANDARD_RATE).fbtime.by_client()
+    )
+    slow, naive_sums = _time(lambda: naive_amounts_by_client(frame))
+    mine = {
+        (None if pd.isna(k) else int(k)): int(v * 100) for k, v in table["billable_amount"].items()
+    }
+    assert {k: v for k, v in mine.items() if v} == {k: v for k, v in naive_sums.items() if v}
+    record("with_rates() + by_client()", fast, slow, "naive: merge + Decimal per row")
 
     print(f"{'operation':34} {'fbtime s':>9} {'naive s':>9} {'speed-up':>9}")
     for row in results:

@@ -36,7 +36,16 @@ from fbtime.errors import (
     UnexpectedAnswerError,
     ValidationError,
 )
-from fbtime.load import connect, load_clients, load_projects, load_services, load_time_entries
+from fbtime.load import (
+    connect,
+    load_clients,
+    load_projects,
+    load_rates,
+    load_services,
+    load_team,
+    load_time_entries,
+)
+from fbtime.rates import Rates
 from fbtime.sandbox import Sandbox
 from fbtime.schema import as_time_entries
 from fbtime.sync import SyncReport, sync
@@ -57,6 +66,7 @@ __all__ = [
     "PlanError",
     "QueryError",
     "RateLimitError",
+    "Rates",
     "Sandbox",
     "SchemaError",
     "ServerError",
@@ -72,7 +82,9 @@ __all__ = [
     "connect",
     "load_clients",
     "load_projects",
+    "load_rates",
     "load_services",
+    "load_team",
     "load_time_entries",
     "login",
     "resume",

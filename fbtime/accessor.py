@@ -19,10 +19,12 @@ import pandas as pd
 
 from fbtime import analysis, export
 from fbtime import audit as audit_rules
+from fbtime import rates as rate_rules
 from fbtime.analysis import Freq, Group, NameSource, Totals
 from fbtime.audit import Summary
 from fbtime.bulk import builders
 from fbtime.bulk.plan import UpdatePlan
+from fbtime.rates import Overrides, Rates
 from fbtime.schema import check_frame
 
 if TYPE_CHECKING:
@@ -67,7 +69,9 @@ class PlotMethods:
         return plots.weekday_heatmap(self._frame, ax=ax, **kwargs)
 
     def unbilled_aging(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
-        """Unbilled billable hours by age bucket (0-30, 31-60, 61-90, 90+ days).
+        """Unbilled billable hours (``values="amount"``: money) by age bucket.
+
+        Buckets: 0-30, 31-60, 61-90, 90+ days, and "future" when entries start after ``now``.
 
         Returns the Axes; the caller's frame is not modified.
         """
@@ -155,19 +159,48 @@ class TimeEntriesAccessor:
         projects: NameSource = None,
         services: NameSource = None,
         teammates: NameSource = None,
+        team: NameSource = None,
     ) -> pd.DataFrame:
         """Return a copy with ``client_name``/``project_name``/... columns added.
 
         Each source maps id -> name: a dict, a Series, a frame with ``id`` (column or
         index) and ``name``/``organization``/``title``, or a callable returning one (e.g.
-        ``fbtime.load_clients``). None skips that column. The caller's frame is not modified.
+        ``fbtime.load_clients``). None skips that column. ``team=fbtime.load_team(client)``
+        fills ``teammate_name``, with ``Unknown (<id>)`` for an id no team list names.
+        The caller's frame is not modified.
 
         Example:
-            >>> df.fbtime.with_names(clients={7: "Acme"}).fbtime.by_client()
+            >>> df.fbtime.with_names(clients={7: "Acme"}, team=fbtime.load_team(client))
         """
         return analysis.with_names(
-            self._frame, clients=clients, projects=projects, services=services, teammates=teammates
-        )
+            self._frame, clients=clients, projects=projects, services=services,
+            teammates=teammates, team=team,
+        )  # fmt: skip
+
+    def with_rates(
+        self,
+        rates: Rates | Any,
+        *,
+        standard_rate: Any = None,
+        overrides: Overrides | None = None,
+        currency: str | None = None,
+    ) -> pd.DataFrame:
+        """Return a copy with ``rate``, ``rate_source``, ``amount``, ``currency`` (and
+        ``client_currency``), following each project's billing method.
+
+        ``rates`` is ``fbtime.load_rates(client)`` (or a callable returning it). The user
+        supplies what the API cannot: ``standard_rate``, ``overrides`` (``{"project":
+        {pid: rate}, "teammate": {(pid, identity_id): rate}, "service": {(pid, sid):
+        rate}}``) and ``currency``. Amounts are exact decimals; see :mod:`fbtime.rates`.
+        The caller's frame is not modified.
+
+        Example:
+            >>> df.fbtime.with_rates(fbtime.load_rates(client), standard_rate=100)
+        """
+        return rate_rules.with_rates(
+            self._frame, rates, standard_rate=standard_rate, overrides=overrides,
+            currency=currency,
+        )  # fmt: skip
 
     # summaries ---------------------------------------------------------------------------
     def by_client(self) -> pd.DataFrame:
@@ -194,17 +227,44 @@ class TimeEntriesAccessor:
         return analysis.summarize_by(self._frame, "service")
 
     def by_period(
-        self, freq: Freq = "W", by: Group | None = None, tz: str | None = None
+        self,
+        freq: Freq = "W",
+        by: Group | None = None,
+        tz: str | None = None,
+        values: str = "hours",
     ) -> pd.DataFrame:
-        """Hours per local day/week (Monday)/month, optionally one column per group.
+        """Hours (and money) per local day/week (Monday)/month, optionally per group.
 
         Buckets use ``tz`` (default: the data's most common ``local_timezone``, else UTC)
-        so an evening's work lands on the local day. The caller's frame is not modified.
+        so an evening's work lands on the local day. With ``by``, ``values`` picks what
+        the cells hold (``"unbilled_amount"``...). The caller's frame is not modified.
 
         Example:
             >>> df.fbtime.by_period("W", by="client")
         """
-        return analysis.by_period(self._frame, freq, by, tz)
+        return analysis.by_period(self._frame, freq, by, tz, values)
+
+    def aging(
+        self, now: Any = None, *, by: Group | None = None, values: str = "unbilled_hours"
+    ) -> pd.DataFrame:
+        """Unbilled billable time by age (future, 0-30, 31-60, 61-90, 90+ days).
+
+        With ``by="client"`` one row per client (no-client included) and a ``total``;
+        ``values="unbilled_amount"`` for money. Adds up to ``totals().unbilled_hours``.
+        The caller's frame is not modified.
+
+        Example:
+            >>> df.fbtime.aging(by="client", values="unbilled_amount")
+        """
+        return analysis.aging(self._frame, now, by=by, values=values)
+
+    def budget(self, rates: Rates) -> pd.DataFrame:
+        """Projects' logged hours against their time budget, and fixed price against billed.
+
+        ``rates`` is ``fbtime.load_rates(client)``; see :func:`fbtime.rates.budget`.
+        The caller's frame is not modified.
+        """
+        return rate_rules.budget(self._frame, rates)
 
     def totals(self) -> Totals:
         """Totals cross-checked against the server's totals recorded at load time.
@@ -230,24 +290,28 @@ class TimeEntriesAccessor:
         unbilled_days: int = audit_rules.DEFAULT_UNBILLED_DAYS,
         max_hours: float = audit_rules.DEFAULT_MAX_HOURS,
         tz: str | None = None,
+        rates: Rates | None = None,
     ) -> pd.DataFrame:
-        """One row per finding (rule, id, teammate, client, detail, severity).
+        """One row per finding (rule, id, teammate, client, detail, severity), errors first.
 
-        See :data:`fbtime.audit.RULES` for the rules. The caller's frame is not modified.
+        See :data:`fbtime.audit.RULES` for the rules; ``severity`` is ordered (info <
+        warning < error). Money rules need ``with_rates``; ``over_budget`` needs ``rates``.
+        The caller's frame is not modified.
 
         Example:
             >>> df.fbtime.audit(["overlap", "duplicate"])
         """
         return audit_rules.audit(
-            self._frame, rules, now=now, unbilled_days=unbilled_days, max_hours=max_hours, tz=tz
-        )
+            self._frame, rules, now=now, unbilled_days=unbilled_days, max_hours=max_hours,
+            tz=tz, rates=rates,
+        )  # fmt: skip
 
-    def summary(self, *, now: Any = None) -> Summary:
-        """Totals, hours by client and audit counts; renders in Jupyter and terminals.
+    def summary(self, *, now: Any = None, rates: Rates | None = None) -> Summary:
+        """Totals (money too, after ``with_rates``), by client and audit counts.
 
-        The caller's frame is not modified.
+        Renders in Jupyter and terminals, rounded. The caller's frame is not modified.
         """
-        return audit_rules.summarize(self._frame, now=now)
+        return audit_rules.summarize(self._frame, now=now, rates=rates)
 
     @property
     def plot(self) -> PlotMethods:

@@ -14,6 +14,17 @@ Which rows count (decided once, used everywhere):
   can be compared with the numbers recorded at load time.
 * Missing flags are read safely: an NA ``active`` is active, NA ``billable``/``billed``/
   ``is_logged``/``internal`` are False.
+
+Money: after ``with_rates`` (:mod:`fbtime.rates`) the summaries gain ``billable_amount``,
+``unbilled_amount`` and ``billed_amount`` (exact decimals, :data:`fbtime.money.MONEY`,
+sums of the per-entry cents of the same counted rows as the hours) and
+``missing_rate_hours`` (billable hours no rate was found for, so left out of the amounts).
+
+Honest totals: every view counts the same rows and keeps every group. The NA group ("no
+client") is a row of its own in ``by_*``, a column in ``by_period(by=...)`` and a row in
+``aging(by=...)``; entries dated after the aging clock are the ``future`` bucket. So
+``by_client``, ``by_period`` and ``aging`` add up to ``totals()`` exactly (money) or to
+float precision (hours).
 """
 
 from __future__ import annotations
@@ -21,13 +32,16 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
+from decimal import Decimal
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from fbtime.api.query import to_utc
+from fbtime.display import no_group, unknown_teammate
 from fbtime.errors import QueryError
+from fbtime.money import MONEY, total
 
 #: group name -> (id column, name column)
 GROUPS: dict[str, tuple[str, str]] = {
@@ -46,6 +60,15 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "first_date",
     "last_date",
 )
+#: Amount columns of the summaries (when the frame has amounts), after SUMMARY_COLUMNS.
+AMOUNT_COLUMNS: tuple[str, ...] = (
+    "billable_amount",
+    "unbilled_amount",
+    "billed_amount",
+    "missing_rate_hours",
+)
+#: Age buckets of unbilled time, in days since the entry started; ``future``: after "now".
+AGE_BUCKETS: tuple[str, ...] = ("future", "0–30", "31–60", "61–90", "90+")
 _PERIODS = {"D": "D", "W": "W-MON", "M": "MS"}
 _NAME_FIELDS = ("name", "organization", "title")
 
@@ -212,40 +235,76 @@ def _name_series(source: NameSource, what: str) -> pd.Series:
 def with_names(frame: pd.DataFrame, **sources: NameSource) -> pd.DataFrame:
     """Return a copy with ``<group>_name`` columns mapped from id->name sources.
 
-    ``sources`` keys are ``clients``, ``projects``, ``services`` or ``teammates``; a None
-    source leaves that column out (or as it already is).
+    ``sources`` keys are ``clients``, ``projects``, ``services``, ``teammates`` or ``team``
+    (``fbtime.load_team(client)``: teammate names, and ``Unknown (<id>)`` for an id no
+    team list names, such as a former teammate); a None source leaves that column out (or
+    as it already is). With ``teammates`` an unnamed id stays NA (charts show the id).
     """
     out = frame.copy()
     for key, source in sources.items():
         if source is None:
             continue
-        id_col, name_col = GROUPS[key.removesuffix("s")]
+        if key not in ("clients", "projects", "services", "teammates", "team"):
+            raise QueryError(
+                f"unknown name source {key!r}; use clients, projects, services, teammates or team"
+            )
+        group = "teammate" if key == "team" else key.removesuffix("s")
+        id_col, name_col = GROUPS[group]
         names = _name_series(source, key)
         names = names.set_axis(pd.Index(names.index).astype("Int64")).astype("str")
-        names = names[~names.index.duplicated()]
-        out[name_col] = out[id_col].map(names).astype("str")
+        names = names[~names.index.duplicated() & names.notna().to_numpy()]
+        mapped = out[id_col].map(names).astype("str")
+        if key == "team":
+            ids = out[id_col]
+            unknown = mapped.isna().to_numpy() & ids.notna().to_numpy()
+            if unknown.any():
+                labels = {i: unknown_teammate(i) for i in ids[unknown].unique()}
+                mapped = mapped.where(~unknown, ids.map(labels)).astype("str")
+        out[name_col] = mapped
     return out
 
 
 # -- summaries ----------------------------------------------------------------------------
+def has_amounts(frame: pd.DataFrame) -> bool:
+    """True when the frame carries per-entry amounts (``with_rates`` was applied)."""
+    return "amount" in frame and frame["amount"].dtype == MONEY and "rate_source" in frame
+
+
 def hours_frame(frame: pd.DataFrame, tz: str, keep: Iterable[str] = ()) -> pd.DataFrame:
-    """Counted rows with per-row hour columns (plus ``keep`` columns); base of summaries."""
+    """Counted rows with per-row hour columns (plus ``keep`` columns); base of summaries.
+
+    With amounts (:func:`has_amounts`) it also has :data:`AMOUNT_COLUMNS` per row: the
+    amount where billable / unbilled / billed (NA elsewhere, so sums skip it), and the
+    billable hours whose rate is missing.
+    """
     keep = [column for column in dict.fromkeys(keep) if column in frame]
-    needed = ["duration", "billable", "billed", "started_at", *keep]
+    money = has_amounts(frame)
+    extra = ["amount", "rate_source"] if money else []
+    needed = list(dict.fromkeys(["duration", "billable", "billed", "started_at", *extra, *keep]))
     sub = frame[needed].loc[counted_mask(frame)]  # take only the columns used
     hours = sub["duration"].to_numpy(dtype=float, na_value=0.0) / 3600.0
     billable, billed = flag(sub, "billable"), flag(sub, "billed")
-    return pd.DataFrame(
-        {
-            "hours": hours,
-            "billable_hours": np.where(billable, hours, 0.0),
-            "unbilled_hours": np.where(billable & ~billed, hours, 0.0),
-            "billed_hours": np.where(billed, hours, 0.0),
-            "day": local_day(sub, tz),
-            **{column: sub[column] for column in keep},
-        },
-        index=sub.index,
-    )
+    columns: dict[str, Any] = {
+        "hours": hours,
+        "billable_hours": np.where(billable, hours, 0.0),
+        "unbilled_hours": np.where(billable & ~billed, hours, 0.0),
+        "billed_hours": np.where(billed, hours, 0.0),
+    }
+    if money:
+        amount = sub["amount"]
+        missing = (sub["rate_source"] == "missing").to_numpy(dtype=bool, na_value=False)
+        columns |= {
+            "billable_amount": amount.where(billable),
+            "unbilled_amount": amount.where(billable & ~billed),
+            "billed_amount": amount.where(billed),
+            "missing_rate_hours": np.where(billable & missing, hours, 0.0),
+        }
+    columns |= {"day": local_day(sub, tz), **{column: sub[column] for column in keep}}
+    return pd.DataFrame(columns, index=sub.index)
+
+
+def _money_columns(work: pd.DataFrame) -> list[str]:
+    return [c for c in AMOUNT_COLUMNS if c in work]
 
 
 def summarize_by(frame: pd.DataFrame, group: Group, *, tz: str | None = None) -> pd.DataFrame:
@@ -253,11 +312,13 @@ def summarize_by(frame: pd.DataFrame, group: Group, *, tz: str | None = None) ->
 
     Returns a frame indexed by the group's id column (``Int64``; the NA row means "no
     client" etc.), sorted by hours descending, with the group's name column first when
-    the frame has names, then :data:`SUMMARY_COLUMNS`.
+    the frame has names, then :data:`SUMMARY_COLUMNS`, then (with amounts)
+    :data:`AMOUNT_COLUMNS` and ``currency``.
     """
     id_col, name_col = GROUPS[group]
     tz = resolve_tz(frame, tz)
     work = hours_frame(frame, tz, keep=(id_col, name_col))
+    money = _money_columns(work)
     grouped = work.groupby(id_col, dropna=False, sort=True)
     out = grouped.agg(
         entries=("hours", "size"),
@@ -267,51 +328,90 @@ def summarize_by(frame: pd.DataFrame, group: Group, *, tz: str | None = None) ->
         billed_hours=("billed_hours", "sum"),
         first_date=("day", "min"),
         last_date=("day", "max"),
+        **{column: (column, "sum") for column in money},
     )
-    out = out.astype({"entries": "Int64"} | {c: "Float64" for c in SUMMARY_COLUMNS[1:5]})
+    floats = [*SUMMARY_COLUMNS[1:5], *(["missing_rate_hours"] if money else [])]
+    out = out.astype({"entries": "Int64"} | {c: "Float64" for c in floats})
     out["billable_ratio"] = (out["billable_hours"] / out["hours"].replace(0.0, pd.NA)).astype(
         "Float64"
     )
     out.index = out.index.astype("Int64")
-    out = out[list(SUMMARY_COLUMNS)]
+    out = out[[*SUMMARY_COLUMNS, *money]]
+    if money:
+        out["currency"] = pd.Series(_currency(frame), index=out.index, dtype="str")
     if name_col in work:
         names = grouped[name_col].first()
         out.insert(0, name_col, names.set_axis(out.index).astype("str"))
     return out.sort_values("hours", ascending=False, kind="stable")
 
 
+#: What ``by_period(by=...)`` and ``aging(by=...)`` can put in the cells.
+VALUES: tuple[str, ...] = (
+    "hours", "billable_hours", "unbilled_hours", "billed_hours",
+    "billable_amount", "unbilled_amount", "billed_amount",
+)  # fmt: skip
+
+
+def _check_values(values: str, work: pd.DataFrame, allowed: Iterable[str] = VALUES) -> None:
+    allowed = tuple(allowed)
+    if values not in allowed:
+        raise QueryError(f"values must be one of {', '.join(allowed)}, got {values!r}")
+    if values.endswith("_amount") and values not in work:
+        raise QueryError(f"values={values!r} needs amounts; add them with df.fbtime.with_rates()")
+
+
 def by_period(
-    frame: pd.DataFrame, freq: Freq = "W", by: Group | None = None, tz: str | None = None
+    frame: pd.DataFrame,
+    freq: Freq = "W",
+    by: Group | None = None,
+    tz: str | None = None,
+    values: str = "hours",
 ) -> pd.DataFrame:
-    """Hours per local period (rows) and group (columns), zero-filled and gap-free.
+    """Hours (and money) per local period, zero-filled and gap-free.
 
     The index ``period`` holds each period's local start (naive; weeks start Monday).
-    With ``by`` the columns are group ids, or names when the name column exists
-    (``"<no client>"`` etc. for the NA group).
+    Without ``by`` the columns are ``hours``, ``billable_hours``, ``unbilled_hours``,
+    ``billed_hours`` and, with amounts, :data:`AMOUNT_COLUMNS`. With ``by`` there is one
+    column per group holding ``values`` (see :data:`VALUES`); columns are group ids, or
+    names when the name column exists (``"<no client>"`` etc. for the NA group).
     """
     tz = resolve_tz(frame, tz)
     if by is not None and by not in GROUPS:
         raise QueryError(f"by must be None or one of {', '.join(GROUPS)}, got {by!r}")
     id_col, name_col = GROUPS[by] if by is not None else ("", "")
     work = hours_frame(frame, tz, keep=(id_col, name_col) if by is not None else ())
+    _check_values(values, work)
     work["period"] = period_start(work["day"], freq)
+    money = _money_columns(work)
     if by is None:
-        table = work.groupby("period")[["hours"]].sum()
+        columns = ["hours", "billable_hours", "unbilled_hours", "billed_hours", *money]
+        table = work.groupby("period")[columns].sum()
     else:
         key = work[id_col]
         if name_col in work:
-            ids = work[id_col].astype("str").fillna(f"<no {by}>")
+            ids = work[id_col].astype("str").fillna(no_group(by))
             key = work[name_col].fillna(ids).astype("str")
         work["group"] = key
-        table = (
-            work.groupby(["period", "group"], dropna=False)["hours"].sum().unstack(fill_value=0.0)
-        )
+        table = work.groupby(["period", "group"], dropna=False)[values].sum().unstack(fill_value=0)
         table.columns.name = by
     if len(table):
         full = pd.date_range(table.index.min(), table.index.max(), freq=_PERIODS[freq])
-        table = table.reindex(full, fill_value=0.0)
+        table = table.reindex(full)
     table.index.name = "period"
-    return table.astype("Float64")
+    return _fill_zero(table)
+
+
+def _fill_zero(table: pd.DataFrame) -> pd.DataFrame:
+    """Hours as ``Float64`` and money as exact decimals, with empty cells 0."""
+    out = table.copy()
+    for column in out.columns:
+        if out[column].dtype == MONEY:
+            out[column] = out[column].fillna(0)
+        elif pd.api.types.is_integer_dtype(out[column].dtype):
+            out[column] = out[column].astype("Int64").fillna(0)
+        else:
+            out[column] = out[column].astype("Float64").fillna(0.0)
+    return out
 
 
 def utilization(
@@ -344,6 +444,8 @@ class Totals:
     ``entries`` and the ``*_hours`` come from counted entries (see module docstring);
     ``total_*_seconds`` use the server's definition (all logged rows, deleted included).
     ``agrees`` is None when the frame has no recorded meta (e.g. a selection).
+    With amounts, ``*_amount`` are exact sums of the per-entry cents of the counted rows
+    (the same sums as the ``by_*`` views), in ``currency``; else they are None.
     """
 
     entries: int
@@ -356,6 +458,11 @@ class Totals:
     server_total_logged: int | None
     server_total_unbilled: int | None
     agrees: bool | None
+    billable_amount: Decimal | None = None
+    unbilled_amount: Decimal | None = None
+    billed_amount: Decimal | None = None
+    missing_rate_hours: float | None = None
+    currency: str | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One-row frame of these totals."""
@@ -378,6 +485,11 @@ def totals(frame: pd.DataFrame) -> Totals:
         for server, mine in ((server_logged, total_logged), (server_unbilled, total_unbilled))
         if server is not None
     ]
+    money: dict[str, Any] = {}
+    if "billable_amount" in work:
+        money = {c: total(work[c]) for c in AMOUNT_COLUMNS[:3]}
+        money["missing_rate_hours"] = float(work["missing_rate_hours"].sum())
+        money["currency"] = _currency(frame)
     return Totals(
         entries=len(work),
         hours=float(work["hours"].sum()),
@@ -389,4 +501,93 @@ def totals(frame: pd.DataFrame) -> Totals:
         server_total_logged=None if server_logged is None else int(server_logged),
         server_total_unbilled=None if server_unbilled is None else int(server_unbilled),
         agrees=all(checks) if checks else None,
+        **money,
     )
+
+
+def _currency(frame: pd.DataFrame) -> str | None:
+    """The currency of the frame's amounts: one code, or None when unknown."""
+    if "currency" not in frame:
+        return None
+    codes = frame["currency"].dropna().unique()
+    return str(codes[0]) if len(codes) == 1 else None
+
+
+# -- aging --------------------------------------------------------------------------------
+def age_bucket(started_at: pd.Series, now: pd.Timestamp) -> pd.Categorical:
+    """The age bucket of each start: ``future`` after ``now``, else by whole days elapsed."""
+    elapsed = now - started_at
+    days = elapsed.dt.days.to_numpy(dtype=float, na_value=np.nan)
+    codes = np.select(
+        [elapsed.to_numpy() < np.timedelta64(0), days <= 30, days <= 60, days <= 90],
+        [0, 1, 2, 3],
+        default=4,
+    )
+    return pd.Categorical.from_codes(codes, categories=list(AGE_BUCKETS), ordered=True)
+
+
+def clock(now: Any = None) -> pd.Timestamp:
+    """``now`` as a UTC timestamp (default: the current time); naive values are UTC."""
+    stamp = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def aging(
+    frame: pd.DataFrame,
+    now: Any = None,
+    *,
+    by: Group | None = None,
+    values: str = "unbilled_hours",
+    tz: str | None = None,
+) -> pd.DataFrame:
+    """Unbilled billable time by age: ``future``, 0–30, 31–60, 61–90 and 90+ days.
+
+    Counts the same rows as ``totals().unbilled_hours`` (counted, billable, not billed),
+    so the buckets add up to it; entries dated after ``now`` are the ``future`` bucket,
+    not dropped.
+
+    Args:
+        frame: a time-entry frame.
+        now: the clock ages are measured from (default: now, UTC).
+        by: one row per client/project/service/teammate (the NA group is a row too),
+            one column per bucket plus ``total``; None: one row per bucket.
+        values: with ``by``, what the cells hold: ``unbilled_hours`` or (with amounts)
+            ``unbilled_amount``.
+        tz: zone of ``hours_frame``'s local days (unused by the buckets themselves).
+
+    Returns:
+        Without ``by``: indexed by ``age`` (every bucket, in order) with ``entries``,
+        ``unbilled_hours`` and, with amounts, ``unbilled_amount``.
+    """
+    stamp = clock(now)
+    if by is not None and by not in GROUPS:
+        raise QueryError(f"by must be None or one of {', '.join(GROUPS)}, got {by!r}")
+    id_col, name_col = GROUPS[by] if by is not None else ("", "")
+    keep = ("started_at", "billable", "billed", *((id_col, name_col) if by else ()))
+    work = hours_frame(frame, resolve_tz(frame, tz), keep=keep)
+    work = work.loc[flag(work, "billable") & ~flag(work, "billed")]
+    _check_values(values, work, ("unbilled_hours", "unbilled_amount"))
+    work["age"] = age_bucket(work["started_at"], stamp)
+    money = "unbilled_amount" in work
+    if by is None:
+        grouped = work.groupby("age", observed=False)
+        out = grouped.agg(
+            entries=("hours", "size"),
+            unbilled_hours=("unbilled_hours", "sum"),
+            **({"unbilled_amount": ("unbilled_amount", "sum")} if money else {}),
+        )
+        return _fill_zero(out.astype({"entries": "Int64"}))
+    grouped = work.groupby([id_col, "age"], dropna=False, observed=False)[values].sum()
+    table = grouped.unstack("age")
+    table = table.reindex(columns=list(AGE_BUCKETS))
+    table.columns = pd.Index([str(c) for c in table.columns], name="age")
+    table = _fill_zero(table)
+    table["total"] = table[list(AGE_BUCKETS)].sum(axis=1)
+    if table["total"].dtype != MONEY:
+        table["total"] = table["total"].astype("Float64")
+    table.index = table.index.astype("Int64")
+    table.index.name = id_col
+    if name_col in work:
+        names = work.groupby(id_col, dropna=False)[name_col].first()
+        table.insert(0, name_col, names.reindex(table.index).astype("str").to_numpy())
+    return table.sort_values("total", ascending=False, kind="stable")

@@ -3,8 +3,13 @@
 Each rule is a small function ``rule_xxx(frame, ctx) -> DataFrame`` registered in
 :data:`RULES` by name. It returns one row per finding with :data:`FINDING_COLUMNS`:
 ``rule``, ``id`` (entry id, NA for a finding about a day), ``teammate`` and ``client``
-(name when the frame has names, else the id as text), ``detail`` and ``severity``
-(``"error"``, ``"warning"`` or ``"info"``).
+(name when the frame has names, else the id as text), ``detail`` and ``severity``, an
+ordered categorical (``info < warning < error``, :data:`SEVERITY`): ``audit()`` sorts
+errors first, and ``findings["severity"].max()`` is the worst one present.
+
+Money rules (:data:`MONEY_RULES`) need amounts (``df.fbtime.with_rates(...)``) and
+``over_budget`` needs the rates (``audit(rates=...)``): a full audit skips the ones it
+cannot run, and asking for one by name without what it needs is a QueryError.
 
 Deleted entries are never findings; running timers are only reported by ``running``.
 Rules never modify the frame.
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -22,18 +28,24 @@ import pandas as pd
 from fbtime.analysis import (
     Totals,
     active_mask,
+    clock,
     flag,
+    has_amounts,
     local_day,
     resolve_tz,
     running_mask,
     summarize_by,
     totals,
 )
+from fbtime.display import formatted, hours, money
 from fbtime.errors import QueryError
 from fbtime.export import to_text
-from fbtime.text import for_html
+from fbtime.rates import Rates, budget, fixed_price_unbilled
+from fbtime.text import for_html, for_terminal
 
 FINDING_COLUMNS: tuple[str, ...] = ("rule", "id", "teammate", "client", "detail", "severity")
+#: Severity, ordered: ``findings["severity"].max()`` is the worst, and errors sort first.
+SEVERITY = pd.CategoricalDtype(["info", "warning", "error"], ordered=True)
 DEFAULT_UNBILLED_DAYS = 30
 DEFAULT_MAX_HOURS = 12
 #: Columns that make two entries "the same work" for the ``duplicate`` rule.
@@ -56,6 +68,7 @@ class AuditContext:
     unbilled_days: int = DEFAULT_UNBILLED_DAYS
     max_hours: float = DEFAULT_MAX_HOURS
     tz: str = "UTC"
+    rates: Rates | None = None
 
 
 Rule = Callable[[pd.DataFrame, AuditContext], pd.DataFrame]
@@ -78,7 +91,7 @@ def findings(
             "teammate": _label(frame, "identity_id", "teammate_name"),
             "client": _label(frame, "client_id", "client_name"),
             "detail": detail.astype("str"),
-            "severity": pd.Series(severity, index=frame.index, dtype="str"),
+            "severity": pd.Series(severity, index=frame.index, dtype=SEVERITY),
         }
     )
     return out.reset_index(drop=True)
@@ -86,6 +99,7 @@ def findings(
 
 #: Columns every finding row is labelled from.
 LABEL_COLUMNS: tuple[str, ...] = ("identity_id", "client_id", "teammate_name", "client_name")
+_NO_ID = "Int64"
 
 
 def _settled(frame: pd.DataFrame, *columns: str, running: bool = False) -> pd.DataFrame:
@@ -260,7 +274,106 @@ def rule_missing_day(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
             "severity": "info",
         }
     )
-    return out.astype({c: "str" for c in ("rule", "teammate", "detail", "severity")})
+    return out.astype({c: "str" for c in ("rule", "teammate", "detail")} | {"severity": SEVERITY})
+
+
+# -- money rules (after with_rates) -------------------------------------------------------
+def _billable_priced(frame: pd.DataFrame) -> pd.DataFrame:
+    rows = _settled(frame, "billable", "rate", "rate_source", "project_id")
+    return rows.loc[flag(rows, "billable")]
+
+
+def rule_missing_rate(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """Billable time with no rate: its amount is unknown and left out of every money total."""
+    rows = _billable_priced(frame)
+    rows = rows.loc[(rows["rate_source"] == "missing").to_numpy(dtype=bool, na_value=False)]
+    detail = "billable but no rate found (give it with standard_rate= or overrides=)"
+    return findings(rows, "missing_rate", detail, "error")
+
+
+def rule_zero_rate(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """Billable time at a rate of 0.00: a real rate, but rarely the intended one."""
+    rows = _billable_priced(frame)
+    zero = (rows["rate"] == 0).to_numpy(dtype=bool, na_value=False)
+    rows = rows.loc[zero]
+    detail = "billable at a rate of 0.00 (" + rows["rate_source"].astype("str") + ")"
+    return findings(rows, "zero_rate", detail, "warning")
+
+
+def rule_fixed_price_billable(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """Billable entries on a fixed-price project: that time is not billed by the hour."""
+    rows = _billable_priced(frame)
+    rows = rows.loc[(rows["rate_source"] == "fixed_price").to_numpy(dtype=bool, na_value=False)]
+    detail = "billable time on a fixed-price project (valued at project level, not per hour)"
+    return findings(rows, "fixed_price_billable", detail, "warning")
+
+
+def _group_findings(rule: str, client: pd.Series, detail: pd.Series, severity: str) -> pd.DataFrame:
+    """Findings about a client or project, not an entry: ``id`` and ``teammate`` are NA."""
+    n = len(detail)
+    return pd.DataFrame(
+        {
+            "rule": pd.Series([rule] * n, dtype="str"),
+            "id": pd.array([pd.NA] * n, dtype=_NO_ID),
+            "teammate": pd.Series([pd.NA] * n, dtype="str"),
+            "client": pd.Series(client.to_numpy(), dtype="str"),
+            "detail": pd.Series(detail.to_numpy(), dtype="str"),
+            "severity": pd.Series([severity] * n, dtype=SEVERITY),
+        }
+    )
+
+
+def rule_foreign_currency(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """A client billed in another currency than the amounts: flagged, never converted.
+
+    One finding per client with entries here; nothing when either currency is unknown.
+    """
+    rows = _settled(frame, "currency", "client_currency")
+    theirs, ours = rows["client_currency"], rows["currency"]
+    differs = (theirs.notna() & ours.notna() & (theirs != ours)).to_numpy(dtype=bool)
+    rows = rows.loc[differs]
+    if rows.empty:
+        return empty_findings()
+    label = _label(rows, "client_id", "client_name")
+    grouped = rows.assign(label=label).groupby("client_id", sort=True)
+    first = grouped.first()
+    size = grouped.size()
+    detail = (
+        "billed in " + first["client_currency"].astype("str") + "; amounts are in "
+        + first["currency"].astype("str") + " and are not converted ("
+        + size.astype("str") + " entries)"
+    )  # fmt: skip
+    return _group_findings("foreign_currency", first["label"], detail, "warning")
+
+
+def rule_over_budget(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """Projects with entries here whose logged time is over their time budget.
+
+    Logged time is the server's ``logged_duration`` (all of the project's time, from
+    ``load_rates``), else this frame's hours on the project.
+    """
+    if ctx.rates is None:
+        return empty_findings()
+    table = budget(frame, ctx.rates)
+    live = set(frame.loc[active_mask(frame), "project_id"].dropna())
+    over = table.loc[table["over_budget"].fillna(False).to_numpy(dtype=bool)]
+    over = over.loc[[pid in live for pid in over.index]]
+    if over.empty:
+        return empty_findings()
+    names = {}
+    if "client_name" in frame:
+        pairs = frame.loc[frame["client_id"].notna().to_numpy(), ["client_id", "client_name"]]
+        names = dict(pairs.drop_duplicates("client_id").itertuples(index=False))
+    client = over["client_id"].map(lambda c: names.get(c, str(c)) if pd.notna(c) else pd.NA)
+    detail = [
+        f"project {name!r} has {hours(logged)} h logged of a {hours(limit)} h budget "
+        f"({float(used) * 100:.0f}%)"
+        for name, logged, limit, used in zip(
+            over["project_name"], over["logged_hours"], over["budget_hours"],
+            over["budget_used"], strict=True,
+        )
+    ]  # fmt: skip
+    return _group_findings("over_budget", client, pd.Series(detail, dtype="str"), "warning")
 
 
 RULES: dict[str, Rule] = {
@@ -276,14 +389,38 @@ RULES: dict[str, Rule] = {
     "future": rule_future,
     "old_unbilled": rule_old_unbilled,
     "missing_day": rule_missing_day,
+    "missing_rate": rule_missing_rate,
+    "zero_rate": rule_zero_rate,
+    "fixed_price_billable": rule_fixed_price_billable,
+    "foreign_currency": rule_foreign_currency,
+    "over_budget": rule_over_budget,
 }
+#: Rules that need amounts (``with_rates``); ``over_budget`` needs ``audit(rates=...)``.
+MONEY_RULES: tuple[str, ...] = (
+    "missing_rate", "zero_rate", "fixed_price_billable", "foreign_currency",
+)  # fmt: skip
 
 
 def empty_findings() -> pd.DataFrame:
     """A findings frame with no rows and the documented dtypes."""
-    return pd.DataFrame(
-        {c: pd.Series([], dtype="Int64" if c == "id" else "str") for c in FINDING_COLUMNS}
-    )
+    dtypes = {"id": "Int64", "severity": SEVERITY}
+    return pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, "str")) for c in FINDING_COLUMNS})
+
+
+def _runnable(names: list[str], frame: pd.DataFrame, rates: Rates | None, asked: bool) -> list:
+    """The rules that can run; a rule asked for by name that cannot is an error."""
+    out = []
+    for name in names:
+        needs = None
+        if name in MONEY_RULES and not has_amounts(frame):
+            needs = "amounts: add them with df.fbtime.with_rates(fbtime.load_rates(client))"
+        elif name == "over_budget" and rates is None:
+            needs = "the rates: pass audit(rates=fbtime.load_rates(client))"
+        if needs is None:
+            out.append(name)
+        elif asked:
+            raise QueryError(f"audit rule {name!r} needs {needs}")
+    return out
 
 
 def audit(
@@ -294,6 +431,7 @@ def audit(
     unbilled_days: int = DEFAULT_UNBILLED_DAYS,
     max_hours: float = DEFAULT_MAX_HOURS,
     tz: str | None = None,
+    rates: Rates | None = None,
 ) -> pd.DataFrame:
     """Run audit rules (all of :data:`RULES` by default) and return their findings.
 
@@ -304,9 +442,15 @@ def audit(
         unbilled_days: age after which unbilled billable time is reported.
         max_hours: entries longer than this are reported by ``over_12h``.
         tz: zone for ``missing_day`` (default: the frame's most common local zone).
+        rates: ``fbtime.load_rates(client)``, for ``over_budget``.
+
+    Returns:
+        One row per finding, errors first (then warnings, then info), each severity in
+        rule order.
 
     Raises:
-        QueryError: a rule name is unknown (the message lists the valid names).
+        QueryError: a rule name is unknown (the message lists the valid names), or a rule
+            asked for by name lacks what it needs (amounts, rates).
     """
     names = [rules] if isinstance(rules, str) else list(RULES if rules is None else rules)
     unknown = [name for name in names if name not in RULES]
@@ -315,41 +459,67 @@ def audit(
             f"unknown audit rule(s): {', '.join(map(str, unknown))}; "
             f"valid rules: {', '.join(RULES)}"
         )
-    clock = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
-    clock = clock.tz_localize("UTC") if clock.tzinfo is None else clock.tz_convert("UTC")
-    ctx = AuditContext(clock, unbilled_days, max_hours, resolve_tz(frame, tz))
+    names = _runnable(names, frame, rates, asked=rules is not None)
+    ctx = AuditContext(clock(now), unbilled_days, max_hours, resolve_tz(frame, tz), rates)
     parts = [RULES[name](frame, ctx) for name in names]
     parts = [part for part in parts if len(part)]
     if not parts:
         return empty_findings()
-    return pd.concat(parts, ignore_index=True)[list(FINDING_COLUMNS)]
+    found = pd.concat(parts, ignore_index=True)[list(FINDING_COLUMNS)]
+    found["severity"] = found["severity"].astype(SEVERITY)
+    return found.sort_values("severity", ascending=False, kind="stable", ignore_index=True)
 
 
 # -- summary report -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Summary:
-    """Totals, hours by client and audit counts; prints in a terminal, renders in Jupyter."""
+    """Totals, hours (and money) by client and audit counts; prints and renders in Jupyter.
+
+    Numbers are shown rounded (:mod:`fbtime.display`); ``totals`` and ``by_client`` keep
+    the exact values. ``fixed_price_unbilled`` is the fixed-price value not billed yet
+    (with rates), which per-entry amounts leave out.
+    """
 
     totals: Totals
     by_client: pd.DataFrame
     audit_counts: pd.DataFrame
+    fixed_price_unbilled: Decimal | None = None
+    foreign: tuple[str, ...] = ()
 
     def _totals_lines(self) -> list[str]:
         t = self.totals
         check = {None: "no server totals recorded", True: "agree", False: "DISAGREE"}[t.agrees]
-        return [
-            f"entries: {t.entries}   hours: {t.hours:.2f}   billable: {t.billable_hours:.2f}"
-            f"   unbilled: {t.unbilled_hours:.2f}   billed: {t.billed_hours:.2f}",
-            f"server totals: {check} (logged {t.total_logged_seconds} s vs "
-            f"{t.server_total_logged}, unbilled {t.total_unbilled_seconds} s vs "
-            f"{t.server_total_unbilled})",
+        lines = [
+            f"entries: {t.entries:,}   hours: {hours(t.hours)}   billable: "
+            f"{hours(t.billable_hours)}   unbilled: {hours(t.unbilled_hours)}   billed: "
+            f"{hours(t.billed_hours)}",
+            f"server totals: {check} (logged {hours(t.total_logged_seconds / 3600)} h vs "
+            f"{_server_hours(t.server_total_logged)}, unbilled "
+            f"{hours(t.total_unbilled_seconds / 3600)} h vs "
+            f"{_server_hours(t.server_total_unbilled)})",
         ]
+        if t.billable_amount is not None:
+            code = t.currency or "currency unknown: pass with_rates(currency=...)"
+            lines.append(
+                f"money ({code}): billable {money(t.billable_amount)}   unbilled "
+                f"{money(t.unbilled_amount)}   billed {money(t.billed_amount)}"
+            )
+            extra = []
+            if t.missing_rate_hours:
+                extra.append(f"{hours(t.missing_rate_hours)} billable h have no rate (left out)")
+            if self.fixed_price_unbilled is not None:
+                extra.append(f"fixed-price value not billed yet {money(self.fixed_price_unbilled)}")
+            for name in self.foreign:
+                extra.append(f"{name} is billed in another currency (not converted)")
+            lines += [f"  {line}" for line in extra]
+        return lines
 
     def __str__(self) -> str:
         # client names come from the account: every cell and label is escaped for terminals
         audit = to_text(self.audit_counts, index=False) if len(self.audit_counts) else "no findings"
-        parts = ["fbtime summary", *self._totals_lines(), "", "hours by client:"]
-        table = to_text(self.by_client, float_format="{:.2f}".format, na_rep="(none)")
+        lines = [for_terminal(line) for line in self._totals_lines()]  # names the client
+        parts = ["fbtime summary", *lines, "", "hours by client:"]
+        table = to_text(formatted(self.by_client))
         return "\n".join([*parts, table, "", "audit findings:", audit])
 
     __repr__ = __str__
@@ -362,15 +532,30 @@ class Summary:
             if len(self.audit_counts)
             else "<p>no findings</p>"
         )
-        clients = self.by_client.to_html(float_format="{:.2f}".format, na_rep="(none)", escape=True)
+        clients = formatted(self.by_client).to_html(escape=True)
         return (
             f"<div><h3>fbtime summary</h3>{lines}<h4>Hours by client</h4>{clients}"
             f"<h4>Audit findings</h4>{audit}</div>"
         )
 
 
-def summarize(frame: pd.DataFrame, *, now: Any = None, tz: str | None = None) -> Summary:
-    """Build a :class:`Summary`: totals, hours by client and counts of :func:`audit` findings."""
-    found = audit(frame, now=now, tz=tz)
-    counts = found.groupby(["rule", "severity"]).size().rename("findings").reset_index()
-    return Summary(totals(frame), summarize_by(frame, "client"), counts)
+def _server_hours(seconds: int | None) -> str:
+    return "none recorded" if seconds is None else f"{hours(seconds / 3600)} h"
+
+
+def summarize(
+    frame: pd.DataFrame, *, now: Any = None, tz: str | None = None, rates: Rates | None = None
+) -> Summary:
+    """Build a :class:`Summary`: totals, by client and counts of :func:`audit` findings."""
+    found = audit(frame, now=now, tz=tz, rates=rates)
+    counts = (
+        found.groupby(["severity", "rule"], observed=True, sort=False)
+        .size()
+        .rename("findings")
+        .reset_index()
+    )
+    foreign: tuple[str, ...] = ()
+    if "foreign_currency" in set(found["rule"]):
+        foreign = tuple(found.loc[found["rule"] == "foreign_currency", "client"].astype(str))
+    fixed = fixed_price_unbilled(rates) if rates is not None else None
+    return Summary(totals(frame), summarize_by(frame, "client"), counts, fixed, foreign)

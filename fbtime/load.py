@@ -24,8 +24,15 @@ from fbtime.api.client import Client
 from fbtime.api.paging import Changes, Page, read_pages, reconcile
 from fbtime.api.query import FILTERS, DateLike, check_per_page, encode_filters, to_utc
 from fbtime.config import DEFAULT_PER_PAGE
-from fbtime.errors import InconsistentPagesError, QueryError, SchemaError, UnexpectedAnswerError
+from fbtime.errors import (
+    ConfigError,
+    InconsistentPagesError,
+    QueryError,
+    SchemaError,
+    UnexpectedAnswerError,
+)
 from fbtime.frame import apply_changes, chunks_to_frame, compact_chunks, page_chunk
+from fbtime.rates import Rates, projects_frame
 
 #: Time between the server's clock on page 1 and the ``updated_since`` re-check.
 VERIFY_LAG = dt.timedelta(seconds=5)
@@ -287,7 +294,8 @@ def _frame(rows: list[dict[str, Any]], columns: dict[str, str]) -> pd.DataFrame:
 def load_clients(client: Client | None = None, *, refresh: bool = False) -> pd.DataFrame:
     """Load the business's clients: a frame indexed by client ``id`` with a ``name``.
 
-    ``name`` is the organization, or "first last" for a person without one.
+    ``name`` is the organization, or "first last" for a person without one;
+    ``currency_code`` is the currency the client is billed in.
     """
     client = client or Client()
     rows = []
@@ -299,27 +307,24 @@ def load_clients(client: Client | None = None, *, refresh: bool = False) -> pd.D
                 "name": c.get("organization") or person or f"client {c['id']}",
                 "email": c.get("email"),
                 "active": c.get("vis_state", 0) == 0,
+                "currency_code": c.get("currency_code"),
             }
         )
-    return _frame(rows, {"id": "Int64", "name": "str", "email": "str", "active": "boolean"})
+    columns = {"id": "Int64", "name": "str", "email": "str", "active": "boolean",
+               "currency_code": "str"}  # fmt: skip
+    return _frame(rows, columns)
 
 
 def load_projects(client: Client | None = None, *, refresh: bool = False) -> pd.DataFrame:
-    """Load the business's projects: indexed by project ``id`` with ``name`` and ``client_id``."""
+    """Load the business's projects: indexed by project ``id``, with every field the API sends.
+
+    ``name`` (the title) and ``client_id`` label entries; the billing fields
+    (``project_type``, ``billing_method``, ``rate``, ``fixed_price``, ``budget`` in seconds,
+    ``billed_amount``, ``billed_status``) are typed as :func:`fbtime.rates.projects_frame`
+    says: money as exact decimals.
+    """
     client = client or Client()
-    rows = [
-        {
-            "id": p["id"],
-            "name": p.get("title") or f"project {p['id']}",
-            "client_id": p.get("client_id"),
-            "internal": p.get("internal"),
-            "active": p.get("active"),
-        }
-        for p in reference.list_projects(client, refresh=refresh)
-    ]
-    columns = {"id": "Int64", "name": "str", "client_id": "Int64", "internal": "boolean",
-               "active": "boolean"}  # fmt: skip
-    return _frame(rows, columns)
+    return projects_frame(reference.list_projects(client, refresh=refresh))
 
 
 def load_services(client: Client | None = None, *, refresh: bool = False) -> pd.DataFrame:
@@ -334,6 +339,127 @@ def load_services(client: Client | None = None, *, refresh: bool = False) -> pd.
         for s in reference.list_services(client, refresh=refresh)
     ]
     return _frame(rows, {"id": "Int64", "name": "str", "billable": "boolean"})
+
+
+#: Columns of :func:`load_team`, and their dtypes (the index is ``identity_id``).
+TEAM_COLUMNS: dict[str, str] = {
+    "name": "str", "first_name": "str", "last_name": "str", "email": "str", "role": "str",
+    "job_title": "str", "active": "boolean", "source": "str",
+}  # fmt: skip
+
+
+def _text(row: dict[str, Any], name: str, where: str) -> str | None:
+    value = row.get(name)
+    if value is not None and not isinstance(value, str):
+        raise UnexpectedAnswerError(f"{where}: {name} is {value!r}, not text")
+    return value or None
+
+
+def _person(row: dict[str, Any], source: str, where: str) -> dict[str, Any]:
+    first, last = _text(row, "first_name", where), _text(row, "last_name", where)
+    active = row.get("active")
+    if active is not None and not isinstance(active, bool):
+        raise UnexpectedAnswerError(f"{where}: active is {active!r}, not true or false")
+    role = _text(row, "business_role_name", where) or _text(row, "role", where)
+    return {
+        "name": " ".join(p.strip() for p in (first, last) if p and p.strip()) or None,
+        "first_name": first, "last_name": last, "email": _text(row, "email", where),
+        "role": role, "job_title": _text(row, "job_title", where), "active": active,
+        "source": source,
+    }  # fmt: skip
+
+
+def _identity(row: dict[str, Any], where: str) -> int | None:
+    ident = row.get("identity_id")
+    if ident is None:
+        return None
+    if isinstance(ident, bool) or not isinstance(ident, int) or ident <= 0:
+        raise UnexpectedAnswerError(f"{where}: identity_id is {ident!r}, not a positive id")
+    return ident
+
+
+def load_team(
+    client: Client | None = None, *, refresh: bool = False, per_page: int = DEFAULT_PER_PAGE
+) -> pd.DataFrame:
+    """Load the team: one row per ``identity_id`` with the teammate's ``name``.
+
+    The merge rule (facts sheet): the team-members list
+    (``/auth/api/v1/businesses/{bid}/team_members``) and the staff list
+    (``/auth/api/v1/users/business/{bid}``) are merged by ``identity_id``; the team-members
+    row wins and the staff row fills what it lacks (``source`` says which list named the
+    teammate). ``name`` is "first last". Pending invitations (no ``identity_id`` yet) log
+    no time and are left out. Former teammates are in neither list: pass this frame to
+    ``with_names(team=...)``, which names them ``Unknown (<id>)``.
+
+    Both lists are paged, bounded, type-checked and cached like time entries.
+
+    Returns:
+        A frame indexed by ``identity_id`` (``Int64``) with :data:`TEAM_COLUMNS`; an
+        empty team has the same columns and dtypes.
+
+    Raises:
+        QueryError: ``per_page`` outside 1..100 (before any request).
+        UnexpectedAnswerError: an answer without the lists' shape or types.
+    """
+    check_per_page(per_page)
+    client = client or Client()
+    members = reference.list_team_members(client, refresh=refresh, per_page=per_page)
+    staff = reference.list_staff(client, refresh=refresh, per_page=per_page)
+    people: dict[int, dict[str, Any]] = {}
+    for rows, source in ((members, "team_members"), (staff, "staff")):
+        for row in rows:
+            where = f"{source} row {row.get('uuid') or row.get('id')!r}"
+            ident = _identity(row, where)
+            if ident is None:
+                continue  # an invitation not accepted yet: no identity logs time
+            found = _person(row, source, where)
+            known = people.setdefault(ident, found)
+            for key, value in found.items():
+                if known.get(key) is None:
+                    known[key] = value
+    frame = pd.DataFrame.from_dict(people, orient="index", columns=list(TEAM_COLUMNS))
+    frame = frame.astype(TEAM_COLUMNS)
+    frame.index = pd.Index(frame.index, dtype="Int64", name="identity_id")
+    return frame
+
+
+def load_rates(
+    client: Client | None = None, *, refresh: bool = False, per_page: int = DEFAULT_PER_PAGE
+) -> Rates:
+    """Load what amounts need: rates, projects' billing fields and the business currency.
+
+    Reads ``GET /comments/business/{bid}/team_member_rates`` and ``.../service_rates``,
+    the projects list with ``include_logged_duration=true`` (for budgets), the clients
+    (their ``currency_code``) and the business's system record (its currency, where it can
+    be read; see :func:`fbtime.api.reference.business_currency`). Paged, bounded, typed and
+    cached like time entries. The business standard rate has no endpoint: give it to
+    ``with_rates(standard_rate=...)``.
+
+    Returns:
+        A :class:`fbtime.rates.Rates` for ``df.fbtime.with_rates(rates)``.
+
+    Raises:
+        QueryError: ``per_page`` outside 1..100 (before any request).
+        UnexpectedAnswerError: a rate, amount or currency of the wrong type or range.
+
+    Example:
+        >>> rates = fbtime.load_rates(client)
+        >>> df = df.fbtime.with_rates(rates, standard_rate=100)
+    """
+    check_per_page(per_page)
+    client = client or Client()
+    team = reference.list_team_member_rates(client, refresh=refresh, per_page=per_page)
+    services = reference.list_service_rates(client, refresh=refresh, per_page=per_page)
+    projects = reference.list_projects(
+        client, refresh=refresh, logged_duration=True, per_page=per_page
+    )
+    try:
+        clients = reference.list_clients(client, refresh=refresh)
+    except ConfigError:  # no accounting account: client currencies cannot be read
+        clients = []
+    currency = reference.business_currency(client, refresh=refresh)
+    return Rates.from_api(projects=projects, team_member_rates=team, service_rates=services,
+                          clients=clients, currency=currency)  # fmt: skip
 
 
 # -- a connection for scripts and notebooks -----------------------------------------------

@@ -348,6 +348,49 @@ def read_pages(
     )
 
 
+#: Pages :func:`read_until_short` reads at most: 1,000 pages of 100 rows is far more than
+#: a business has teammates or services, and a server that never sends a short page stops.
+MAX_UNSIZED_PAGES = 1000
+
+
+def read_until_short(
+    get_page: GetPage,
+    *,
+    key: str | Locate,
+    per_page: int,
+    id_key: str = "id",
+    max_pages: int = MAX_UNSIZED_PAGES,
+    where: str = "the list",
+) -> list[dict[str, Any]]:
+    """Every row of a list that sends no ``meta`` (FreshBooks' rate lists): pages until short.
+
+    Pages are read one at a time (the length is unknown) and checked like any page. A page
+    that repeats ids of earlier pages (a server ignoring ``page``) or more than
+    ``max_pages`` full pages end the read with an error instead of looping.
+
+    Raises:
+        UnexpectedAnswerError: a page without the list's shape or types, repeated ids, or
+            no short page within ``max_pages``.
+    """
+    rows: list[dict[str, Any]] = []
+    seen: set[Any] = set()
+    for number in range(1, max_pages + 1):
+        page = _read_page(get_page, number, key, per_page, None, id_key)
+        repeated = seen.intersection(page.ids)
+        if repeated:
+            raise UnexpectedAnswerError(
+                f"{where}: page {number} repeats {len(repeated)} {id_key}(s) of earlier pages; "
+                "the server does not seem to page this list"
+            )
+        seen.update(page.ids)
+        rows += page.chunk
+        if len(page.ids) < per_page:
+            return rows
+    raise UnexpectedAnswerError(
+        f"{where}: no short page after {max_pages} full pages of {per_page}"
+    )
+
+
 @dataclass
 class Changes:
     """What an ``updated_since`` answer does to a list: ids to drop, rows to upsert."""

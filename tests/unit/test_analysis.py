@@ -59,7 +59,8 @@ def test_totals_agree_with_server_meta(mixed_frame):
     assert totals.total_logged_seconds == 32400  # deleted entry 5 counts, as on the server
     assert totals.total_unbilled_seconds == 23400
     assert totals.server_total_logged == 32400 and totals.agrees is True
-    assert totals.to_frame().shape == (1, 10)
+    assert totals.to_frame().shape == (1, 15)
+    assert totals.billable_amount is None  # no amounts without with_rates
 
 
 def test_totals_disagree_or_unknown(mixed_frame):

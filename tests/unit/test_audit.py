@@ -7,8 +7,11 @@ import pytest
 from conftest import NOW, PLANTED
 
 import fbtime.accessor  # noqa: F401  (registers df.fbtime)
-from fbtime.audit import FINDING_COLUMNS, RULES
+from fbtime.audit import FINDING_COLUMNS, MONEY_RULES, RULES
 from fbtime.errors import QueryError
+
+#: Rules that read only the entries (the money rules are in test_money_audit.py).
+ENTRY_RULES = [name for name in RULES if name not in (*MONEY_RULES, "over_budget")]
 
 #: Entry ids each rule must report on the anomaly frame (overlap: 109 overlaps clean
 #: entry 1, and the two duplicates 111/112 overlap each other by definition).
@@ -29,11 +32,11 @@ EXPECTED: dict[str, set[int]] = {
 
 
 def test_every_rule_is_expected():
-    assert set(EXPECTED) == set(RULES)
-    assert {rule for rule, _ in PLANTED.values()} - {"none"} == set(RULES)
+    assert set(EXPECTED) == set(ENTRY_RULES)
+    assert {rule for rule, _ in PLANTED.values()} - {"none"} == set(ENTRY_RULES)
 
 
-@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("rule", ENTRY_RULES)
 def test_rule_finds_exactly_the_planted_anomalies(anomaly_frame, rule):
     found = anomaly_frame.fbtime.audit([rule], now=NOW)
     assert list(found.columns) == list(FINDING_COLUMNS)
@@ -42,7 +45,7 @@ def test_rule_finds_exactly_the_planted_anomalies(anomaly_frame, rule):
     assert 117 not in set(found["id"].dropna())  # deleted: never a finding
 
 
-@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("rule", ENTRY_RULES)
 def test_rule_finds_nothing_on_a_clean_frame(clean_frame, rule):
     assert clean_frame.fbtime.audit([rule], now=NOW).empty
 
@@ -127,6 +130,30 @@ def test_unknown_rule_lists_valid_names(clean_frame):
         clean_frame.fbtime.audit(["overlap", "typo"])
     assert "typo" in str(info.value)
     assert all(name in str(info.value) for name in RULES)
+
+
+def test_severity_is_ordered_and_errors_come_first(anomaly_frame):
+    found = anomaly_frame.fbtime.audit(now=NOW)
+    assert isinstance(found["severity"].dtype, pd.CategoricalDtype)
+    assert found["severity"].cat.ordered
+    assert list(found["severity"].cat.categories) == ["info", "warning", "error"]
+    assert found["severity"].max() == "error"  # as plain text, "warning" > "error"
+    ranks = found["severity"].cat.codes.tolist()
+    assert ranks == sorted(ranks, reverse=True)  # errors, then warnings, then info
+    errors = found[found["severity"] == "error"]
+    assert set(errors["rule"]) == {"billable_no_client", "internal_billable",
+                                   "negative_duration", "overlap", "duplicate"}  # fmt: skip
+    assert found.iloc[: len(errors)]["severity"].eq("error").all()
+    assert str(anomaly_frame.iloc[:0].fbtime.audit(now=NOW)["severity"].dtype) == "category"
+
+
+def test_money_rules_say_what_they_need_when_asked_for(anomaly_frame):
+    for rule in MONEY_RULES:
+        with pytest.raises(QueryError, match="with_rates"):
+            anomaly_frame.fbtime.audit([rule], now=NOW)
+    with pytest.raises(QueryError, match="rates="):
+        anomaly_frame.fbtime.audit(["over_budget"], now=NOW)
+    assert set(anomaly_frame.fbtime.audit(now=NOW)["rule"]) <= set(ENTRY_RULES)
 
 
 def test_running_timers_are_only_reported_as_running(anomaly_frame):

@@ -52,10 +52,11 @@ def test_hours_by_client_draws_into_given_axes(mixed_frame, tmp_path):
 
 
 def test_weekly_hours_top_clients_and_other(synthetic_frame, tmp_path):
-    ax = synthetic_frame.fbtime.plot.weekly_hours(top=3)
+    ax = synthetic_frame.fbtime.plot.weekly_hours(top=3, now=NOW)
     save(ax, tmp_path, "weekly_hours")
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert len(labels) == 4 and labels[-1] == "other"
+    # the data starts on Thursday 2026-01-01: its first week is marked partial
+    assert len(labels) == 5 and labels[-2:] == ["other", "partial week"]
     heights = sum(bar.get_height() for bars in ax.containers for bar in bars)
     assert np.isclose(heights, synthetic_frame.fbtime.totals().hours)
     assert ax.get_ylabel() == "hours (h)" and "week" in ax.get_xlabel()
