@@ -124,10 +124,12 @@ def sync(
     except ConfigError as exc:
         raise QueryError(str(exc)) from None
     client = client or Client()
-    state = _read_state(path)
+    state = _tolerant(_read_state, path) if full else _read_state(path)
     if state is not None and not full:
         _check_state(state, params, client.business_id, path)
-    old = _read_snapshot(path) if state is not None and path.exists() else None
+    old = None
+    if state is not None and path.exists():
+        old = _tolerant(_read_snapshot, path) if full else _read_snapshot(path)
     reason = _full_reason(full, state, old)
     watermark_before = _parse_time(state["watermark"]) if state else None
     requests = pages = 0
@@ -249,6 +251,14 @@ def _read_state(path: Path) -> dict[str, Any] | None:
             f"the sync state {where} is unreadable ({exc}); sync with full=True to rebuild it"
         ) from None
     return state
+
+
+def _tolerant(read: Any, path: Path) -> Any:
+    """``read(path)``, or None when it is damaged: ``full=True`` repairs what it replaces."""
+    try:
+        return read(path)
+    except SyncError:
+        return None
 
 
 def _get(data: Any, key: str) -> Any:
