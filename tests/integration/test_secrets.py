@@ -9,6 +9,7 @@ import logging
 import stat
 
 import pytest
+from adversarial.servers import Hostile, Reply
 from signin import isolated_login, sign_in
 
 import fbtime
@@ -71,6 +72,20 @@ def test_a_whole_workflow_never_reveals_a_token(sb, monkeypatch, tmp_path, caplo
             bad()
         shown += [str(info.value), repr(info.value)]
 
+    # redirects: one to the same origin (followed), one to another (refused, nothing sent)
+    with Hostile(lambda m, p, h: Reply.json({"message": "who?"}, status=401)) as evil:
+        with Hostile(forward_to(sb.url, moved_to=None)) as front:
+            front.answer = forward_to(sb.url, moved_to=front.url, evil=evil.url)
+            via = fbtime.Client(base_url=front.url)  # the saved login, through a front
+            redirected = fbtime.load_time_entries(via, team=True, refresh=True)
+            assert sorted(redirected.index) == sorted(df.index)
+            with pytest.raises(fbtime.TransportError, match="redirecting to") as info:
+                via.request("GET", "/elsewhere")
+            shown += [str(info.value), repr(info.value), repr(via)]
+            via.close()
+        assert evil.requests == 0
+    assert any(s.path.startswith("/moved/") for s in front.seen)  # the redirect happened
+
     for argv in (
         ["whoami"],
         ["cache", "info"],
@@ -102,3 +117,24 @@ def test_a_whole_workflow_never_reveals_a_token(sb, monkeypatch, tmp_path, caplo
 def test_plain_http_to_a_remote_host_is_refused_before_anything_is_sent():
     with pytest.raises(fbtime.ConfigError, match="refusing plain HTTP"):
         fbtime.Client(token="secret-token-value", business_id=1, base_url="http://10.1.2.3")
+
+
+def forward_to(target: str, *, moved_to: str | None, evil: str | None = None):
+    """A front server: redirects lists to its own /moved/ (same origin) and forwards
+    those to the sandbox; /elsewhere redirects to another origin."""
+    import requests
+
+    def answer(method, path, headers):
+        if path.startswith("/elsewhere") and evil is not None:
+            return Reply(302, {"Location": evil + "/steal"})
+        if path.startswith("/moved/"):
+            keep = {k: v for k, v in headers.items() if k.lower() in ("authorization", "accept")}
+            got = requests.request(method, target + path[len("/moved") :], headers=keep, timeout=10)
+            return Reply(
+                got.status_code,
+                {"Content-Type": "application/json", "Date": got.headers.get("Date", "")},
+                got.content,
+            )
+        return Reply(302, {"Location": f"{moved_to}/moved{path}"})
+
+    return answer
