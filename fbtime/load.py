@@ -247,9 +247,11 @@ def load_time_entries(
             progress=bar.update,
             on_total=bar.set_total,
         )
-    meta = {k: info["meta"].get(k) for k in ("total", "total_logged", "total_unbilled", "pages")}
+    meta = dict(info["meta"])  # every key the server sent (per-teammate and per-client totals)
     frame.attrs["fbtime"] = {
         "business_id": client.business_id,
+        "base_url": client.base_url,
+        "connection": client.connection_id,
         "filters": params,
         "fetched_at": fetched_at.isoformat(),
         "meta": meta,

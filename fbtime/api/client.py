@@ -34,7 +34,10 @@ import datetime as dt
 import email.utils
 import logging
 import sqlite3
+import threading
 import time
+import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -90,6 +93,13 @@ class _Retryable(Exception):
 
     def __init__(self, error: Exception, raw: Any = None) -> None:
         self.error, self.raw = error, raw
+
+
+#: Clients by connection id, so a frame (which records only the id, in its attrs) can
+#: find the client it was loaded with; the 64 most recent are kept.
+_LIVE: OrderedDict[str, Client] = OrderedDict()
+_LIVE_LOCK = threading.Lock()
+_LIVE_MAX = 64
 
 
 class Client:
@@ -156,6 +166,17 @@ class Client:
         self._cache_location: cache.CacheLocation | None = None
         self.session = self._make_session()
         self.time_entries = TimeEntries(self)
+        self.connection_id = uuid.uuid4().hex
+        with _LIVE_LOCK:
+            _LIVE[self.connection_id] = self
+            while len(_LIVE) > _LIVE_MAX:
+                _LIVE.popitem(last=False)
+
+    @classmethod
+    def for_connection(cls, connection_id: str) -> Client | None:
+        """The client with this :attr:`connection_id`, if it is still open in this process."""
+        with _LIVE_LOCK:
+            return _LIVE.get(connection_id)
 
     # -- set-up ---------------------------------------------------------------------------
     def _make_session(self) -> requests.Session:
@@ -213,6 +234,8 @@ class Client:
         )
 
     def close(self) -> None:
+        with _LIVE_LOCK:
+            _LIVE.pop(getattr(self, "connection_id", ""), None)
         self.session.close()
 
     def __enter__(self) -> Client:

@@ -28,6 +28,7 @@ from fbtime.bulk.change import DEFAULT_MAX_AGE, Change, PlanData
 from fbtime.bulk.journal import Journal, check_undo_source, read_journal
 from fbtime.bulk.result import STATUSES, ApplyResult
 from fbtime.bulk.runner import MAX_TRANSPORT_FAILURES, Progress, Runner
+from fbtime.config import origin
 from fbtime.errors import (
     ApplyInterrupted,
     ConfirmationError,
@@ -209,7 +210,9 @@ def apply_plan(
             f"this plan was built {plan.age()} ago (at {plan.created_at}); entries may have "
             "changed since. Rebuild it, or pass allow_stale=True (--yes) to apply it anyway"
         )
-    client = client or Client()
+    if client is None:  # the frame's own client, else Client(): never another API
+        client = connection_for(plan)
+        _check_api(plan.api_url, client, "plan")
     _check_business(plan.business_id, client, "plan")
     log = Journal.create(
         journal,
@@ -222,6 +225,27 @@ def apply_plan(
         client, log, resuming=set(), cancel=cancel, on_progress=on_progress, total=len(plan)
     )
     return _run_all(runner, log, plan.changes, plan.ids, workers, progress)
+
+
+def connection_for(plan: PlanData) -> Client:
+    """The client ``apply()`` uses when given none: the one the plan's frame was loaded
+    with (same API and business), else ``fbtime.Client()`` as configured."""
+    if plan.connection is not None:
+        live = Client.for_connection(plan.connection)
+        if live is not None:
+            return live
+    return Client()
+
+
+def _check_api(api_url: str | None, client: Client, what: str) -> None:
+    """Refuse to write, with a client the user did not choose, to another API than the one
+    the plan's entries came from."""
+    if api_url is not None and origin(api_url) != origin(client.base_url):
+        raise PlanError(
+            f"the {what} was built from entries of {for_terminal(api_url)}, but the client is "
+            f"connected to {client.base_url}; nothing was written. Pass client=... to apply "
+            "it there on purpose"
+        )
 
 
 def resume(

@@ -155,7 +155,10 @@ def build_plan(
                 review_context(row, None if dates is None else dates.loc[entry_id]),
             )
         )
-    return UpdatePlan(kind, business, changes, skipped)
+    info = frame.attrs.get("fbtime") or {}
+    api_url = info.get("base_url") if isinstance(info.get("base_url"), str) else None
+    connection = info.get("connection") if isinstance(info.get("connection"), str) else None
+    return UpdatePlan(kind, business, changes, skipped, api_url=api_url, connection=connection)
 
 
 def _not_billable(row: pd.Series) -> str | None:

@@ -41,7 +41,8 @@ from fbtime.bulk.checks import (
     shown,
 )
 from fbtime.bulk.views import FRAME_COLUMNS, FRAME_DTYPES, change_rows, plan_html, plan_text
-from fbtime.errors import PlanError
+from fbtime.config import check_base_url
+from fbtime.errors import ConfigError, PlanError
 from fbtime.files import FileTooLarge, read_limited, write_private
 from fbtime.text import for_terminal
 
@@ -156,6 +157,9 @@ class PlanData:
         skipped: ``{"id", "reason"}`` for entries left alone.
         created_at: when the plan was built (UTC ISO); old saved plans need confirmation.
         source_journal: for undo plans, the journal being undone.
+        api_url: the API the entries were loaded from (saved); apply refuses another.
+        connection: the client the frame was loaded with, in this process (not saved):
+            ``apply()`` with no client uses it.
     """
 
     kind: str
@@ -164,6 +168,8 @@ class PlanData:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     created_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat())
     source_journal: str | None = None
+    api_url: str | None = None
+    connection: str | None = field(default=None, compare=False, repr=False)
 
     # -- what it would do -----------------------------------------------------------------
     def __len__(self) -> int:
@@ -208,6 +214,8 @@ class PlanData:
             self.skipped + left_out,
             self.created_at,
             self.source_journal,
+            self.api_url,
+            self.connection,
         )
 
     def _summary_line(self) -> str:
@@ -242,6 +250,7 @@ class PlanData:
             "business_id": self.business_id,
             "created_at": self.created_at,
             "source_journal": self.source_journal,
+            "api_url": self.api_url,
             "changes": [c.to_dict() for c in self.changes],
             "skipped": [dict(s) for s in self.skipped],
         }
@@ -257,7 +266,9 @@ class PlanData:
         Raises:
             PlanError: naming the change and field that a saved plan could not hold.
         """
-        return self.from_dict(self.to_dict(), where="the plan")
+        checked = self.from_dict(self.to_dict(), where="the plan")
+        checked.connection = self.connection  # in this process only; never saved
+        return checked
 
     def save(self, path: str | Path) -> Path:
         """Write the plan as JSON, atomically and private (0600: it holds account data).
@@ -324,6 +335,14 @@ class PlanData:
         if len(set(ids)) != len(ids):
             raise PlanError(f"{where}: an entry appears more than once in changes")
         skipped = check_skipped(data.get("skipped", []), where)
+        api_url = data.get("api_url")
+        if api_url is not None:
+            if not isinstance(api_url, str):
+                raise PlanError(f"{where}: api_url must be a URL, got {shown(api_url)}")
+            try:
+                api_url = check_base_url(check_text(api_url, f"{where}: api_url"), what="api_url")
+            except ConfigError as exc:
+                raise PlanError(f"{where}: {for_terminal(exc)}") from None
         plan = cls(
             kind,
             business_id,
@@ -331,6 +350,7 @@ class PlanData:
             [dict(s) for s in skipped],
             created_at,
             source,
+            api_url,
         )
         stored = data.get("sha256")
         if not isinstance(stored, str) or not _SHA256.fullmatch(stored):

@@ -39,7 +39,7 @@ CONTEXT_KEYS = ("date", "teammate", "client", "project", "amount", "note")
 MAX_HOURS = 24 * 366
 ACTIONS = ("update", "delete", "create")
 PLAN_KEYS = frozenset(
-    {"format", "version", "kind", "business_id", "created_at", "source_journal"}
+    {"format", "version", "kind", "business_id", "created_at", "source_journal", "api_url"}
     | {"changes", "skipped", "sha256"}
 )
 CHANGE_KEYS = frozenset({"id", "action", "before", "after", "hours", "client_id", "context"})

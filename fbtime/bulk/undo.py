@@ -56,5 +56,6 @@ def undo(journal: str | Path) -> UpdatePlan:
             made = {**planned.after, **left}
             changes.append(Change(int(outcome["new_id"]), "delete", made, {}, **keep))
     return UpdatePlan(
-        "undo", state.business_id, changes, skipped, source_journal=os.path.abspath(state.path)
-    )
+        "undo", state.business_id, changes, skipped, source_journal=os.path.abspath(state.path),
+        api_url=state.header.get("base_url"),
+    )  # fmt: skip
