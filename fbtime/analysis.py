@@ -514,7 +514,7 @@ def _currency(frame: pd.DataFrame) -> str | None:
 
 
 # -- aging --------------------------------------------------------------------------------
-def age_bucket(started_at: pd.Series, now: pd.Timestamp) -> pd.Categorical:
+def age_bucket(started_at: pd.Series, now: pd.Timestamp) -> pd.Categorical[str]:
     """The age bucket of each start: ``future`` after ``now``, else by whole days elapsed."""
     elapsed = now - started_at
     days = elapsed.dt.days.to_numpy(dtype=float, na_value=np.nan)
@@ -523,7 +523,9 @@ def age_bucket(started_at: pd.Series, now: pd.Timestamp) -> pd.Categorical:
         [0, 1, 2, 3],
         default=4,
     )
-    return pd.Categorical.from_codes(codes, categories=list(AGE_BUCKETS), ordered=True)
+    return pd.Categorical.from_codes(
+        np.asarray(codes, dtype=np.int64), categories=pd.Index(AGE_BUCKETS), ordered=True
+    )
 
 
 def clock(now: Any = None) -> pd.Timestamp:

@@ -87,7 +87,7 @@ def findings(
     out = pd.DataFrame(
         {
             "rule": pd.Series(rule, index=frame.index, dtype="str"),
-            "id": pd.array(frame.index, dtype="Int64"),
+            "id": frame.index.astype("Int64").array,
             "teammate": _label(frame, "identity_id", "teammate_name"),
             "client": _label(frame, "client_id", "client_name"),
             "detail": detail.astype("str"),
@@ -212,7 +212,11 @@ def rule_duplicate(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
     rows, keys = rows.loc[dup], keys.loc[dup]
     group = keys.groupby(list(DUPLICATE_KEYS), dropna=False, sort=False)
     ids = pd.Series(rows.index.to_numpy(dtype="int64"), index=rows.index)
-    size = group.transform("size") if len(rows) else pd.Series(dtype="int64")
+    size = (
+        group.size().reindex(pd.MultiIndex.from_frame(keys)).set_axis(rows.index)
+        if len(rows)
+        else pd.Series(dtype="int64")
+    )
     first = ids.groupby(group.ngroup()).transform("min") if len(rows) else ids
     detail = "1 of " + size.astype("str") + " identical entries; first id " + first.astype("str")
     return findings(rows, "duplicate", detail, "error")
@@ -314,7 +318,7 @@ def _group_findings(rule: str, client: pd.Series, detail: pd.Series, severity: s
     return pd.DataFrame(
         {
             "rule": pd.Series([rule] * n, dtype="str"),
-            "id": pd.array([pd.NA] * n, dtype=_NO_ID),
+            "id": pd.Series([None] * n, dtype=_NO_ID).array,
             "teammate": pd.Series([pd.NA] * n, dtype="str"),
             "client": pd.Series(client.to_numpy(), dtype="str"),
             "detail": pd.Series(detail.to_numpy(), dtype="str"),
@@ -360,7 +364,7 @@ def rule_over_budget(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
     over = over.loc[[pid in live for pid in over.index]]
     if over.empty:
         return empty_findings()
-    names = {}
+    names: dict[str, Any] = {}
     if "client_name" in frame:
         pairs = frame.loc[frame["client_id"].notna().to_numpy(), ["client_id", "client_name"]]
         names = dict(pairs.drop_duplicates("client_id").itertuples(index=False))
@@ -403,8 +407,8 @@ MONEY_RULES: tuple[str, ...] = (
 
 def empty_findings() -> pd.DataFrame:
     """A findings frame with no rows and the documented dtypes."""
-    dtypes = {"id": "Int64", "severity": SEVERITY}
-    return pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, "str")) for c in FINDING_COLUMNS})
+    dtypes: dict[str, Any] = {"id": "Int64", "severity": SEVERITY}
+    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "str")) for c in FINDING_COLUMNS})
 
 
 def _runnable(names: list[str], frame: pd.DataFrame, rates: Rates | None, asked: bool) -> list:

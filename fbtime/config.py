@@ -99,8 +99,8 @@ def _whole(value: object) -> bool:
 
 
 def _positive(name: str, value: object, unit: str = "seconds") -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or value <= 0:  # type: ignore[arg-type]
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if number is None or not math.isfinite(number) or number <= 0:
         raise ConfigError(f"{name} must be a positive, finite number of {unit}, got {value!r}")
 
 

@@ -107,7 +107,7 @@ def _map_text(frame: pd.DataFrame, fix: Fix) -> pd.DataFrame:
     """
     out = frame.copy()
     for position in range(frame.shape[1]):  # by position: column names may repeat
-        out.isetitem(position, _fix_series(frame.iloc[:, position], fix))
+        out.isetitem(position, _fix_series(frame.iloc[:, position], fix).array)
     out.index = _fix_index(frame.index, fix)
     out.columns = _fix_index(frame.columns, fix)
     return out

@@ -42,7 +42,7 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
-def write_private_with(path: str | Path, write: Callable[[Path], None]) -> Path:
+def write_private_with(path: str | Path, write: Callable[[Path], object]) -> Path:
     """Atomically replace ``path`` with what ``write(temporary_path)`` writes (mode 0600).
 
     For writers that want a file name (``DataFrame.to_parquet``); see :func:`write_private`.

@@ -90,7 +90,7 @@ def _convert(values: list[Any], dtype: str) -> pd.Series:
         return pd.Series(pd.to_datetime(values, utc=True, format="ISO8601"), dtype=schema.DATETIME)
     if dtype == schema.TEXT:
         return pd.Series(values, dtype=schema.TEXT)
-    return pd.Series(pd.array(values, dtype=dtype))
+    return pd.Series(values, dtype=dtype)
 
 
 def _python_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from pandas.api.types import pandas_dtype
 
 from fbtime.api.fields import OPTIONAL_WRITABLE, WRITABLE
 from fbtime.errors import SchemaError
@@ -101,14 +102,14 @@ def _cast(series: pd.Series, dtype: str, name: str) -> pd.Series:
         return series
     try:
         if dtype == DATETIME:
-            return pd.to_datetime(series, utc=True, format="ISO8601").astype(DATETIME)
+            return pd.to_datetime(series, utc=True, format="ISO8601").astype(pandas_dtype(DATETIME))
         if dtype == "boolean" and series.dtype == object:
             lowered = series.map(lambda v: v.lower() if isinstance(v, str) else v)
             mapped = lowered.replace({"true": True, "false": False, "": pd.NA})
             return mapped.astype("boolean")
         if dtype == "Int64" and series.dtype.kind == "f":
             return series.astype("Float64").astype("Int64")
-        return series.astype(dtype)
+        return series.astype(pandas_dtype(dtype))
     except (TypeError, ValueError) as exc:
         sample = series.dropna().head(3).tolist()
         raise SchemaError(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -26,11 +26,8 @@ def _business_id(frame: pd.DataFrame, business_id: int | None) -> int | None:
         raise PlanError(
             f"the frame was loaded from business {recorded}, not business {business_id}"
         )
-    return (
-        int(business_id if business_id is not None else recorded)
-        if (business_id is not None or recorded is not None)
-        else None
-    )
+    chosen = business_id if business_id is not None else recorded
+    return None if chosen is None else int(chosen)
 
 
 def _rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -127,12 +124,12 @@ def build_plan(
     dates = _local_dates(rows)
     changes: list[Change] = []
     skipped: list[dict[str, Any]] = []
-    for entry_id, row in rows.iterrows():
-        entry_id = int(entry_id)
+    for label, row in rows.iterrows():
+        entry_id = int(cast(int, label))  # the frame's Int64 index
         reason = _common_skip(row)
         for rule in rules:
             reason = reason or rule(row)
-        before = snapshot(row.to_dict())
+        before = snapshot({str(k): v for k, v in row.items()})
         if reason is None and action == "update":
             absent = [k for k in target if k not in before]
             if absent:

@@ -21,7 +21,7 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from fbtime.api.fields import OPTIONAL_WRITABLE, WRITABLE, check_fields
 from fbtime.errors import PlanError, QueryError
@@ -114,7 +114,7 @@ def shown(value: Any) -> str:
     return for_terminal(text if len(text) <= 80 else text[:77] + "...")
 
 
-def is_id(value: Any) -> bool:
+def is_id(value: Any) -> TypeGuard[int]:
     """A positive 64-bit integer, and not a bool (``True`` is an int to Python)."""
     return type(value) is int and 0 < value <= MAX_ID
 

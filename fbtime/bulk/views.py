@@ -78,7 +78,7 @@ def cell(value: Any, *, width: int | None = None) -> str:
 
 def _view(plan: PlanData, limit: int) -> tuple[pd.DataFrame, int]:
     """The first ``limit`` rows to show, only the context columns that hold something."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     total = 0
     for change in plan.changes:
         these = change_rows(change)

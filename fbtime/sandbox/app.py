@@ -158,7 +158,8 @@ class SandboxApp:
     def handle(self, environ: dict[str, Any]) -> Response:
         """Answer one request (the WSGI plumbing aside)."""
         method = environ.get("REQUEST_METHOD", "GET").upper()
-        route, groups = "other", ()
+        route: str = "other"
+        groups: tuple[str | Any, ...] = ()
         for pattern, name in ROUTES:
             match = pattern.match(environ.get("PATH_INFO", ""))
             if match:

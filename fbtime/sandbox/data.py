@@ -186,7 +186,7 @@ def _reference(rng: random.Random, n_people: int, business_id: int | None, tz: s
         for sid, (name, bill) in zip(_ids(rng, len(SERVICES), 9000, 20000), SERVICES, strict=True)
     ]
     client_ids = _ids(rng, len(CLIENTS), 30000, 90000)
-    clients = [
+    clients: list[dict[str, Any]] = [
         {"id": cid, "organization": org, "fname": fn, "lname": ln, "vis_state": 0,
          "email": f"{fn.lower()}.{ln.lower()}@client{k}.example.com",
          "currency_code": "USD" if k == reference.FOREIGN_CLIENT else reference.BUSINESS_CURRENCY}

@@ -100,12 +100,12 @@ class _Handler(BaseHTTPRequestHandler):
         if code in (204, 304) or self.command == "HEAD":
             data = b""
         # Headers and body in one send: avoids Nagle/delayed-ACK stalls on keep-alive.
-        self._headers_buffer.append(b"\r\n" + data)
+        self._headers_buffer.append(b"\r\n" + data)  # type: ignore[attr-defined]  # http.server's
         self.flush_headers()
 
     def _read_chunked(self) -> bytes:
         # Read the whole body so the keep-alive connection stays in sync.
-        parts = []
+        parts: list[bytes] = []
         while True:
             size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
             if size == 0:
