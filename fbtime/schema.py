@@ -125,7 +125,7 @@ def as_time_entries(frame: pd.DataFrame) -> pd.DataFrame:
 
     Example:
         >>> path = df.fbtime.to_csv("time_entries.csv")
-        >>> back = fbtime.as_time_entries(pd.read_csv(path))  # CSV forgets dtypes; this restores them
+        >>> back = fbtime.as_time_entries(pd.read_csv(path))  # CSV forgets dtypes; re-type
         >>> back.dtypes.equals(df.dtypes)
         True
     """
