@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint format bench chaos-report clean venv dev
+.PHONY: demo test lint docs format bench chaos-report clean venv dev
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "fbtime needs Python 3.11+ (set PYTHON=python3.11)"'
@@ -26,9 +26,16 @@ dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed
 	$(VENV)/bin/fbtime demo --out demo-output
 
-## make test: install with dev extras, lint, run the whole suite
-test: $(VENV)/.installed-dev lint
+## make test: install with dev extras, lint, build the docs strictly, run the whole suite
+## (tests/ and the docstring examples in fbtime/)
+test: $(VENV)/.installed-dev lint docs
 	$(PY) -m pytest -n 2 -q
+
+## make docs: build the reference site strictly (a broken link, anchor or API reference
+## fails) into a temporary directory, so the tree is left as it was; `mkdocs serve` to read
+docs: $(VENV)/.installed-dev
+	@site=$$(mktemp -d) && trap 'rm -rf "$$site"' EXIT && \
+		NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir "$$site"
 
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .

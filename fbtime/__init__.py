@@ -6,6 +6,8 @@ Example:
     >>> import fbtime
     >>> with fbtime.Sandbox(entries=2000, seed=1) as sb:
     ...     df = fbtime.load_time_entries(sb.client(), team=True)
+    >>> df.dtypes["duration"], df.dtypes["billable"]
+    (Int64Dtype(), BooleanDtype)
 """
 
 import fbtime.accessor  # noqa: F401  (registers df.fbtime)

@@ -7,8 +7,13 @@ methods are thin: each delegates to a function in :mod:`fbtime.analysis`,
 No method modifies the caller's frame; each returns a new object (or writes a file).
 
 Example:
-    >>> import fbtime.accessor  # registers df.fbtime
-    >>> df.fbtime.unbilled().fbtime.by_client()
+    >>> import fbtime  # registers df.fbtime
+    >>> df.fbtime.unbilled().fbtime.by_client()[["entries", "hours"]].head(3)
+               entries       hours
+    client_id
+    78930          107  151.199722
+    78745           52   90.043611
+    78995           48   62.220833
 """
 
 from __future__ import annotations
@@ -133,7 +138,8 @@ class TimeEntriesAccessor:
         with other selections). Returns a new frame; the caller's frame is not modified.
 
         Example:
-            >>> df.fbtime.between("2026-03-01", "2026-04-01")
+            >>> len(df.fbtime.between("2026-11-02", "2026-11-09"))  # one week
+            117
         """
         return analysis.between(self._frame, start, end)
 
@@ -170,7 +176,15 @@ class TimeEntriesAccessor:
         The caller's frame is not modified.
 
         Example:
-            >>> df.fbtime.with_names(clients={7: "Acme"}, team=fbtime.load_team(client))
+            >>> named = df.fbtime.with_names(
+            ...     clients=fbtime.load_clients(client), team=fbtime.load_team(client)
+            ... )
+            >>> named[["client_name", "teammate_name"]].head(3)
+                         client_name    teammate_name
+            id
+            5479          株式会社山田デザイン      Liam Gagnon
+            5478  Greenleaf Organics  Olivia Tremblay
+            5499  Blue Harbor Dental      Hiro Tanaka
         """
         return analysis.with_names(
             self._frame, clients=clients, projects=projects, services=services,
@@ -195,7 +209,13 @@ class TimeEntriesAccessor:
         The caller's frame is not modified.
 
         Example:
-            >>> df.fbtime.with_rates(fbtime.load_rates(client), standard_rate=100)
+            >>> rated = df.fbtime.with_rates(fbtime.load_rates(client), standard_rate=100)
+            >>> rated[["rate", "rate_source", "amount"]].head(3)
+                    rate    rate_source  amount
+            id
+            5479    <NA>    fixed_price    <NA>
+            5478  120.00   service_rate  120.00
+            5499  100.00  standard_rate   18.11
         """
         return rate_rules.with_rates(
             self._frame, rates, standard_rate=standard_rate, overrides=overrides,
@@ -240,7 +260,12 @@ class TimeEntriesAccessor:
         the cells hold (``"unbilled_amount"``...). The caller's frame is not modified.
 
         Example:
-            >>> df.fbtime.by_period("W", by="client")
+            >>> df.fbtime.by_period("W", by="client").iloc[:3, :3]  # hours per week and client
+            client          78745      78838      78930
+            period
+            2026-10-26        1.5        0.0        3.0
+            2026-11-02  21.581667  22.005833  47.716111
+            2026-11-09    17.5725  13.890833  49.396667
         """
         return analysis.by_period(self._frame, freq, by, tz, values)
 
@@ -254,7 +279,15 @@ class TimeEntriesAccessor:
         The caller's frame is not modified.
 
         Example:
-            >>> df.fbtime.aging(by="client", values="unbilled_amount")
+            >>> rated = df.fbtime.with_rates(fbtime.load_rates(client), standard_rate=100)
+            >>> rated.fbtime.aging("2026-12-01", values="unbilled_amount")
+                    entries  unbilled_hours  unbilled_amount
+            age
+            future        2             2.0           120.00
+            0–30        318      446.062778         30210.36
+            31–60         4        8.336111           575.00
+            61–90         0             0.0             0.00
+            90+           0             0.0             0.00
         """
         return analysis.aging(self._frame, now, by=by, values=values)
 
@@ -299,7 +332,11 @@ class TimeEntriesAccessor:
         The caller's frame is not modified.
 
         Example:
-            >>> df.fbtime.audit(["overlap", "duplicate"])
+            >>> df.fbtime.audit(["overlap", "duplicate"])["rule"].value_counts()
+            rule
+            overlap      8
+            duplicate    4
+            Name: count, dtype: int64
         """
         return audit_rules.audit(
             self._frame, rules, now=now, unbilled_days=unbilled_days, max_hours=max_hours,
@@ -329,6 +366,7 @@ class TimeEntriesAccessor:
 
         Example:
             >>> df.fbtime.to_csv("entries.csv")
+            PosixPath('entries.csv')
         """
         return export.to_csv(self._frame, path, raw=raw, **pandas_kwargs)
 
@@ -348,7 +386,9 @@ class TimeEntriesAccessor:
         The caller's frame is not modified.
 
         Example:
-            >>> df.fbtime.with_names(clients=fbtime.load_clients(client)).fbtime.explore()
+            >>> panel = df.fbtime.with_names(clients=fbtime.load_clients(client)).fbtime.explore()
+            >>> panel.status.value  # in a notebook, `panel` on the last line shows the panel
+            '<b>495</b> entries, 687.58 h (456.40 h unbilled)'
         """
         from fbtime.widgets import Explorer  # lazy: ipywidgets loads only in a notebook
 
@@ -362,8 +402,13 @@ class TimeEntriesAccessor:
         ``plan.skipped`` with the reason. Sends nothing; the caller's frame is not modified.
 
         Example:
-            >>> plan = df.fbtime.unbilled().fbtime.mark_billed()
-            >>> plan.apply(confirm=True)
+            >>> plan = df.fbtime.for_client(79201).fbtime.unbilled().fbtime.mark_billed()
+            >>> len(plan)  # nothing is sent until apply
+            7
+            >>> result = plan.apply(client, confirm=True)
+            fbtime: journal .../fbtime/journals/...-mark_billed-....jsonl
+            >>> result.counts["applied"]
+            7
         """
         return builders.plan_mark_billed(self._frame, business_id=business_id)
 

@@ -226,7 +226,12 @@ def show(table: Any, title: str | None = None) -> Shown:
     ``table`` is a frame, a series, or a dataclass of figures such as ``totals()``.
 
     Example:
-        >>> fbtime.display.show(df.fbtime.by_client())
+        >>> fbtime.display.show(df.fbtime.by_client()[["entries", "hours"]].head(3))
+                  entries   hours
+        client_id
+        78930         149  214.48
+        78745          72  109.60
+        78995          66   89.04
     """
     if dataclasses.is_dataclass(table) and not isinstance(table, type):
         table = pd.Series(dataclasses.asdict(table), dtype=object).to_frame("value")

@@ -261,7 +261,10 @@ def to_text(data: pd.DataFrame | pd.Series, **to_string_kwargs: Any) -> str:
     A newline inside a cell shows as ``\\n``, so one note cannot look like two rows.
 
     Example:
-        >>> print(to_text(df.fbtime.by_client(), float_format="{:.2f}".format))
+        >>> print(to_text(pd.DataFrame({"note": ["line one\\nline two", "ok"]})))
+                         note
+        0  line one\\nline two
+        1                  ok
     """
     if isinstance(data, pd.Series):
         shown = _fix_series(data, for_terminal).copy()  # never relabel the caller's series

@@ -212,8 +212,9 @@ def load_time_entries(
         APIError: the API refused (see :mod:`fbtime.errors`).
 
     Example:
-        >>> df = fbtime.load_time_entries(team=True, started_from="2026-10-01")
-        >>> df.fbtime.by_client()
+        >>> df = fbtime.load_time_entries(client, team=True, started_from="2026-11-23")
+        >>> len(df), df.attrs["fbtime"]["meta"]["total"]
+        (133, 133)
     """
     if unknown:
         names = ", ".join(map(repr, sorted(unknown)))
@@ -446,6 +447,8 @@ def load_rates(
 
     Example:
         >>> rates = fbtime.load_rates(client)
+        >>> rates
+        Rates(14 projects, 6 team-member rates, 5 service rates, currency='CAD')
         >>> df = df.fbtime.with_rates(rates, standard_rate=100)
     """
     check_per_page(per_page)

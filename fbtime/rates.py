@@ -445,7 +445,13 @@ def with_rates(
 
     Example:
         >>> rates = fbtime.load_rates(client)
-        >>> df.fbtime.with_rates(rates, standard_rate="100.00").fbtime.by_client()
+        >>> rated = df.fbtime.with_rates(rates, standard_rate="100.00")
+        >>> rated.fbtime.by_client()[["billable_amount", "unbilled_amount"]].head(3)
+                   billable_amount  unbilled_amount
+        client_id
+        78930             19568.53         13083.52
+        78745             12727.60         10062.98
+        78995              3705.06          2340.81
     """
     inputs = check_inputs(standard_rate, overrides, currency)
     if callable(rates) and not isinstance(rates, Rates):

@@ -125,7 +125,10 @@ def as_time_entries(frame: pd.DataFrame) -> pd.DataFrame:
     Unknown columns are kept as they are. The input frame is not modified.
 
     Example:
-        >>> df = fbtime.as_time_entries(pd.read_csv("time_entries.csv"))
+        >>> path = df.fbtime.to_csv("time_entries.csv")
+        >>> back = fbtime.as_time_entries(pd.read_csv(path))  # CSV forgets dtypes; re-type
+        >>> back.dtypes.equals(df.dtypes)
+        True
     """
     if not isinstance(frame, pd.DataFrame):
         raise SchemaError(f"expected a pandas DataFrame, got {type(frame).__name__}")

@@ -21,8 +21,12 @@ the old pair or new data with the old watermark, which the next sync simply fetc
 Incremental queries never use or fill the HTTP cache.
 
 Example:
-    >>> report = fbtime.sync("team.parquet", team=True)
+    >>> report = fbtime.sync("team.parquet", client=client, team=True)  # first: every page
     >>> report.new, report.changed, report.deleted
+    (495, 0, 0)
+    >>> report = fbtime.sync("team.parquet", client=client, team=True)  # then: what changed
+    >>> report.new, report.changed, report.deleted, report.requests
+    (0, 0, 0, 2)
     >>> df = pd.read_parquet("team.parquet")
 """
 

@@ -127,8 +127,9 @@ class Client:
             used if saved: its business, API URL and tokens, renewed as they expire.
 
     Example:
-        >>> client = fbtime.Client(token="...", business_id=123456)
-        >>> client.time_entries.get(5095)["note"]
+        >>> client = fbtime.Client(token=sb.token, business_id=sb.business_id, base_url=sb.url)
+        >>> client.time_entries.get(5482)["note"]  # a real account: no base_url
+        'Weekly sync'
     """
 
     def __init__(

@@ -95,7 +95,9 @@ class TimeEntries:
         a field the caller did not name.
 
         Example:
-            >>> client.time_entries.update(5095, note="Design review", billed=True)
+            >>> entry = client.time_entries.update(5484, note="Copy edits, round 2", billed=True)
+            >>> entry["note"], entry["billed"]
+            ('Copy edits, round 2', True)
         """
         entry_id = to_id(entry_id, "entry id")
         changes = check_fields(fields)

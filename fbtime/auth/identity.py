@@ -139,6 +139,13 @@ def whoami(profile: str | None = None) -> Identity:
     Raises:
         ConfigError: no token and no saved login (run ``fbtime login``).
         AuthError: the login no longer works (sign in again).
+
+    Example:
+        >>> import os
+        >>> os.environ.update(FRESHBOOKS_ACCESS_TOKEN=sb.token, FRESHBOOKS_API_URL=sb.url)
+        >>> print(fbtime.whoami())  # * marks the business fbtime uses
+        Olivia Tremblay <olivia.tremblay@example.com> (identity 6677846)
+          * 240891     Maple & Pine Studio (owner)
     """
     connection = resolve(profile=profile, need_business=False)
     auth = connection.auth

@@ -75,9 +75,21 @@ class LoginFlow:
         store: where to save the profile (default: keyring or the config dir).
 
     Example:
-        >>> flow = LoginFlow("id", "secret", redirect_uri="https://localhost/fbtime")
-        >>> print(flow.authorization_url)  # open it, approve, copy where you land
-        >>> flow.finish("https://localhost/fbtime?code=...&state=...")
+        Signing in to a sandbox (for FreshBooks, leave out ``auth_url`` and ``base_url``;
+        requests plays the browser, and the sandbox approves at once):
+
+        >>> import requests
+        >>> flow = LoginFlow(
+        ...     sb.oauth_client_id, sb.oauth_client_secret, redirect_uri="https://localhost/fbtime",
+        ...     auth_url=sb.authorize_url, base_url=sb.url,
+        ... )
+        >>> flow.authorization_url  # open it in a browser and approve
+        'http://127.0.0.1:.../oauth/authorize/?response_type=code&client_id=...&state=...'
+        >>> landed = requests.get(flow.authorization_url, allow_redirects=False).headers["Location"]
+        >>> landed  # where the browser went: copy it from the address bar
+        'https://localhost/fbtime?code=...&state=...'
+        >>> flow.finish(landed).business_id == sb.business_id
+        True
     """
 
     def __init__(
@@ -310,7 +322,29 @@ def login(
         LoginError: wrong ``state``, access denied, expired code; nothing is saved.
 
     Example:
-        >>> fbtime.login("my-client-id", "my-secret", redirect_uri="https://localhost/fbtime")
+        With your app, ``fbtime.login(client_id, client_secret,
+        redirect_uri="https://localhost/fbtime")`` prints the address to open and asks for
+        the one the browser lands on. Against a sandbox, a loopback redirect URI is caught
+        by fbtime's one-shot listener (requests plays the browser; the sandbox approves at
+        once):
+
+        >>> import socket, threading, requests
+        >>> with socket.socket() as s:  # a free port for the redirect
+        ...     s.bind(("127.0.0.1", 0))
+        ...     port = s.getsockname()[1]
+        >>> def browser(url):
+        ...     threading.Thread(target=requests.get, args=(url,)).start()
+        >>> me = fbtime.login(
+        ...     sb.oauth_client_id, sb.oauth_client_secret,
+        ...     redirect_uri=f"http://127.0.0.1:{port}/fbtime", open_browser=browser,
+        ...     auth_url=sb.authorize_url, base_url=sb.url,
+        ... )
+        Open this address to sign in to FreshBooks:
+        <BLANKLINE>
+          http://127.0.0.1:.../oauth/authorize/?response_type=code&client_id=...
+        <BLANKLINE>
+        >>> me.profile, fbtime.Client().business_id == sb.business_id  # no arguments needed now
+        ('default', True)
     """
     redirect_uri = redirect_uri or os.environ.get(ENV_REDIRECT_URI)
     if not redirect_uri:

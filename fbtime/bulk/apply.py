@@ -267,6 +267,19 @@ def resume(
     Raises:
         PlanError: the journal fails its checks (naming the line) or is for another
             business; nothing sent.
+
+    Example:
+        >>> import threading
+        >>> cancel = threading.Event()
+        >>> cancel.set()  # as the review panel's Cancel button does
+        >>> plan = df.fbtime.for_client(79115).fbtime.unbilled().fbtime.mark_billed()
+        >>> try:
+        ...     plan.apply(client, confirm=True, cancel=cancel)
+        ... except fbtime.PartialApplyError as stopped:
+        ...     journal = stopped.journal_path
+        fbtime: journal .../fbtime/journals/...-mark_billed-....jsonl
+        >>> fbtime.resume(journal, client).counts["applied"]
+        10
     """
     state = read_journal(journal)
     if state.plan.kind == "undo":

@@ -29,6 +29,17 @@ def undo(journal: str | Path) -> UpdatePlan:
 
     Raises:
         PlanError: the journal is missing or fails its checks (naming the line).
+
+    Example:
+        >>> plan = df.fbtime.for_client(79050).fbtime.unbilled().fbtime.mark_billed()
+        >>> done = plan.apply(client, confirm=True)
+        fbtime: journal .../fbtime/journals/...-mark_billed-....jsonl
+        >>> restore = fbtime.undo(done.journal_path)  # a plan like any other: nothing sent
+        >>> restore.kind, len(restore)
+        ('undo', 24)
+        >>> restore.apply(client, confirm=True).counts["applied"]
+        fbtime: journal .../fbtime/journals/...-undo-....jsonl
+        24
     """
     state = read_journal(journal)
     changes: list[Change] = []

@@ -157,6 +157,15 @@ class Sandbox(OAuthKnobs):
     It also plays FreshBooks' OAuth server (:mod:`fbtime.sandbox.oauth`): ``authorize_url``,
     ``token_url``, ``oauth_client_id``/``oauth_client_secret``, ``access_token_ttl``
     (seconds, settable), ``advance_clock(seconds)`` and ``add_business(name)``.
+
+    Example:
+        >>> with fbtime.Sandbox(entries=300, seed=2) as sb:
+        ...     df = fbtime.load_time_entries(sb.client(), team=True)
+        ...     truth, requests = sb.entries(), sb.stats()
+        >>> len(truth), len(df)  # every stored row; the logged, active ones
+        (300, 295)
+        >>> requests["GET time_entries"]  # 3 pages, and one look for changes made meanwhile
+        4
     """
 
     def __init__(

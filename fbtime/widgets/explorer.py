@@ -71,7 +71,11 @@ class Explorer(w.VBox):
     (0 = refresh at once). The caller's frame is not modified.
 
     Example:
-        >>> df.fbtime.with_names(clients=fbtime.load_clients(client)).fbtime.explore()
+        >>> named = df.fbtime.with_names(clients=fbtime.load_clients(client))
+        >>> panel = named.fbtime.explore(debounce=0)  # in a notebook, show `panel`
+        >>> panel.clients.value = (79201,)  # what ticking a client in the panel does
+        >>> panel.status.value
+        '<b>16</b> entries, 20.75 h (10.49 h unbilled)'
     """
 
     def __init__(
