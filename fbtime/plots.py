@@ -36,6 +36,7 @@ import pandas as pd
 from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
+from matplotlib.typing import RcKeyType
 
 from fbtime.analysis import (
     AGE_BUCKETS,
@@ -131,7 +132,7 @@ def _font_family() -> list[str]:
     return list(dict.fromkeys(["DejaVu Sans", *known, *_found_families]))
 
 
-def chart_style() -> dict[str, Any]:
+def chart_style() -> dict[RcKeyType, Any]:
     """The rcParams every fbtime chart is drawn under.
 
     Names are drawn literally: no mathtext (``$5 and $6`` is text and ``$^_$`` cannot
@@ -140,7 +141,8 @@ def chart_style() -> dict[str, Any]:
     where a font exists (fonts installed after matplotlib's cache are added first).
     """
     _check_fonts_once()
-    return {**CHART_RC, "text.usetex": False, "font.family": _font_family()}
+    literal = CHART_RC["text.parse_math"]  # False: the one setting fbtime.text names
+    return {"text.parse_math": literal, "text.usetex": False, "font.family": _font_family()}
 
 
 @functools.cache
@@ -326,7 +328,8 @@ def partial_weeks(frame: pd.DataFrame, weeks: pd.DatetimeIndex, tz: str,
     partial = np.zeros(len(weeks), dtype=bool)
     if not len(weeks):
         return partial
-    info = frame.attrs.get("fbtime") if isinstance(frame.attrs.get("fbtime"), dict) else {}
+    attrs = frame.attrs.get("fbtime")
+    info: dict[str, Any] = attrs if isinstance(attrs, dict) else {}
     filters = info.get("filters") or {}
 
     def local(value: Any) -> pd.Timestamp | None:
@@ -378,7 +381,7 @@ def weekly_hours(
     names = None
     if "client_name" in frame:
         pairs = frame.loc[frame["client_id"].notna().to_numpy(), ["client_id", "client_name"]]
-        lookup = dict(pairs.drop_duplicates("client_id").itertuples(index=False))
+        lookup: dict[Any, Any] = dict(pairs.drop_duplicates("client_id").itertuples(index=False))
         names = [None if pd.isna(key) else lookup.get(key) for key in table.columns]
     labels = label_groups(list(table.columns), names, no_group("client"))
     hours = table.to_numpy(dtype=float, na_value=0.0)
@@ -407,7 +410,8 @@ def weekly_hours(
     ax.set_xlabel(f"week (Monday start, {zone})")
     ax.set_ylabel("hours (h)")
     ax.set_title("Hours per week by client")
-    handles, texts = list(bars), [label for label, _ in stacks]
+    handles: list[Any] = list(bars)
+    texts = [label for label, _ in stacks]
     if partial.any():
         handles.append(Patch(facecolor="white", edgecolor="black", hatch=PARTIAL_HATCH))
         texts.append("partial week")
@@ -429,13 +433,14 @@ def weekday_heatmap(frame: pd.DataFrame, ax: Axes | None = None, *, tz: str | No
     table = (
         work.groupby(["identity_id", "weekday"], dropna=False)["hours"]
         .sum()
-        .unstack(fill_value=0.0)
-        .reindex(columns=range(7), fill_value=0.0)
+        .unstack(fill_value=0)
+        .reindex(columns=range(7), fill_value=0)
+        .astype(float)
     )
-    names = None
+    names: list[Any] | None = None
     if "teammate_name" in work:
-        names = work.groupby("identity_id", dropna=False)["teammate_name"].first()
-        names = names.reindex(table.index).tolist()
+        first = work.groupby("identity_id", dropna=False)["teammate_name"].first()
+        names = first.reindex(table.index).tolist()
     ax = _axes(ax, (8, 1.5 + 0.45 * max(len(table), 1)))
     ax.set_title("Hours by teammate and weekday")
     if table.empty:  # imshow of an empty array warns and draws nothing useful
@@ -486,7 +491,7 @@ def unbilled_aging(
         ax.set_ylabel("unbilled hours (h)")
         ax.set_title("Unbilled billable hours by age")
     else:
-        code = frame["currency"].dropna().unique() if "currency" in frame else []
+        code: Any = frame["currency"].dropna().unique() if "currency" in frame else []
         unit = str(code[0]) if len(code) == 1 else "currency unknown"
         ax.bar_label(bars, labels=[money(heights[b]) for b in shown])
         ax.set_ylabel(f"unbilled amount ({unit})")

@@ -129,7 +129,8 @@ def projects_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
         UnexpectedAnswerError: a field with the wrong type, or a money value that is not
             a non-negative amount to the cent.
     """
-    records, cents = [], {k: [] for k, v in PROJECT_FIELDS.items() if v == "money"}
+    records: list[dict[str, Any]] = []
+    cents: dict[str, list[int | None]] = {k: [] for k, v in PROJECT_FIELDS.items() if v == "money"}
     extra: list[str] = []
     for row in rows:
         where = f"project {row.get('id')!r}"
@@ -163,7 +164,7 @@ def projects_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
             stamps = pd.to_datetime(pd.Series(column, dtype=object), utc=True, format="ISO8601")
             out[name] = stamps.astype("datetime64[us, UTC]").to_numpy()
         else:
-            out[name] = pd.array(column, dtype=kind)
+            out[name] = pd.Series(column, dtype=kind).array
     for name in extra:
         out[name] = pd.Series([r.get(name) for r in records], index=out.index, dtype=object)
     return out
@@ -318,8 +319,9 @@ def _check_against(overrides: dict[str, dict[Any, int]], projects: pd.DataFrame)
             pid = key if kind == "project" else key[0]
             if pid not in projects.index:
                 raise QueryError(f"overrides[{kind!r}]: there is no project {pid} in the rates")
-            ptype, method = projects.at[pid, "project_type"], projects.at[pid, "billing_method"]
-            method = None if pd.isna(method) else method
+            ptype = projects.at[pid, "project_type"]
+            raw = projects.at[pid, "billing_method"]
+            method = raw if isinstance(raw, str) else None
             if ptype == "fixed_price":
                 raise QueryError(
                     f"overrides[{kind!r}]: project {pid} is fixed-price; it is valued at "
@@ -368,8 +370,9 @@ _SOURCE = {name: code for code, name in enumerate(RATE_SOURCES)}
 def _project_codes(projects: pd.DataFrame) -> np.ndarray:
     """Per project: which rule picks its entries' rate."""
     codes = np.full(len(projects), _UNKNOWN, dtype="int8")
-    ptype = projects["project_type"].to_numpy(dtype=object, na_value=None)
-    method = projects["billing_method"].to_numpy(dtype=object, na_value=None)
+    ptype = projects["project_type"].astype(object).where(projects["project_type"].notna(), None)
+    method = projects["billing_method"].astype(object)
+    method = method.where(method.notna(), None)
     for i, (kind, how) in enumerate(zip(ptype, method, strict=True)):  # one per project
         if kind == "fixed_price":
             codes[i] = _FIXED
@@ -382,7 +385,7 @@ def _lookup(index: pd.Index, keys: pd.Series) -> np.ndarray:
     """Positions of ``keys`` in ``index`` (-1: not there, or NA)."""
     if len(index) == 0:
         return np.full(len(keys), -1, dtype="int64")
-    positions = index.get_indexer(keys.astype("Int64"))
+    positions = index.get_indexer(pd.Index(keys.astype("Int64")))
     positions[keys.isna().to_numpy()] = -1
     return positions
 

@@ -281,7 +281,7 @@ class ProfileAuth(requests.auth.AuthBase):
         again = request.copy()
         again.headers["Authorization"] = f"Bearer {check_token(fresh)}"
         again._fbtime_retried = True  # type: ignore[attr-defined]
-        retried = response.connection.send(again, **kwargs)  # type: ignore[attr-defined]
+        retried = response.connection.send(again, **kwargs)
         retried.request = again  # no 401 in .history: the cache would store its token
         return retried
 
