@@ -42,14 +42,10 @@ __all__ = [
 class UpdatePlan(PlanData):
     """Changes to make to time entries, reviewed before anything is written.
 
-    Attributes:
-        kind: what built the plan: ``mark_billed``, ``mark_unbilled``, ``update``,
-            ``delete`` or ``undo``; the kind limits the actions and fields it may change.
-        business_id: the business the entries belong to; apply refuses another.
-        changes: one :class:`Change` per entry to write.
-        skipped: ``{"id", "reason"}`` for entries left alone.
-        created_at: when the plan was built (UTC ISO); old saved plans need confirmation.
-        source_journal: for undo plans, the journal being undone.
+    What a plan holds is :class:`~fbtime.bulk.change.PlanData`'s (kind, business, changes,
+    skipped, when it was built, the API it came from); this class adds what a person does
+    with it: read it back checked (an undo plan against its journal too), apply it, review
+    it in a notebook.
     """
 
     @classmethod
