@@ -4,6 +4,12 @@ What is cached: successful (200) GET answers, in a SQLite file with the JSON ser
 for 15 minutes by default. Never cached: writes, errors, and anything fetched with
 ``refresh=True`` or by incremental sync.
 
+Time-entry lists are kept differently (:class:`Snapshots`): page-number paging has no
+snapshot upstream, so a list is only as good as its last check. The same SQLite file holds,
+per query, the frame a load produced (bytes, written by :mod:`fbtime.load`) and the state
+that revalidates it: the server's time of the fetch (the watermark an ``updated_since``
+query starts from), when it was last checked, its count and the write generation.
+
 Isolation: each (base URL, business id, token identity) gets its own file, named by a
 hash, so a second token never reads the first token's answers. The token itself is not
 in the file: cache keys hash only the method, URL and body (:func:`request_key`), and
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import sqlite3
@@ -37,7 +44,7 @@ import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -271,6 +278,94 @@ def make_session(location: CacheLocation, expire_after: timedelta) -> requests_c
     for companion in location.directory.glob(location.path.name + "-*"):
         os.chmod(companion, PRIVATE_FILE)
     return session
+
+
+def snapshot_key(path: str, params: Mapping[str, str]) -> str:
+    """The key of a list query's snapshot: its path and filters, not the page size."""
+    return _digest("fbtime-snapshot", path, *sorted(f"{k}={v}" for k, v in params.items()))
+
+
+#: A state is a few hundred bytes; anything far larger was not written by fbtime.
+MAX_STATE_CHARS = 64 * 1024
+#: The largest snapshot read back (a million entries take about 200 MB).
+MAX_SNAPSHOT_BYTES = 2**31
+
+
+class Snapshots:
+    """Snapshots of list queries and their revalidation state, in a cache's SQLite file.
+
+    They live beside requests-cache's answers, in the same file: private (0600), one file
+    per (API, business, identity), never a token, moved aside when damaged, removed by
+    ``fbtime cache clear``. A snapshot and its state are written in one transaction, so
+    they always belong together.
+
+    Reads treat the file as untrusted: a state that is not a JSON object, or a snapshot
+    larger than :data:`MAX_SNAPSHOT_BYTES`, reads as no snapshot. ``sqlite3`` errors reach
+    the caller, who decides whether the file is damaged (:meth:`Client.cache_damaged`).
+    """
+
+    TABLE = "fbtime_snapshots"
+
+    def __init__(self, location: CacheLocation) -> None:
+        self.location = location
+
+    @contextlib.contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        # mode=rw: never create the file here (make_session creates it 0600 first)
+        db = sqlite3.connect(f"file:{self.location.path}?mode=rw", uri=True, timeout=10)
+        try:
+            db.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.TABLE} "
+                "(key TEXT PRIMARY KEY, state TEXT NOT NULL, data BLOB NOT NULL)"
+            )
+            with db:  # one transaction
+                yield db
+        finally:
+            db.close()
+
+    def read(self, key: str) -> tuple[dict[str, Any], bytes] | None:
+        """The state and snapshot bytes saved under ``key``, or None."""
+        with self._db() as db:
+            sizes = db.execute(
+                f"SELECT length(state), length(data) FROM {self.TABLE} WHERE key = ?", (key,)
+            ).fetchone()
+            if sizes is None or not all(isinstance(n, int) for n in sizes):
+                return None
+            if sizes[0] > MAX_STATE_CHARS or sizes[1] > MAX_SNAPSHOT_BYTES:
+                return None
+            # one statement, so the state and the bytes are of the same write
+            row = db.execute(
+                f"SELECT state, data FROM {self.TABLE} WHERE key = ?", (key,)
+            ).fetchone()
+        if row is None or not isinstance(row[0], str) or not isinstance(row[1], bytes):
+            return None
+        if len(row[0]) > MAX_STATE_CHARS or len(row[1]) > MAX_SNAPSHOT_BYTES:
+            return None  # replaced by a larger one between the two statements
+        try:
+            state = json.loads(row[0])
+        except ValueError:
+            return None
+        return (state, row[1]) if isinstance(state, dict) else None
+
+    def write(self, key: str, state: Mapping[str, Any], data: Any) -> None:
+        """Save a snapshot (bytes, or any buffer) and its state under ``key``."""
+        with self._db() as db:
+            db.execute(
+                f"INSERT OR REPLACE INTO {self.TABLE} (key, state, data) VALUES (?, ?, ?)",
+                (key, json.dumps(dict(state)), data),
+            )
+
+    def update(self, key: str, state: Mapping[str, Any]) -> None:
+        """Replace the state of the snapshot under ``key`` (its bytes stay)."""
+        with self._db() as db:
+            db.execute(
+                f"UPDATE {self.TABLE} SET state = ? WHERE key = ?", (json.dumps(dict(state)), key)
+            )
+
+    def forget(self, key: str) -> None:
+        """Drop the snapshot under ``key`` (an unreadable one, or one found wrong)."""
+        with self._db() as db:
+            db.execute(f"DELETE FROM {self.TABLE} WHERE key = ?", (key,))
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ def list_all(
         return Page(answer.body, answer.server_time, answer.from_cache, answer.url)
 
     listing = read_pages(
-        get_page, key=key, per_page=DEFAULT_PER_PAGE, workers=client.settings.workers,
+        get_page, key=key, per_page=DEFAULT_PER_PAGE, workers=client.concurrency,
         id_key=id_key,
     )  # fmt: skip
     return listing.rows
