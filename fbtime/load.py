@@ -27,11 +27,13 @@ import contextlib
 import datetime as dt
 import logging
 import math
+import secrets
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -51,6 +53,7 @@ from fbtime.errors import (
     SchemaError,
     UnexpectedAnswerError,
 )
+from fbtime.files import read_limited
 from fbtime.frame import (
     apply_changes,
     chunks_to_frame,
@@ -218,27 +221,46 @@ def _drop_moved_out(
 
 
 # -- snapshots ----------------------------------------------------------------------------
-def _to_snapshot(frame: pd.DataFrame) -> pa.Buffer | None:
-    """The frame as Arrow IPC bytes, or None for one fbtime does not keep (extra fields)."""
+#: The Arrow schema metadata key that ties a snapshot file to its state.
+SNAPSHOT_ID = b"fbtime-snapshot"
+
+
+def _snapshot_writer(frame: pd.DataFrame, snapshot_id: str) -> Callable[[Path], None] | None:
+    """A writer of ``frame`` as an Arrow IPC file, or None for a frame fbtime does not keep
+    (one with fields the API added since: kept in the frame, not in a snapshot)."""
     if list(frame.columns) != list(schema.FRAME_COLUMNS):
-        return None  # fields the API added since: kept in the frame, not in a snapshot
+        return None
     try:
         table = pa.Table.from_pandas(frame.reset_index(), preserve_index=False)
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
-        return sink.getvalue()
     except (pa.ArrowException, TypeError, ValueError):
         return None
+    table = table.replace_schema_metadata(
+        {**(table.schema.metadata or {}), SNAPSHOT_ID: snapshot_id.encode()}
+    )
+
+    def write(path: Path) -> None:
+        # streamed to the file: no second copy of the frame in memory
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
+            out.write_table(table)
+
+    return write
 
 
-def _from_snapshot(data: bytes) -> pd.DataFrame | None:
-    """A snapshot's frame, or None if it is not exactly a time-entry frame."""
+def _read_snapshot(path: Path, state: dict[str, Any]) -> pd.DataFrame | None:
+    """The frame a state's file holds, or None unless it is exactly that write's frame and
+    exactly a time-entry frame (the file is read back, so it is checked like an answer)."""
+    size = state.get("bytes")
+    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+        return None
     try:
-        table = pa.ipc.open_file(pa.py_buffer(data)).read_all()
+        data = read_limited(path, size)
+        reader = pa.ipc.open_file(pa.py_buffer(data))
+        if (reader.schema.metadata or {}).get(SNAPSHOT_ID) != str(state.get("id")).encode():
+            return None  # another write's file, or none of fbtime's
+        table = reader.read_all()
         table.validate(full=True)
         frame = table.to_pandas().set_index(schema.INDEX)
-    except (pa.ArrowException, KeyError, TypeError, ValueError) as exc:
+    except (OSError, pa.ArrowException, KeyError, TypeError, ValueError) as exc:
         log.debug("an unreadable snapshot was dropped: %s", exc)
         return None
     expected = schema.empty_frame()
@@ -249,8 +271,8 @@ def _from_snapshot(data: bytes) -> pd.DataFrame | None:
     return frame
 
 
-def _cache_trouble(client: Client, exc: sqlite3.Error) -> None:
-    """A snapshot read or write failed: a damaged file is moved aside and rebuilt."""
+def _cache_trouble(client: Client, exc: Exception) -> None:
+    """A snapshot read or write failed: a damaged cache file is moved aside and rebuilt."""
     if type(exc) is sqlite3.DatabaseError:  # "file is not a database", "malformed"
         client.cache_damaged(exc)
     else:  # busy, locked, disk full: the load goes on without its snapshot
@@ -277,10 +299,18 @@ def _check_state(state: dict[str, Any], now: float) -> dict[str, Any] | None:
 
 
 def _state(
-    watermark: dt.datetime, frame: pd.DataFrame, meta: dict[str, Any], generation: str | None
+    watermark: dt.datetime,
+    frame: pd.DataFrame,
+    meta: dict[str, Any],
+    generation: str | None,
+    previous: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """A new state; with ``previous``, one for the same file (its id and size kept)."""
+    kept = {k: previous[k] for k in ("id", "bytes") if k in previous} if previous else {}
     return {
         "version": SNAPSHOT_VERSION,
+        "id": secrets.token_hex(8),
+        **kept,
         "watermark": watermark.isoformat(),
         "checked_at": time.time(),
         "rows": len(frame),
@@ -298,10 +328,12 @@ def _save(
         return
     try:
         if not frame_too:
-            snapshots.update(key, state)
-        elif (data := _to_snapshot(frame)) is not None:
-            snapshots.write(key, state, data)
-    except sqlite3.Error as exc:
+            snapshots.write(key, state)
+        elif (writer := _snapshot_writer(frame, state["id"])) is not None:
+            snapshots.write(key, state, writer)
+        else:
+            snapshots.forget(key)  # an older snapshot of the query would only mislead
+    except (sqlite3.Error, OSError) as exc:
         _cache_trouble(client, exc)
 
 
@@ -330,18 +362,17 @@ def _revalidate(
     use or the server disagrees with it (then everything is loaded)."""
     spent: dict[str, Any] = {"requests": 0, "notes": []}
     try:
-        found = snapshots.read(key)
+        found = snapshots.state(key)
     except sqlite3.Error as exc:
         _cache_trouble(client, exc)
         return None, spent
     now = time.time()
-    state = _check_state(found[0], now) if found is not None else None
-    if found is None or state is None:
+    state = _check_state(found, now) if found is not None else None
+    if state is None:
         return None, spent
     if now - state["checked_at"] > client.settings.cache_expire.total_seconds():
         return None, spent  # not checked within the cache's lifetime: load it afresh
-    frame = _from_snapshot(found[1])
-    del found
+    frame = _read_snapshot(snapshots.path(key), state)
     if frame is None or len(frame) != state["rows"]:
         return None, spent
     generation = client.cache_generation()
@@ -363,11 +394,11 @@ def _revalidate(
     info = {"requests": result.requests, "passes": 0, "meta": meta, "notes": [],
             "server_time": watermark, "source": "revalidated"}  # fmt: skip
     if len(result.frame) == len(frame) and not _changes_apply(frame, result.changes):
-        _save(client, key, frame, _state(watermark, frame, meta, generation), frame_too=False)
+        same = _state(watermark, frame, meta, generation, previous=state)
+        _save(client, key, frame, same, frame_too=False)
         return frame, info
-    _save(
-        client, key, result.frame, _state(watermark, result.frame, meta, generation), frame_too=True
-    )
+    changed = _state(watermark, result.frame, meta, generation)
+    _save(client, key, result.frame, changed, frame_too=True)
     return result.frame, info
 
 
