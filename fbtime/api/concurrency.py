@@ -17,6 +17,10 @@ starts at :data:`~fbtime.config.START_WORKERS` and is decided again after every 
   one per round while latency stays within 1.5x of the lowest seen (one more request in
   flight then means more answers per second), and takes one off above that.
 
+The lowest latency seen is a round's median; at 2 or fewer in flight the client cannot be
+what queues, so the latency seen there becomes the lowest (a network that became slower
+is relearned).
+
 It never exceeds the hard cap, :data:`~fbtime.config.MAX_WORKERS` (32): the connection
 pool holds that many connections, the real API's tolerance for parallel requests is
 undocumented, and past 16 a 20 ms API gains little (bench/RESULTS.md). Concurrency control
@@ -39,8 +43,9 @@ SLOW_START_GAIN = 1.33
 LATENCY_RISE = 2.0
 #: Latency over the lowest seen below which one more request may be added per round.
 LATENCY_ROOM = 1.5
-#: How fast the lowest latency seen forgets (per round), so a slower network is relearned.
-BASELINE_DRIFT = 1.01
+#: At this few requests in flight the client cannot be what queues: the latency it sees is
+#: the network's and the API's own, and becomes the lowest seen (a slower network relearned).
+RELEARN_AT = 2
 #: Fewest answers that make a round (a round of one answer says little).
 MIN_ROUND = 4
 
@@ -145,8 +150,8 @@ class Concurrency:
         self._rate = throughput
         latency = statistics.median(self._latencies) if self._latencies else None
         if latency is not None:
-            drifted = self._baseline * BASELINE_DRIFT if self._baseline else latency
-            self._baseline = min(latency, drifted)
+            relearn = self._baseline is None or self.limit <= RELEARN_AT
+            self._baseline = latency if relearn else min(latency, self._baseline)
         if self.adaptive:
             self._decide(throughput, latency)
         self._new_round(now)
