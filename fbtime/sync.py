@@ -13,7 +13,7 @@ Beside it one more request (a single row) checks the server's count: an entry ed
 that it no longer matches the filters (say ``billed=False`` and it was just billed) is not
 in the ``updated_since`` answer, and would otherwise linger; one query over every entry
 changed since finds it. A count that still does not match triggers a full reload, and the
-report says why. That incremental core is :func:`fbtime.load.catch_up`, which a cached
+report says why. That incremental core is :func:`fbtime.incremental.catch_up`, which a cached
 load's revalidation uses too.
 
 Files: the snapshot at ``path`` and its state next to it (``<path>.sync.json``: filters,
@@ -44,7 +44,8 @@ from fbtime.config import DEFAULT_PER_PAGE, DEFAULT_WATERMARK_LAG, check_seconds
 from fbtime.errors import ConfigError, QueryError, SyncError, SyncFiltersError
 from fbtime.files import read_limited, write_private, write_private_with
 from fbtime.frame import sort_entries
-from fbtime.load import catch_up, load_frame
+from fbtime.incremental import catch_up
+from fbtime.load import load_frame
 from fbtime.schema import as_time_entries
 
 #: Subtracted from the server's time to make the next watermark (see the module doc).

@@ -21,7 +21,8 @@ LIMIT = 12
 
 
 def load(client, **kw):
-    frame = fbtime.load_time_entries(client, team=True, per_page=PER_PAGE, progress=False, **kw)
+    kw.setdefault("progress", False)
+    frame = fbtime.load_time_entries(client, team=True, per_page=PER_PAGE, **kw)
     frame.attrs = {}
     return frame
 
@@ -124,3 +125,10 @@ def test_rate_limit_headers_that_make_no_sense_are_not_believed(sb, headers):
     sandbox.inject(200, endpoint=LIST, body=first_page(sandbox), headers=headers)
     client.request("GET", client.time_entries.path, params={"team": "true"})
     assert client.limiter.window is None  # nothing to wait for, nothing to trust
+
+
+def test_the_progress_bar_shows_the_current_rate(sb, capsys):
+    sandbox, _ = sb
+    load(sandbox.client(cache=False), progress=True)
+    shown = capsys.readouterr().err
+    assert "time entries" in shown and "in flight" in shown and "req/s" in shown
