@@ -28,9 +28,13 @@ DEFAULT_CACHE_EXPIRE = timedelta(minutes=15)
 DEFAULT_RETRIES = 5
 #: Concurrent requests: None adapts them to the API (``fbtime.api.concurrency``).
 DEFAULT_WORKERS: int | None = None
-#: The hard cap on concurrent requests, fixed or adaptive: the connection pool holds this
-#: many connections, and past 16 a 20 ms API gains little more (bench/RESULTS.md).
+#: The hard cap on concurrent requests (``workers=`` is checked against it); the
+#: connection pool holds this many connections.
 MAX_WORKERS = 32
+#: The most adaptive concurrency grows to. On the benchmark (20 ms API, 2 CPUs) 16
+#: workers were the fastest, 32 slower, and each request in flight holds a page in
+#: memory (bench/RESULTS.md); FreshBooks does not document how many it tolerates.
+ADAPTIVE_MAX_WORKERS = 16
 #: Where adaptive concurrency starts (the fixed count of earlier versions).
 START_WORKERS = 4
 #: Subtracted from the server's time of a fetch to make the watermark an ``updated_since``

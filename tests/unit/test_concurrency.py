@@ -1,5 +1,5 @@
 """Adaptive concurrency: grows while throughput improves, shrinks on 429s, 5xx and rising
-latency, never past the cap; a fixed count stays fixed.
+latency, never past its cap of 16; a fixed count stays fixed.
 
 The API is simulated: a server that answers ``capacity`` requests at a time in ``base``
 seconds and queues the rest, so latency rises once concurrency passes its capacity. A
@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from fbtime.api.concurrency import Concurrency
-from fbtime.config import MAX_WORKERS, START_WORKERS
+from fbtime.config import ADAPTIVE_MAX_WORKERS, START_WORKERS
 
 
 class FakeClock:
@@ -48,11 +48,11 @@ def test_it_starts_at_four_and_doubles_while_throughput_keeps_up_but_never_passe
     adaptive = Concurrency(clock=clock)
     assert adaptive.limit == START_WORKERS == 4
     limits = run(adaptive, clock, 12)  # a server that is never the bottleneck
-    assert limits[:3] == [8, 16, 32]
-    assert max(limits) == MAX_WORKERS == adaptive.peak == 32
+    assert limits[:2] == [8, 16]
+    assert max(limits) == ADAPTIVE_MAX_WORKERS == adaptive.peak == 16
 
 
-@pytest.mark.parametrize("capacity", [6, 12, 20])
+@pytest.mark.parametrize("capacity", [3, 5, 6])
 def test_it_settles_where_more_requests_stop_bringing_more_answers(capacity):
     clock = FakeClock()
     adaptive = Concurrency(clock=clock)
@@ -61,7 +61,13 @@ def test_it_settles_where_more_requests_stop_bringing_more_answers(capacity):
     # at or past the server's capacity (full throughput), and short of twice it (latency
     # at most doubled), however the rounds went on the way
     assert all(capacity <= n <= 2 * capacity for n in settled), limits
-    assert any(reason == "throughput stopped improving" for reason, _ in adaptive.history)
+
+
+def test_a_doubling_that_brings_no_more_answers_is_taken_halfway_back():
+    clock = FakeClock()
+    adaptive = Concurrency(clock=clock)
+    assert run(adaptive, clock, 2, capacity=3) == [8, 6]  # 8 answered no faster than 4
+    assert adaptive.history[-1] == ("throughput stopped improving", 6)
 
 
 @pytest.mark.parametrize("status", [429, 500, 503, None], ids=["429", "500", "503", "no answer"])
@@ -69,22 +75,22 @@ def test_overload_halves_it(status):
     clock = FakeClock()
     adaptive = Concurrency(clock=clock)
     run(adaptive, clock, 3)
-    assert adaptive.limit == 32
-    run(adaptive, clock, 1, status=status)
     assert adaptive.limit == 16
-    assert adaptive.history[-1] == ("429, 5xx or a failed connection", 16)
-    run(adaptive, clock, 3, status=status)
+    run(adaptive, clock, 1, status=status)
+    assert adaptive.limit == 8
+    assert adaptive.history[-1] == ("429, 5xx or a failed connection", 8)
+    run(adaptive, clock, 2, status=status)
     assert adaptive.limit == 2
 
 
 def test_latency_rising_two_rounds_running_takes_a_quarter_off():
     clock = FakeClock()
     adaptive = Concurrency(clock=clock)
-    run(adaptive, clock, 30, capacity=12)  # settled near 18 in flight
+    run(adaptive, clock, 30, capacity=6)  # settled near 9 in flight
     before = adaptive.limit
-    run(adaptive, clock, 1, capacity=12, base=0.2)  # one slow round: one request off
+    run(adaptive, clock, 1, capacity=6, base=0.2)  # one slow round: one request off
     assert adaptive.limit == before - 1
-    run(adaptive, clock, 1, capacity=12, base=0.2)  # a second: a quarter off
+    run(adaptive, clock, 1, capacity=6, base=0.2)  # a second: a quarter off
     assert adaptive.limit == (before - 1) - (before - 1) // 4
     assert adaptive.history[-1][0] == "latency rising"
 
@@ -92,10 +98,10 @@ def test_latency_rising_two_rounds_running_takes_a_quarter_off():
 def test_a_network_that_became_slower_is_relearned_at_the_bottom():
     clock = FakeClock()
     adaptive = Concurrency(clock=clock)
-    run(adaptive, clock, 30, capacity=12)
-    limits = run(adaptive, clock, 80, capacity=12, base=0.2)  # ten times slower from now on
+    run(adaptive, clock, 30, capacity=6)
+    limits = run(adaptive, clock, 80, capacity=6, base=0.2)  # ten times slower from now on
     assert min(limits) <= 2  # it backed off all the way...
-    assert limits[-1] >= 12  # ...then learned the new latency and grew back
+    assert limits[-1] >= 6  # ...then learned the new latency and grew back
 
 
 def test_it_does_not_grow_while_a_rate_limit_holds_requests_back():
