@@ -117,7 +117,7 @@ class Client:
         retries: retry budget per request for 429/5xx/connection errors.
         workers: requests in flight at once (a load's pages, a bulk apply's entries):
             None (the default) adapts the number to the API's latency, errors and
-            published limit, from 4 up to 32; a number from 1 to 32 fixes it.
+            published limit, from 4 up to 16; a number from 1 to 32 fixes it.
         rate_limit: requests per second this client will not exceed (None: no pacing).
         profile: a saved login (``fbtime login``) to use. With no token given and no
             ``FRESHBOOKS_ACCESS_TOKEN``, the ``default`` profile (or ``FBTIME_PROFILE``) is
