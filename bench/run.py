@@ -418,12 +418,12 @@ def write_results(all_results: list[dict[str, Any]], accessor_md: str | None) ->
         "",
         *_targets(all_results),
         "",
-        "## Workers, and the cap of 32",
+        "## Workers, and the caps (16 adaptive, 32 fixed)",
         "",
         "Ideal = pages x latency / workers + frame building (measured alone above). "
-        "Adaptive concurrency starts at 4 and doubles while throughput keeps up, then holds "
-        "latency within 1.5x of the lowest seen; *gain over half as many* is what doubling "
-        "the fixed count bought.",
+        "Adaptive concurrency starts at 4 and doubles while throughput keeps up (to 16 at "
+        "most), then holds latency within 1.5x of the lowest seen; *gain over half as many* "
+        "is what doubling the fixed count bought.",
         "",
         *_workers(all_results),
         "",
