@@ -3,8 +3,12 @@
 A load from the network ends with one ``updated_since`` query from the time the first
 page was served (:func:`load_frame`): an entry created, changed or deleted while the
 pages were read is reconciled, so the frame is exactly the server's set at the end.
-Pages become frames with :mod:`fbtime.frame`; incremental sync (:mod:`fbtime.sync`) uses
-:func:`changes_since` and :func:`count_entries`.
+Pages become frames with :mod:`fbtime.frame`.
+
+A cached client keeps each query's frame and revalidates it at the next load: one
+``updated_since`` query and one count check instead of every page, so a change made in
+FreshBooks' web app shows at once (:mod:`fbtime.incremental`, whose core fbtime.sync
+uses too). ``accept_stale`` serves it with no request, by choice.
 
 :func:`connect` gives scripts and notebooks a client: a fresh local sandbox, or
 FreshBooks as :class:`~fbtime.Client` finds it.
@@ -14,16 +18,18 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import pandas as pd
 
 from fbtime.api import reference
+from fbtime.api.cache import snapshot_key
 from fbtime.api.client import Client
-from fbtime.api.paging import Changes, Page, read_pages, reconcile
-from fbtime.api.query import FILTERS, DateLike, check_per_page, encode_filters, to_utc
-from fbtime.config import DEFAULT_PER_PAGE
+from fbtime.api.paging import read_pages
+from fbtime.api.query import FILTERS, DateLike, check_per_page, encode_filters
+from fbtime.config import DEFAULT_PER_PAGE, check_seconds
 from fbtime.errors import (
     ConfigError,
     InconsistentPagesError,
@@ -31,60 +37,21 @@ from fbtime.errors import (
     SchemaError,
     UnexpectedAnswerError,
 )
-from fbtime.frame import apply_changes, chunks_to_frame, compact_chunks, page_chunk
+from fbtime.frame import chunks_to_frame, compact_chunks, page_chunk
+from fbtime.incremental import (  # changes_since and count_entries: kept importable from here
+    catch_up,
+    changes_since,  # noqa: F401
+    count_entries,  # noqa: F401
+    merge_meta,
+    new_state,
+    page_reader,
+    revalidate,
+    save_snapshot,
+)
 from fbtime.rates import Rates, projects_frame
 
 #: Time between the server's clock on page 1 and the ``updated_since`` re-check.
 VERIFY_LAG = dt.timedelta(seconds=5)
-
-
-def _page_reader(
-    client: Client, params: dict[str, str], per_page: int, refresh: bool, use_cache: bool
-) -> Callable[[int], Page]:
-    path = client.time_entries.path
-
-    def get_page(number: int) -> Page:
-        page_params = {**params, "page": str(number), "per_page": str(per_page)}
-        answer = client.send("GET", path, params=page_params, refresh=refresh, use_cache=use_cache)
-        return Page(answer.body, answer.server_time, answer.from_cache, answer.url)
-
-    return get_page
-
-
-def changes_since(
-    client: Client,
-    filters: dict[str, Any],
-    since: dt.datetime,
-    *,
-    per_page: int = DEFAULT_PER_PAGE,
-) -> tuple[Changes, dict[str, Any]]:
-    """Rows of ``filters`` changed since ``since`` (deleted too), never from the cache.
-
-    Returns the changes and ``{"requests", "pages", "server_time", "rows"}``.
-    ``updated_since`` goes out at whole seconds, floored: it can only fetch more.
-    """
-    stamp = to_utc(since, "since")
-    if filters.get("updated_since") is not None:
-        stamp = max(stamp, to_utc(filters["updated_since"], "updated_since"))
-    query = {**filters, "include_deleted": True, "updated_since": stamp.replace(microsecond=0)}
-    params = encode_filters(query)
-    listing = read_pages(
-        _page_reader(client, params, per_page, False, False),
-        key="time_entries",
-        per_page=per_page,
-        workers=client.settings.workers,
-    )
-    changes = reconcile(listing.rows, keep_deleted=bool(filters.get("include_deleted")))
-    info = {"requests": listing.requests, "pages": listing.requests,
-            "server_time": listing.server_time, "rows": len(listing.ids)}  # fmt: skip
-    return changes, info
-
-
-def count_entries(client: Client, filters: dict[str, Any]) -> dict[str, Any]:
-    """The server's current ``meta`` for ``filters`` (one row fetched, never cached)."""
-    params = {**encode_filters(filters), "page": "1", "per_page": "1"}
-    body = client.request("GET", client.time_entries.path, params=params, use_cache=False)
-    return dict(body.get("meta") or {})
 
 
 def load_frame(
@@ -95,35 +62,47 @@ def load_frame(
     refresh: bool = False,
     use_cache: bool = True,
     verify: bool = True,
+    accept_stale: dt.timedelta | None = None,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     max_attempts: int = 3,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Load every page of ``filters`` into a frame, reconciling changes made meanwhile.
 
-    After a load that touched the network, entries changed since page 1 was served
-    (less :data:`VERIFY_LAG`) are fetched with ``updated_since`` and applied; then the
-    server's count must match, else the pages are read again, bypassing the cache.
+    With a cached client (and ``use_cache``), a snapshot of the query is revalidated
+    first (see the module docstring); ``refresh=True`` skips it. After a load that read
+    the pages, entries changed since page 1 was served (less :data:`VERIFY_LAG`) are
+    fetched with ``updated_since`` and applied; then the server's count must match, else
+    the pages are read again. Pages never come from, nor go to, the HTTP cache: the
+    snapshot is the list's cache.
 
     Returns:
-        The frame and ``{"requests", "passes", "meta", "server_time", "notes"}``.
+        The frame and ``{"requests", "passes", "meta", "server_time", "notes",
+        "source"}``; ``source`` is ``"network"``, ``"revalidated"`` or ``"cache"``.
 
     Raises:
         InconsistentPagesError: the list kept changing through ``max_attempts`` loads.
     """
     params = encode_filters(filters)
+    snapshots = client.snapshots if use_cache and verify else None
+    key = snapshot_key(client.time_entries.path, params)
     requests, passes, notes = 0, 0, []
+    if snapshots is not None and not refresh:
+        frame, info = revalidate(client, snapshots, key, filters, per_page, accept_stale)
+        if frame is not None:
+            return frame, info
+        requests, notes = info["requests"], info["notes"]
+    generation = client.cache_generation()
+    get_page = page_reader(client, params, per_page, True, False)
     for attempt in range(max_attempts):
-        fresh = refresh or attempt > 0
         listing = read_pages(
-            _page_reader(client, params, per_page, fresh, use_cache),
+            get_page,
             key="time_entries",
             per_page=per_page,
-            workers=client.settings.workers,
+            workers=client.concurrency,
             progress=progress if attempt == 0 else None,
             on_total=on_total if attempt == 0 else None,
             convert=page_chunk,
-            reread=_page_reader(client, params, per_page, True, use_cache),
             compact=compact_chunks,
         )
         requests, passes = requests + listing.requests, passes + listing.passes
@@ -134,31 +113,24 @@ def load_frame(
             raise UnexpectedAnswerError(f"GET {client.time_entries.path}: {exc}") from None
         del listing.chunks[:]
         info = {"requests": requests, "passes": passes, "meta": meta, "notes": notes,
-                "server_time": listing.server_time}  # fmt: skip
+                "server_time": listing.server_time, "source": "network"}  # fmt: skip
         single = listing.requests == 1  # one answer is one snapshot: nothing to reconcile
-        if not verify or single or not listing.from_network or listing.server_time is None:
+        if not verify or listing.server_time is None:
             return frame, info
-        changes, seen = changes_since(
-            client, filters, listing.server_time - VERIFY_LAG, per_page=per_page
-        )
-        info["requests"] = requests = requests + seen["requests"]
-        if not changes:
-            return frame, info
-        frame = apply_changes(frame, changes)
-        counted = count_entries(client, filters)  # its pages/per_page are of a 1-row page
-        meta = {
-            **meta,
-            **{k: v for k, v in counted.items() if k not in ("page", "pages", "per_page")},
-        }
-        meta["pages"] = -(-int(meta.get("total", 0)) // per_page)
-        info["requests"] = requests = requests + 1
-        info["meta"] = meta
-        if len(frame) == int(meta.get("total", -1)):
-            return frame, info
-        notes.append(
-            f"load {attempt + 1}: {len(frame)} entries after reconciling, "
-            f"server has {meta.get('total')}"
-        )
+        if not single:
+            since = listing.server_time - VERIFY_LAG
+            result = catch_up(client, frame, filters, since, per_page=per_page, count=False)
+            info["requests"] = requests = requests + result.requests
+            frame = result.frame
+            if result.meta is not None:
+                info["meta"] = meta = merge_meta(meta, result.meta, per_page)
+            if result.reason:
+                notes.append(f"load {attempt + 1}: {result.reason}")
+                continue
+        if snapshots is not None:
+            state = new_state(listing.server_time, frame, meta, generation)
+            save_snapshot(client, key, frame, state, frame_too=True)
+        return frame, info
     raise InconsistentPagesError(
         f"the list kept changing while it was loaded ({max_attempts} loads): "
         + " | ".join(notes)
@@ -181,14 +153,18 @@ def load_time_entries(
     identity_id: int | None = None,
     per_page: int = DEFAULT_PER_PAGE,
     refresh: bool = False,
+    accept_stale: dt.timedelta | float | None = None,
     progress: bool | None = None,
     **unknown: Any,
 ) -> pd.DataFrame:
     """Load time entries into a typed DataFrame indexed by ``id``.
 
-    Every page is fetched (page 1 first, the rest concurrently) and cached for 15 minutes
-    unless ``refresh=True``. Dates accept ``str``, ``date``, ``datetime`` or a pandas
-    ``Timestamp``; naive values mean UTC. ``started_from``/``started_to`` are inclusive.
+    Every page is fetched (page 1 first, the rest concurrently). A cached client keeps
+    the frame for 15 minutes (``Client(cache_expire=...)``) and revalidates it on the
+    next load of the same query: one ``updated_since`` request and one count check, so a
+    change made in FreshBooks' web app shows at once, for 2 requests instead of every
+    page. Dates accept ``str``, ``date``, ``datetime`` or a pandas ``Timestamp``; naive
+    values mean UTC. ``started_from``/``started_to`` are inclusive.
 
     Args:
         client: a :class:`~fbtime.Client`; default ``fbtime.Client()`` from the
@@ -198,16 +174,22 @@ def load_time_entries(
             By default only the token owner's logged, active entries are returned;
             ``team=True`` returns everyone's.
         per_page: rows per request, 1 to 100.
-        refresh: ignore cached answers and fetch again.
+        refresh: ignore the cached frame and fetch every page again.
+        accept_stale: the staleness you accept (seconds or a timedelta): a cached frame
+            checked against the server no longer ago than this is returned with no
+            request at all, even if the account changed since. Default None: always
+            revalidate.
         progress: show a progress bar (default: when there is more than one page).
 
     Returns:
         The frame, with ``df.attrs["fbtime"]`` holding ``business_id``, ``filters``,
-        ``fetched_at`` and the server's ``meta`` totals. An empty result has the same
-        columns and dtypes.
+        ``fetched_at`` (when the data was last known current), the server's ``meta``
+        totals, ``requests`` sent and ``source`` (``"network"``, ``"revalidated"`` or
+        ``"cache"``). An empty result has the same columns and dtypes.
 
     Raises:
-        QueryError: an unknown filter, or a bad date, id or page size (before any request).
+        QueryError: an unknown filter, or a bad date, id, page size or ``accept_stale``
+            (before any request).
         ConfigError: no token or business id could be found.
         APIError: the API refused (see :mod:`fbtime.errors`).
 
@@ -220,7 +202,7 @@ def load_time_entries(
         names = ", ".join(map(repr, sorted(unknown)))
         raise QueryError(
             f"unknown argument(s) {names}; valid filters are: {', '.join(FILTERS)}; "
-            "other options: per_page, refresh, progress"
+            "other options: per_page, refresh, accept_stale, progress"
         )
     filters = {
         "billable": billable,
@@ -237,14 +219,19 @@ def load_time_entries(
     filters = {k: v for k, v in filters.items() if v is not None}
     params = encode_filters(filters)  # validate before any client or request exists
     check_per_page(per_page)
+    try:
+        stale = None if accept_stale is None else check_seconds("accept_stale", accept_stale)
+    except ConfigError as exc:
+        raise QueryError(str(exc)) from None
     client = client or Client()
     fetched_at = dt.datetime.now(dt.UTC)
-    with _Bar(progress) as bar:
+    with _Bar(progress, client) as bar:
         frame, info = load_frame(
             client,
             filters,
             per_page=per_page,
             refresh=refresh,
+            accept_stale=stale,
             progress=bar.update,
             on_total=bar.set_total,
         )
@@ -254,19 +241,23 @@ def load_time_entries(
         "base_url": client.base_url,
         "connection": client.connection_id,
         "filters": params,
-        "fetched_at": fetched_at.isoformat(),
+        "fetched_at": info.get("checked_at", fetched_at).isoformat(),
         "meta": meta,
         "requests": info["requests"],
+        "source": info["source"],
     }
     return frame
 
 
 class _Bar:
-    """A tqdm.auto bar created only once the page count shows more than one page."""
+    """A tqdm.auto bar created only once the page count shows more than one page; it shows
+    the pages per second and how many requests the client keeps in flight."""
 
-    def __init__(self, enabled: bool | None) -> None:
+    def __init__(self, enabled: bool | None, client: Client | None = None) -> None:
         self.enabled = enabled
+        self.client = client
         self.bar: Any = None
+        self._shown = 0.0
 
     def set_total(self, pages: int) -> None:
         if self.enabled is False or (pages <= 1 and not self.enabled):
@@ -276,8 +267,20 @@ class _Bar:
         self.bar = tqdm(total=pages, unit="page", desc="time entries", leave=False)
 
     def update(self, n: int) -> None:
-        if self.bar is not None:
-            self.bar.update(n)
+        if self.bar is None:
+            return
+        self.bar.update(n)
+        now = time.monotonic()
+        if self.client is not None and now - self._shown >= 0.5:  # tqdm redraws ~10/s
+            self._shown = now
+            self.bar.set_postfix_str(self.status(self.client))
+
+    @staticmethod
+    def status(client: Client) -> str:
+        """``"8 in flight, 310 req/s"`` (and the published limit, when there is one)."""
+        concurrency, window = client.concurrency, client.limiter.window
+        text = f"{concurrency.limit} in flight, {concurrency.rate:.0f} req/s"
+        return text + (f", limit {window.limit}/window" if window is not None else "")
 
     def __enter__(self) -> _Bar:
         return self

@@ -9,10 +9,12 @@ answer by id and drops entries the server marks deleted (they are kept, as
 ``active=False``, when the filters themselves say ``include_deleted=True``). An overlap
 only re-fetches a few entries; upserting them again changes nothing.
 
-Then one more request (a single row) checks the server's count: an entry edited so that
-it no longer matches the filters (say ``billed=False`` and it was just billed) is not in
-the ``updated_since`` answer, and would otherwise linger. A count that does not match
-triggers a full reload, and the report says why.
+Beside it one more request (a single row) checks the server's count: an entry edited so
+that it no longer matches the filters (say ``billed=False`` and it was just billed) is not
+in the ``updated_since`` answer, and would otherwise linger; one query over every entry
+changed since finds it. A count that still does not match triggers a full reload, and the
+report says why. That incremental core is :func:`fbtime.incremental.catch_up`, which a cached
+load's revalidation uses too.
 
 Files: the snapshot at ``path`` and its state next to it (``<path>.sync.json``: filters,
 business, watermark), both private (0600). Data is written first, then state, each to a
@@ -41,17 +43,17 @@ from typing import Any
 import pandas as pd
 
 from fbtime.api.client import Client
-from fbtime.api.paging import Changes
 from fbtime.api.query import check_per_page, encode_filters
-from fbtime.config import DEFAULT_PER_PAGE, check_seconds
+from fbtime.config import DEFAULT_PER_PAGE, DEFAULT_WATERMARK_LAG, check_seconds
 from fbtime.errors import ConfigError, QueryError, SyncError, SyncFiltersError
 from fbtime.files import read_limited, write_private, write_private_with
-from fbtime.frame import apply_changes, sort_entries
-from fbtime.load import changes_since, count_entries, load_frame
+from fbtime.frame import sort_entries
+from fbtime.incremental import catch_up
+from fbtime.load import load_frame
 from fbtime.schema import as_time_entries
 
 #: Subtracted from the server's time to make the next watermark (see the module doc).
-DEFAULT_LAG = dt.timedelta(seconds=60)
+DEFAULT_LAG = DEFAULT_WATERMARK_LAG
 STATE_VERSION = 1
 
 
@@ -138,22 +140,11 @@ def sync(
     watermark_before = _parse_time(state["watermark"]) if state else None
     requests = pages = 0
     if not reason:
-        changes, info = changes_since(client, filters, watermark_before, per_page=per_page)
-        requests = pages = info["requests"]
-        server_time = info["server_time"]
-        frame = apply_changes(old, changes) if changes else old
-        meta = count_entries(client, filters)
-        requests += 1
-        if len(frame) > int(meta.get("total", -1)):
-            # Some entries were edited out of the filters: the widest query finds them.
-            frame, sent = _drop_moved_out(client, frame, changes, watermark_before, per_page)
-            meta = count_entries(client, filters)
-            requests, pages = requests + sent + 1, pages + sent
-        if len(frame) != int(meta.get("total", -1)):
-            reason = (
-                f"{len(frame)} entries after the incremental sync, the server counts "
-                f"{meta.get('total')} (an entry stopped matching the filters)"
-            )
+        caught = catch_up(client, old, filters, watermark_before, per_page=per_page)
+        frame, server_time, reason = caught.frame, caught.server_time, caught.reason
+        requests, pages = caught.requests, caught.pages
+        if reason:
+            reason = f"{reason} (an entry stopped matching the filters)"
     if reason:
         frame, info = load_frame(client, filters, per_page=per_page, use_cache=False)
         requests += info["requests"]
@@ -187,18 +178,6 @@ def sync(
         old_watermark=watermark_before,
         new_watermark=watermark,
     )
-
-
-def _drop_moved_out(
-    client: Client, frame: pd.DataFrame, changes: Changes, since: dt.datetime, per_page: int
-) -> tuple[pd.DataFrame, int]:
-    """Drop entries changed since ``since`` that no longer match the snapshot's filters."""
-    widest = {"team": True, "include_unlogged": True}
-    seen, info = changes_since(client, widest, since, per_page=per_page)
-    kept = {row["id"] for row in changes.upsert}
-    touched = {row["id"] for row in seen.upsert} | seen.drop
-    gone = [i for i in touched - kept if i in frame.index]
-    return frame.drop(index=gone), info["requests"]
 
 
 def _full_reason(full: bool, state: dict | None, old: pd.DataFrame | None) -> str:

@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "fbtime.schema",
             "fbtime.frame",
+            "fbtime.incremental",
             "fbtime.load",
             "fbtime.sync",
             "fbtime.analysis",

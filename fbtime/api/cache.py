@@ -4,6 +4,13 @@ What is cached: successful (200) GET answers, in a SQLite file with the JSON ser
 for 15 minutes by default. Never cached: writes, errors, and anything fetched with
 ``refresh=True`` or by incremental sync.
 
+Time-entry lists are kept differently (:class:`Snapshots`): page-number paging has no
+snapshot upstream, so a list is only as good as its last check. Per query, the frame a
+load produced is kept in a file beside the cache (written by :mod:`fbtime.load`), and the
+state that revalidates it in the cache's SQLite file: the server's time of the fetch (the
+watermark an ``updated_since`` query starts from), when it was last checked, its count
+and the write generation.
+
 Isolation: each (base URL, business id, token identity) gets its own file, named by a
 hash, so a second token never reads the first token's answers. The token itself is not
 in the file: cache keys hash only the method, URL and body (:func:`request_key`), and
@@ -30,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import sqlite3
@@ -37,7 +45,7 @@ import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -48,7 +56,7 @@ import platformdirs
 import requests_cache
 
 from fbtime.config import ENV_CACHE_DIR
-from fbtime.files import PRIVATE_FILE, private_dir, write_private
+from fbtime.files import PRIVATE_FILE, private_dir, write_private, write_private_with
 
 log = logging.getLogger("fbtime")
 
@@ -271,6 +279,90 @@ def make_session(location: CacheLocation, expire_after: timedelta) -> requests_c
     for companion in location.directory.glob(location.path.name + "-*"):
         os.chmod(companion, PRIVATE_FILE)
     return session
+
+
+def snapshot_key(path: str, params: Mapping[str, str]) -> str:
+    """The key of a list query's snapshot: its path and filters, not the page size."""
+    return _digest("fbtime-snapshot", path, *sorted(f"{k}={v}" for k, v in params.items()))
+
+
+#: A state is a few hundred bytes; anything far larger was not written by fbtime.
+MAX_STATE_CHARS = 64 * 1024
+
+
+class Snapshots:
+    """Snapshots of list queries and their revalidation state, kept with a client's cache.
+
+    The state of each query is a row in the cache's own SQLite file (beside
+    requests-cache's answers), and its frame a file beside it,
+    ``http-<business>-<identity>-<query>.snapshot``, written atomically: both private
+    (0600 in the 0700 cache folder), per (API, business, identity), never holding a token,
+    and removed by ``fbtime cache clear``. The state names the file's ``id``, which the
+    file repeats inside, so a state never pairs with another write's file.
+
+    Reads treat both as untrusted: a state that is not a JSON object reads as none.
+    ``sqlite3`` errors reach the caller, who decides whether the file is damaged
+    (:meth:`~fbtime.api.client.Client.cache_damaged`).
+    """
+
+    TABLE = "fbtime_snapshots"
+
+    def __init__(self, location: CacheLocation) -> None:
+        self.location = location
+
+    def path(self, key: str) -> Path:
+        """The file holding the snapshot of ``key``."""
+        stem = self.location.path.name.removesuffix(SUFFIX)
+        return self.location.directory / f"{stem}-{key}.snapshot"
+
+    @contextlib.contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        # mode=rw: never create the file here (make_session creates it 0600 first)
+        db = sqlite3.connect(f"file:{self.location.path}?mode=rw", uri=True, timeout=10)
+        try:
+            db.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.TABLE} (key TEXT PRIMARY KEY, state TEXT)"
+            )
+            with db:  # one transaction
+                yield db
+        finally:
+            db.close()
+
+    def state(self, key: str) -> dict[str, Any] | None:
+        """The state saved under ``key``, or None."""
+        with self._db() as db:
+            row = db.execute(
+                f"SELECT state FROM {self.TABLE} WHERE key = ? AND length(state) <= ?",
+                (key, MAX_STATE_CHARS),
+            ).fetchone()
+        if row is None or not isinstance(row[0], str):
+            return None
+        try:
+            state = json.loads(row[0])
+        except ValueError:
+            return None
+        return state if isinstance(state, dict) else None
+
+    def write(
+        self, key: str, state: Mapping[str, Any], write: Callable[[Path], None] | None = None
+    ) -> None:
+        """Save the state of ``key``; with ``write``, first replace its file atomically
+        with what ``write(temporary_path)`` writes (:func:`fbtime.files.write_private_with`),
+        and record the file's size in the state as ``bytes``."""
+        state = dict(state)
+        if write is not None:
+            state["bytes"] = write_private_with(self.path(key), write).stat().st_size
+        with self._db() as db:
+            db.execute(
+                f"INSERT OR REPLACE INTO {self.TABLE} (key, state) VALUES (?, ?)",
+                (key, json.dumps(state)),
+            )
+
+    def forget(self, key: str) -> None:
+        """Drop the state and file of ``key`` (an unreadable snapshot, or one found wrong)."""
+        with self._db() as db:
+            db.execute(f"DELETE FROM {self.TABLE} WHERE key = ?", (key,))
+        self.path(key).unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from fbtime.errors import InconsistentPagesError, UnexpectedAnswerError
 
@@ -51,6 +51,19 @@ Convert = Callable[[list[dict[str, Any]]], Any]
 Compact = Callable[[list[Any]], list[Any]]
 #: Converted pages are compacted in runs of this many (see ``compact`` in :func:`read_pages`).
 COMPACT_EVERY = 20
+
+
+class Width(Protocol):
+    """How many requests may be in flight: ``limit`` now, ``cap`` at most (it may change
+    while a list is read: :class:`fbtime.api.concurrency.Concurrency`)."""
+
+    limit: int
+    cap: int
+
+
+class _Fixed:
+    def __init__(self, workers: int) -> None:
+        self.limit = self.cap = max(1, workers)
 
 
 @dataclass
@@ -93,7 +106,8 @@ class Listing:
     ``chunks`` holds one converted chunk per page, or per run of pages when compacted (the
     raw row lists when no ``convert`` was given); ``ids`` every row's id in order.
     ``server_time`` is the earliest server time of the pass's pages: every change after it
-    is visible to ``updated_since``.
+    is visible to ``updated_since``. ``from_network``: some page was fetched;
+    ``from_cache``: some page came from the HTTP cache.
     """
 
     chunks: list[Any]
@@ -104,6 +118,7 @@ class Listing:
     notes: list[str] = field(default_factory=list)
     server_time: dt.datetime | None = None
     from_network: bool = True
+    from_cache: bool = False
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -214,26 +229,29 @@ class _Chunks:
 
 
 def _in_order(
-    read: Callable[[int], _ReadPage], numbers: Iterator[int], workers: int
+    read: Callable[[int], _ReadPage], numbers: Iterator[int], workers: int | Width
 ) -> Iterator[_ReadPage]:
     """Read pages concurrently, yielding them in page order; stop at an empty page.
 
-    At most ``2 x workers`` pages are asked for ahead of the one yielded, so a list that
-    claims more pages than it has costs a few requests, not millions of queued ones.
+    At most ``2 x workers`` pages are asked for ahead of the one yielded (``workers`` as
+    it is at each step, when it adapts), so a list that claims more pages than it has
+    costs a few requests, not millions of queued ones.
     """
-    ahead = max(1, workers) * 2
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    width = _Fixed(workers) if isinstance(workers, int) else workers
+    with ThreadPoolExecutor(max_workers=max(1, width.cap)) as pool:
         pending: deque[Future[_ReadPage]] = deque()
         try:
-            for number in itertools.islice(numbers, ahead):
+            for number in itertools.islice(numbers, 2 * max(1, width.limit)):
                 pending.append(pool.submit(read, number))
             while pending:
                 item = pending.popleft().result()
                 yield item
                 if not item.ids:  # past the end: the rest would be empty too
                     break
-                number = next(numbers, None)
-                if number is not None:
+                while len(pending) < 2 * max(1, width.limit):
+                    number = next(numbers, None)
+                    if number is None:
+                        break
                     pending.append(pool.submit(read, number))
         finally:
             for future in pending:
@@ -258,7 +276,7 @@ def read_pages(
     *,
     key: str | Locate,
     per_page: int,
-    workers: int = 4,
+    workers: int | Width = 4,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     max_passes: int = 4,
@@ -273,7 +291,8 @@ def read_pages(
         get_page: returns page ``n`` as a parsed body or a :class:`Page`.
         key: the list's key in the body (``"time_entries"``), or a :data:`Locate`.
         per_page: page size asked for (used when meta lacks ``pages``).
-        workers: concurrent requests after page 1 (1: one page at a time).
+        workers: concurrent requests after page 1 (1: one page at a time), or a
+            :class:`Width` whose limit may change while the pages are read.
         progress: called with the number of pages just finished (for a progress bar).
         on_total: called once with the number of pages of the first pass.
         max_passes: passes allowed before giving up on a list that keeps changing.
@@ -338,6 +357,7 @@ def read_pages(
                 notes=notes,
                 server_time=min(times) if times else None,
                 from_network=not all(f.from_cache for f in fetched),
+                from_cache=any(f.from_cache for f in fetched),
             )
         notes.append(f"pass {attempt}: " + "; ".join(problems))
         get = reread or get_page

@@ -64,7 +64,7 @@ class TimeEntries:
             get_page,
             key="time_entries",
             per_page=per_page,
-            workers=workers or self._client.settings.workers,
+            workers=workers or self._client.concurrency,
             progress=progress,
             on_total=on_total,
         )

@@ -23,6 +23,7 @@ SCENARIOS = {
     "apply": "(b) bulk apply under faults, SIGKILL, resume: every planned entry changed once",
     "undo": "(c) undo under faults restores every field of every entry",
     "sync": "(d) incremental sync under faults equals a full reload",
+    "revalidate": "(e) a revalidated reload after outside writes, under faults, equals a full load",
 }
 
 
@@ -104,7 +105,8 @@ def table() -> str | None:
         "`tests/chaos/chaos.py`: 4% 5xx (JSON or HTML), 1% 429 bursts with `Retry-After`,",
         "3% dropped connections (half after the server did the work), 1% answers slower",
         "than the client's 0.4 s timeout, 3% truncated JSON bodies, and one server restart",
-        "at a random request. Sync sends few requests, so it runs at three times these rates.",
+        "at a random request. Sync and revalidation send few requests, so they run at three",
+        "times these rates.",
         "",
     ]
     done = False

@@ -1,4 +1,5 @@
-"""Chaos: loads, bulk applies (killed and resumed), undo and sync under seeded faults.
+"""Chaos: loads, bulk applies (killed and resumed), undo, sync and revalidated reloads
+under seeded faults.
 
 Each test runs 20 seeds and records one row per run; the table is printed at the end of
 the session and written to tests/chaos/RESULTS.md.
@@ -204,4 +205,25 @@ def test_incremental_sync_under_faults_equals_a_full_reload(tmp_path, chunk):
                 frame_run(seed, sum(sb.stats().values()), injected, snapshot, full, secrets)
             )
     record("sync", chunk, runs)
+    assert all(r["ok"] for r in runs), [r for r in runs if not r["ok"]]
+
+
+@CHUNK
+def test_a_revalidated_reload_under_faults_equals_a_full_reload(tmp_path, chunk):
+    runs = []
+    cache = tmp_path / "cache"
+    with fbtime.Sandbox(entries=800, seed=7) as sb:
+        options = {"team": True, "per_page": 50, "progress": False}
+        fbtime.load_time_entries(client_for(sb, cache=cache), **options)  # fills the snapshot
+        for seed in seeds(chunk):
+            mutate(sb, random.Random(seed), 12)  # as the web app would: no request, no stamp
+            sb.faults = faults_for(seed, restart_within=4, scale=3)
+            sb.reset_stats()
+            frame = fbtime.load_time_entries(client_for(sb, cache=cache), **options)
+            injected, sent = dict(sb.faults.injected), sum(sb.stats().values())
+            sb.faults = None
+            truth = fbtime.load_time_entries(sb.client(cache=False), **options)
+            secrets = leaked([sb.token], cache)
+            runs.append(frame_run(seed, sent, injected, frame, truth, secrets, ordered=True))
+    record("revalidate", chunk, runs)
     assert all(r["ok"] for r in runs), [r for r in runs if not r["ok"]]

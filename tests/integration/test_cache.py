@@ -1,4 +1,5 @@
-"""Cached loads: no second request, no leak between tokens, no token on disk, 0600."""
+"""Cached loads: revalidated (or, by choice, no request), no leak between tokens, no token
+on disk, 0600."""
 
 import stat
 
@@ -7,11 +8,13 @@ import fbtime
 LIST = "GET time_entries"
 
 
-def test_identical_second_load_sends_no_request(sandbox, cache_dir):
+def test_a_second_load_accepting_staleness_sends_no_request(sandbox, cache_dir):
     client = sandbox.client()
     first = fbtime.load_time_entries(client, team=True, per_page=50, progress=False)
     sandbox.reset_stats()
-    second = fbtime.load_time_entries(client, team=True, per_page=50, progress=False)
+    second = fbtime.load_time_entries(
+        client, team=True, per_page=50, progress=False, accept_stale=900
+    )
     assert sum(sandbox.stats().values()) == 0
     assert second.equals(first)
 
