@@ -290,7 +290,9 @@ def new_state(
     previous: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A new state; with ``previous``, one for the same file (its id and size kept)."""
-    kept = {k: previous[k] for k in ("id", "bytes") if k in previous} if previous else {}
+    kept: dict[str, Any] = (
+        {k: previous[k] for k in ("id", "bytes") if k in previous} if (previous) else {}
+    )
     return {
         "version": SNAPSHOT_VERSION,
         "id": secrets.token_hex(8),

@@ -140,6 +140,7 @@ def sync(
     watermark_before = _parse_time(state["watermark"]) if state else None
     requests = pages = 0
     if not reason:
+        assert old is not None and watermark_before is not None  # no reason: both were read
         caught = catch_up(client, old, filters, watermark_before, per_page=per_page)
         frame, server_time, reason = caught.frame, caught.server_time, caught.reason
         requests, pages = caught.requests, caught.pages

@@ -59,6 +59,7 @@ from urllib3.util.retry import Retry
 
 from fbtime._version import __version__
 from fbtime.api import cache
+from fbtime.api.cache import CacheLocation
 from fbtime.api.concurrency import Concurrency
 from fbtime.api.ratelimit import RateLimiter
 from fbtime.api.time_entries import TimeEntries
@@ -175,7 +176,7 @@ class Client:
         )
         self.limiter = RateLimiter(self.settings.rate_limit, max_wait=self.settings.max_retry_after)
         self.concurrency = Concurrency(self.settings.workers)
-        self._cache_location: cache.CacheLocation | None = None
+        self._cache_location: CacheLocation | None = None
         self.session = self._make_session()
         self.time_entries = TimeEntries(self)
         self.connection_id = uuid.uuid4().hex

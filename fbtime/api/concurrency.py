@@ -153,7 +153,9 @@ class Concurrency:
         latency = statistics.median(self._latencies) if self._latencies else None
         if latency is not None:
             relearn = self._baseline is None or self.limit <= RELEARN_AT
-            self._baseline = latency if relearn else min(latency, self._baseline)
+            self._baseline = (
+                latency if relearn or self._baseline is None else min(latency, self._baseline)
+            )
         if self.adaptive:
             self._decide(throughput, latency)
         self._new_round(now)
@@ -173,7 +175,7 @@ class Concurrency:
             return  # the published limit sets the pace; more in flight would only wait
         elif self._slow_start:
             grew = previous is not None and previous[0] < limit
-            if grew and throughput < previous[1] * SLOW_START_GAIN:
+            if previous is not None and grew and throughput < previous[1] * SLOW_START_GAIN:
                 self._slow_start = False
                 self._set((previous[0] + limit + 1) // 2, "throughput stopped improving")
             else:

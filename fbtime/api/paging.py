@@ -46,7 +46,7 @@ class Page:
 
 GetPage = Callable[[int], "dict[str, Any] | Page"]
 #: Where a body keeps its rows and its paging meta: ``body -> (rows, meta)``.
-Locate = Callable[[dict[str, Any]], "tuple[list[dict[str, Any]], dict[str, Any]]"]
+Locate = Callable[[dict[str, Any]], "tuple[Any, Any]"]  # checked by _shape
 Convert = Callable[[list[dict[str, Any]]], Any]
 Compact = Callable[[list[Any]], list[Any]]
 #: Converted pages are compacted in runs of this many (see ``compact`` in :func:`read_pages`).
@@ -138,7 +138,7 @@ class _ReadPage:
 def under(key: str) -> Locate:
     """The usual shape: rows under ``key``, paging in ``meta`` (time tracking, projects)."""
 
-    def locate(body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    def locate(body: dict[str, Any]) -> tuple[Any, Any]:  # shapes checked by the caller
         meta = body.get("meta")
         return body.get(key), {} if meta is None else meta
 
@@ -249,9 +249,10 @@ def _in_order(
                 if not item.ids:  # past the end: the rest would be empty too
                     break
                 while len(pending) < 2 * max(1, width.limit):
-                    number = next(numbers, None)
-                    if number is None:
+                    upcoming = next(numbers, None)
+                    if upcoming is None:
                         break
+                    number = upcoming
                     pending.append(pool.submit(read, number))
         finally:
             for future in pending:
