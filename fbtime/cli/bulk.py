@@ -51,7 +51,7 @@ def _apply(plan: UpdatePlan, client: object, args: argparse.Namespace) -> int:
     confirm = _confirmation(plan, args.yes)
     return _report(
         lambda: plan.apply(
-            client,  # type: ignore[arg-type]
+            client,
             confirm=confirm,
             max_changes=max(len(plan), 1) if args.yes else 200,
             journal=args.journal_dir,
@@ -92,7 +92,7 @@ def cmd_mark_billed(args: argparse.Namespace) -> int:
     chosen = filters(args)
     encode_filters(chosen)  # bad input fails before any client, file or request
     with connect_from(args) as (client, _):
-        df = load_time_entries(client, **chosen, refresh=True)  # type: ignore[arg-type]
+        df = load_time_entries(client, **chosen, refresh=True)
         return _review(df.fbtime.unbilled().fbtime.mark_billed(), args, lambda: client)
 
 

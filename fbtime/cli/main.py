@@ -40,7 +40,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     encode_filters(chosen)  # bad input fails before any client, file or request
     kind = table_format(args.output)
     with connect_from(args) as (client, _):
-        df = load_time_entries(client, **chosen, refresh=args.refresh)  # type: ignore[arg-type]
+        df = load_time_entries(
+            client, **chosen, refresh=args.refresh, accept_stale=args.accept_stale
+        )
     out = write_table(df, args.output, raw=args.raw)
     safe = "" if args.raw or kind == "parquet" else " (spreadsheet formulas neutralised)"
     print(f"wrote {len(df)} entries to {for_terminal(out)}{safe}")
@@ -83,7 +85,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="load time entries and write CSV, Excel or Parquet")
     p.add_argument("output", help="file to write (.csv, .xlsx or .parquet)")
-    p.add_argument("--refresh", action="store_true", help="ignore cached answers")
+    p.add_argument("--refresh", action="store_true", help="read every page again")
+    p.add_argument(
+        "--accept-stale",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="use a cached load checked at most this long ago, with no request "
+        "(default: check it with the server: 2 requests when nothing changed)",
+    )
     p.add_argument(
         "--raw",
         action="store_true",

@@ -7,6 +7,7 @@ import argparse
 import contextlib
 from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 from fbtime.api.query import FILTERS
 from fbtime.load import Connection, connect
@@ -28,7 +29,7 @@ def add_filters(parser: argparse.ArgumentParser) -> None:
         group.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None, metavar="DATE")
 
 
-def filters(args: argparse.Namespace) -> dict[str, object]:
+def filters(args: argparse.Namespace) -> dict[str, Any]:
     """The filters given on the command line (unset ones left out)."""
     return {k: getattr(args, k) for k in FILTERS if getattr(args, k, None) is not None}
 

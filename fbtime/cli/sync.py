@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from fbtime.api.query import encode_filters
 from fbtime.cli.options import add_filters, filters
@@ -22,7 +22,7 @@ def add_commands(sub: Any) -> None:
 def _cmd_sync(args: Any) -> int:
     chosen = filters(args)
     encode_filters(chosen)  # bad input fails before any client or request
-    report = sync(args.path, full=args.full, **cast(dict[str, Any], chosen))
+    report = sync(args.path, full=args.full, **chosen)
     kind = f"full load ({report.reason})" if report.full else "incremental"
     print(
         f"{args.path}: {kind}, {report.requests} requests, {report.new} new, "

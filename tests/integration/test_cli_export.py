@@ -46,3 +46,18 @@ def test_sync_command_keeps_a_snapshot(sandbox, tmp_path, monkeypatch, capsys):
     pd.testing.assert_frame_equal(fbtime.as_time_entries(pd.read_parquet(path)), expected)
     assert main(["sync", str(path)]) == 2  # other filters than the snapshot's
     assert "full" in capsys.readouterr().err
+
+
+def test_export_revalidates_by_default_and_accept_stale_sends_nothing(
+    sandbox, tmp_path, monkeypatch
+):
+    use_sandbox(monkeypatch, sandbox, tmp_path)
+    out = tmp_path / "entries.parquet"
+    assert main(["export", str(out), "--team"]) == 0
+    sandbox.reset_stats()
+    assert main(["export", str(out), "--team"]) == 0
+    assert sum(sandbox.stats().values()) == 2  # updated_since and the count check
+    sandbox.reset_stats()
+    assert main(["export", str(out), "--team", "--accept-stale", "600"]) == 0
+    assert sum(sandbox.stats().values()) == 0
+    assert main(["export", str(out), "--team", "--accept-stale", "nan"]) == 2
