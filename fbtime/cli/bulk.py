@@ -44,7 +44,8 @@ def _confirmation(plan: UpdatePlan, yes: bool) -> int | bool:
     return count
 
 
-def _apply(plan: UpdatePlan, client: object, args: argparse.Namespace) -> int:
+def _apply(plan: UpdatePlan, client: Client | None, args: argparse.Namespace) -> int:
+    """Confirm, then apply; ``client=None`` lets the plan pick its own API (never another)."""
     if not plan.changes:
         print("nothing to apply")
         return 0
@@ -77,7 +78,7 @@ def _report(run: Callable[[], ApplyResult]) -> int:
     return 0 if result.ok else 1
 
 
-def _review(plan: UpdatePlan, args: argparse.Namespace, client: Callable[[], object]) -> int:
+def _review(plan: UpdatePlan, args: argparse.Namespace, client: Callable[[], Client | None]) -> int:
     """Print the plan, save it if asked, and apply it only with ``--apply``."""
     print(plan)
     if args.save:
@@ -106,7 +107,7 @@ def cmd_plan_show(args: argparse.Namespace) -> int:
 def cmd_apply(args: argparse.Namespace) -> int:
     plan = UpdatePlan.load(args.file)
     print(plan)
-    return _apply(plan, Client(), args)
+    return _apply(plan, None, args)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -114,7 +115,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    return _review(undo(args.journal), args, Client)
+    return _review(undo(args.journal), args, lambda: None)
 
 
 def _add_apply_options(parser: argparse.ArgumentParser) -> None:

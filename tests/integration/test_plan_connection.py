@@ -64,3 +64,20 @@ def test_the_frame_keeps_every_meta_key_the_server_sent(sandbox):
     per_member = {m["identity_id"]: m["total_logged"] for m in meta["total_logged_per_team_member"]}
     logged = df[df["is_logged"]].groupby("identity_id")["duration"].sum()
     assert per_member == {int(k): int(v) for k, v in logged.items()}
+
+
+def test_fbtime_apply_never_sends_a_saved_plan_to_another_api(
+    fresh_sandbox, no_account, monkeypatch, tmp_path, capsys
+):
+    from fbtime.cli import main
+
+    df = fbtime.load_time_entries(fresh_sandbox.client(cache=False), team=True, progress=False)
+    saved = df.fbtime.unbilled().head(2).fbtime.mark_billed().save(tmp_path / "plan.json")
+    with fbtime.Sandbox(entries=50, seed=2, business_id=fresh_sandbox.business_id) as other:
+        monkeypatch.setenv("FRESHBOOKS_ACCESS_TOKEN", other.token)
+        monkeypatch.setenv("FRESHBOOKS_BUSINESS_ID", str(other.business_id))
+        monkeypatch.setenv("FRESHBOOKS_API_URL", other.url)
+        other.reset_stats()
+        assert main(["apply", str(saved), "--yes", "--journal-dir", str(tmp_path / "j")]) == 2
+        assert sum(other.stats().values()) == 0
+    assert "built from entries of" in capsys.readouterr().err
