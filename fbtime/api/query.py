@@ -103,7 +103,9 @@ def to_id(value: Any, name: str = "id") -> int:
 def check_per_page(per_page: Any) -> int:
     """Validate a page size: the API silently caps at 100, fbtime says so instead."""
     if isinstance(per_page, bool) or not isinstance(per_page, int):
-        raise QueryError(f"per_page must be a whole number from 1 to 100, got {per_page!r}")
+        raise QueryError(
+            f"per_page must be a whole number from 1 to {MAX_PER_PAGE}, got {per_page!r}"
+        )
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise QueryError(
             f"per_page must be from 1 to {MAX_PER_PAGE} (the API's cap), got {per_page}"

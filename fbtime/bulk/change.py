@@ -27,6 +27,7 @@ from typing import Any, Literal, Self
 
 import pandas as pd
 
+from fbtime.api.query import UTC_FORMAT
 from fbtime.bulk.checks import (
     COMPARED,
     KIND_RULES,
@@ -69,7 +70,7 @@ def api_value(value: Any) -> Any:
     if isinstance(value, pd.Timestamp | dt.datetime):
         stamp = pd.Timestamp(value)
         stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-        return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return stamp.strftime(UTC_FORMAT)
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return value
