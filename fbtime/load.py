@@ -32,6 +32,7 @@ from fbtime.errors import (
     UnexpectedAnswerError,
 )
 from fbtime.frame import apply_changes, chunks_to_frame, compact_chunks, page_chunk
+from fbtime.progress import progress_bar
 from fbtime.rates import Rates, projects_frame
 
 #: Time between the server's clock on page 1 and the ``updated_since`` re-check.
@@ -268,9 +269,7 @@ class _Bar:
     def set_total(self, pages: int) -> None:
         if self.enabled is False or (pages <= 1 and not self.enabled):
             return
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=pages, unit="page", desc="time entries", leave=False)
+        self.bar = progress_bar(total=pages, unit="page", desc="time entries")
 
     def update(self, n: int) -> None:
         if self.bar is not None:
