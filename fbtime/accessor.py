@@ -27,7 +27,6 @@ from fbtime.bulk.plan import UpdatePlan
 from fbtime.errors import QueryError
 from fbtime.rates import Overrides, Rates
 from fbtime.schema import check_frame
-from fbtime.text import for_terminal
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -122,6 +121,10 @@ class PlotMethods:
         return plots.unbilled_aging(self._frame, ax=ax, **kwargs)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def _describe(frame: pd.DataFrame) -> list[str]:
     """Two lines on what the frame holds, in the business's zone."""
     info = frame.attrs.get("fbtime")
@@ -134,10 +137,10 @@ def _describe(frame: pd.DataFrame) -> list[str]:
     t = analysis.totals(frame)
     second = f"  {t.entries:,} counted: {display.hours(t.hours)} h, "
     second += f"{display.hours(t.unbilled_hours)} h unbilled"
-    if t.unbilled_amount is not None:  # the currency is the caller's text: shown escaped
-        second += f" ({for_terminal(display.money(t.unbilled_amount, t.currency))})"
+    if t.unbilled_amount is not None:
+        second += f" ({display.money(t.unbilled_amount, t.currency)})"
     people, clients = frame["identity_id"].nunique(), frame["client_id"].nunique()
-    second += f"; {people:,} teammates, {clients:,} clients"
+    second += f"; {_count(people, 'teammate')}, {_count(clients, 'client')}"
     return [first, second]
 
 
