@@ -145,7 +145,8 @@ class Explorer(w.VBox):
         self.projects = w.SelectMultiple(options=self._all_projects, rows=6,
                                          description="projects")  # fmt: skip
         people = [o for o in _options(frame, "teammate") if o[1] is not None]
-        self.teammate = w.Dropdown(options=[("everyone", None), *people], description="teammate")
+        # 0 (no identity has it) is "everyone": a Dropdown reads a None value as no selection
+        self.teammate = w.Dropdown(options=[("everyone", 0), *people], description="teammate")
         self.billable = w.ToggleButtons(options=FLAG_CHOICES, description="billable", **wide)
         self.billed = w.ToggleButtons(options=FLAG_CHOICES, description="billed", **wide)
         self.group_by = w.ToggleButtons(options=GROUP_BYS, description="group by", **wide)
@@ -154,7 +155,9 @@ class Explorer(w.VBox):
         self.csv_button = w.Button(description="export CSV", icon="download")
         self.excel_button = w.Button(description="export Excel", icon="download")
         self.export_button = self.csv_button
-        self.sort_by = w.Dropdown(description="sort by")
+        # "" is the default order: a Dropdown cannot tell a None value from no selection
+        self.sort_by = w.Dropdown(options=[("default order", "")], value="", description="sort by",
+                                  layout=w.Layout(width="18em"))  # fmt: skip
         self.descending = w.Checkbox(value=False, description="descending", indent=False)
         self.page_size = w.Dropdown(
             options=sorted({*PAGE_SIZES, max(1, page_size)}), value=max(1, page_size),
@@ -162,7 +165,7 @@ class Explorer(w.VBox):
         )  # fmt: skip
         self.prev_button = w.Button(description="◀", layout=w.Layout(width="3em"))
         self.next_button = w.Button(description="▶", layout=w.Layout(width="3em"))
-        self.page_label = w.Label()
+        self.page_label = w.Label(layout=w.Layout(width="auto"))
         self.status = w.HTML()
         self.download_link = w.HTML()
         self.output = w.Output(layout=w.Layout(max_width="100%", overflow="auto"))
@@ -202,6 +205,7 @@ class Explorer(w.VBox):
             ],
             layout=w.Layout(max_width="100%"),
         )
+        self.add_class("fbtime-explorer")  # a handle for styles and browser tests
         self.refresh()
 
     # -- state -------------------------------------------------------------------------------
@@ -213,11 +217,11 @@ class Explorer(w.VBox):
             end=self.end.value,
             clients=tuple(self.clients.value),
             projects=tuple(self.projects.value),
-            teammate=self.teammate.value,
+            teammate=self.teammate.value or None,
             billable=self.billable.value,
             billed=self.billed.value,
             group_by=self.group_by.value,
-            sort_by=self.sort_by.value,
+            sort_by=self.sort_by.value or None,
             descending=self.descending.value,
         )
 
@@ -289,8 +293,8 @@ class Explorer(w.VBox):
         empty = ExplorerState(group_by=group_by)
         table = explore_view(self.frame.iloc[:0], empty, tz=self.tz).table
         labels = {str(c): column_label(c, table[c]) for c in table.columns}
-        options = [("default order", None)] + [(labels.get(k, k), k) for k in sort_keys(table)]
-        keep = self.sort_by.value if any(self.sort_by.value == o[1] for o in options) else None
+        options = [("default order", "")] + [(labels.get(k, k), k) for k in sort_keys(table)]
+        keep = self.sort_by.value if any(self.sort_by.value == o[1] for o in options) else ""
         self._quiet = True
         try:
             self.sort_by.options = options
@@ -313,7 +317,7 @@ class Explorer(w.VBox):
             return
         with self._refresh_lock:
             by, descending = self.sort_by.value, self.descending.value
-            table = self._base if by is None else sort_table(self._base, by, descending=descending)
+            table = self._base if not by else sort_table(self._base, by, descending=descending)
             self.view = self.view._replace(table=table)
             self.download_link.value = ""
             self.show_page(0)
@@ -386,7 +390,7 @@ class Explorer(w.VBox):
             self.projects.options = self._all_projects
             for control, value in self._initial.items():
                 control.value = value
-            self.sort_by.value, self.descending.value = None, False
+            self.sort_by.value, self.descending.value = "", False
         finally:
             self._quiet = False
         self._set_sort_options(self.group_by.value)

@@ -36,10 +36,13 @@ NOTE_CHARS = 300
 #: The entries view: the local start first, the UTC start kept last.
 _ENTRY_COLUMNS = ("start", "teammate", "client", "project", "hours", "billable", "billed",
                   "amount", "currency", "note", "started_at")  # fmt: skip
-_CELL = "padding:2px 6px;vertical-align:top;"
+_TABLE = "border-collapse:collapse;width:100%;table-layout:auto"
+_CELL = "padding:3px 6px;vertical-align:top;"
+# numbers and times stay on one line; names and headings wrap, so the table fits the area
 _NUMBER = _CELL + "text-align:right;white-space:nowrap;"
-_WORD = _CELL + "text-align:left;white-space:nowrap;"
-_PROSE = _CELL + "text-align:left;white-space:normal;overflow-wrap:anywhere;min-width:14em;"
+_STAMP = _CELL + "text-align:left;white-space:nowrap;"
+_WORD = _CELL + "text-align:left;white-space:normal;overflow-wrap:break-word;"
+_PROSE = _CELL + "text-align:left;white-space:normal;overflow-wrap:anywhere;min-width:10em;"
 
 
 @dataclass(frozen=True)
@@ -231,15 +234,26 @@ def _style(name: Any, series: pd.Series) -> str:
         return _PROSE
     dtype = series.dtype
     numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
-    return _NUMBER if numeric or dtype == MONEY else _WORD
+    if numeric or dtype == MONEY:
+        return _NUMBER
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return _STAMP
+    return _WORD
+
+
+def _heading(label: Any) -> str:
+    # a zero-width space after each "_" lets client_name wrap as client_ / name
+    return for_html(label).replace("_", "_\u200b")
 
 
 def table_html(table: pd.DataFrame) -> str:
     """The table as HTML in the one display style, fitting the output area.
 
-    The table takes the area's width and notes wrap (cut at :data:`NOTE_CHARS`), so
-    nothing is hidden to the right. Every value, index label and column label is escaped:
-    names and notes come from the account, and this HTML is shown as it is.
+    The table takes the area's width, sized by its content (JupyterLab's own tables are
+    fixed-layout, which let a long start time run into the next column); names, headings
+    and notes wrap (notes cut at :data:`NOTE_CHARS`), so nothing is hidden to the right.
+    Every value, index label and column label is escaped: names and notes come from the
+    account, and this HTML is shown as it is.
     """
     shown = display.formatted(_times(table))
     if "note" in shown:
@@ -249,18 +263,19 @@ def table_html(table: pd.DataFrame) -> str:
     styles = [_style(name, table[name]) for name in table.columns]
     labels = [column_label(name, table[name]) for name in table.columns]
     names = [n if n is not None else "" for n in shown.index.names]
-    head = "".join(f"<th style='{_WORD}'>{for_html(n)}</th>" for n in names)
-    head += "".join(f"<th style='{s}'>{for_html(label)}</th>" for s, label in zip(styles, labels))  # noqa: B905
+    head = "".join(f"<th style='{_STAMP}'>{_heading(n)}</th>" for n in names)
+    heads = [_WORD.replace("left", "right") if s == _NUMBER else _WORD for s in styles]
+    head += "".join(f"<th style='{s}'>{_heading(label)}</th>" for s, label in zip(heads, labels))  # noqa: B905
     body = []
     for key, values in zip(shown.index, shown.itertuples(index=False, name=None)):  # noqa: B905
         keys = key if isinstance(key, tuple) else (key,)
-        cells = "".join(f"<th style='{_WORD}'>{for_html(k)}</th>" for k in keys)
+        cells = "".join(f"<th style='{_STAMP}'>{for_html(k)}</th>" for k in keys)
         cells += "".join(f"<td style='{s}'>{for_html(v)}</td>" for s, v in zip(styles, values))  # noqa: B905
         body.append(f"<tr>{cells}</tr>")
     empty = "" if len(table) else "<p>No entries match these filters.</p>"
     return (
         "<div style='max-width:100%;overflow-x:auto'>"
-        f"<table class='{TABLE_CLASS}' style='border-collapse:collapse;width:100%'>"
+        f"<table class='{TABLE_CLASS}' style='{_TABLE}'>"
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{empty}</div>"
     )
 

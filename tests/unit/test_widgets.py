@@ -118,9 +118,10 @@ def test_bad_state_is_a_query_error(small_frame, state, message):
 
 # -- Explorer: the real widgets ---------------------------------------------------------
 def shown(explorer: Explorer) -> tuple[str, bytes]:
-    """The HTML table and PNG chart in the explorer's single Output."""
+    """The HTML table (headings without their wrap points) and PNG chart in the Output."""
     table, chart = explorer.output.outputs
-    return table["data"]["text/html"], base64.b64decode(chart["data"]["image/png"])
+    html = table["data"]["text/html"].replace("\u200b", "")
+    return html, base64.b64decode(chart["data"]["image/png"])
 
 
 def body_rows(html: str) -> list[list[str]]:
@@ -233,7 +234,7 @@ def test_the_table_sorts_and_the_chart_stays(named):
     explorer.teammate.value = 4  # the sort holds across a filter change
     assert explorer.sort_by.value == "note" and explorer.table["note"].is_monotonic_increasing
     explorer.group_by.value = "week"  # weeks have no note column: back to their own order
-    assert explorer.sort_by.value is None and explorer.table.index.is_monotonic_increasing
+    assert explorer.sort_by.value == "" and explorer.table.index.is_monotonic_increasing
     explorer.sort_by.value = "week"
     explorer.descending.value = True
     assert explorer.table.index.is_monotonic_decreasing
@@ -256,6 +257,8 @@ def test_reset_puts_every_control_back(named):
     explorer.reset_button.click()
     assert calls == [1]  # one refresh, not one per control
     assert explorer.state == opened and explorer.page == 0 and explorer.rows == 50
+    # what the dropdowns show, not only their values (a None value would show a blank)
+    assert (explorer.teammate.label, explorer.sort_by.label) == ("everyone", "default order")
     assert len(explorer.projects.options) == len(Explorer(named, debounce=0).projects.options)
     assert_frame_equal(explorer.table, named.fbtime.by_client())
 
