@@ -7,6 +7,7 @@ another; ``df.fbtime.plot.<kind>()`` stays.
 from __future__ import annotations
 
 import re
+import warnings
 from decimal import Decimal
 
 import matplotlib.pyplot as plt
@@ -99,3 +100,20 @@ def test_plot_passes_options_on_and_refuses_an_unknown_kind(small_frame):
         small_frame.fbtime.plot("unbilled_aging", values="amount")
     assert "weekly_hours" in repr(small_frame.fbtime.plot)
     assert isinstance(small_frame.fbtime.plot, PlotMethods)
+
+
+def test_a_chart_drawn_later_keeps_the_fonts_for_the_names(make_frame, tmp_path):
+    # Jupyter's inline backend draws after the cell, outside fbtime's chart style; tick
+    # labels are made then. With a font for the name installed, no glyph may go missing.
+    from fbtime import plots
+
+    name = "株式会社山田デザイン"
+    frame = make_frame([{"client_id": 1}]).fbtime.with_names(clients={1: name})
+    _, ax = plt.subplots()  # the user's Axes, made outside the style (notebook 01's grid)
+    frame.fbtime.plot("hours_by_client", ax=ax)
+    if plots.missing_glyphs(ax):
+        pytest.skip("no installed font draws CJK (apt-get install fonts-noto-cjk)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns once per glyph it cannot draw
+        ax.figure.savefig(tmp_path / "later.png")
+    assert [t.get_text() for t in ax.get_yticklabels()] == [name]
