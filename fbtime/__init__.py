@@ -16,6 +16,7 @@ from fbtime.api.client import Client
 from fbtime.auth.identity import whoami
 from fbtime.auth.oauth import login
 from fbtime.bulk import ApplyResult, UpdatePlan, resume, undo
+from fbtime.bulk.journal_frame import read_journal
 from fbtime.errors import (
     APIError,
     AuthError,
@@ -89,6 +90,7 @@ __all__ = [
     "load_team",
     "load_time_entries",
     "login",
+    "read_journal",
     "resume",
     "sync",
     "undo",

@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from fbtime import analysis, export
+from fbtime import analysis, display, export
 from fbtime import audit as audit_rules
 from fbtime import rates as rate_rules
 from fbtime.analysis import Freq, Group, NameSource, Totals
 from fbtime.audit import Summary
 from fbtime.bulk import builders
 from fbtime.bulk.plan import UpdatePlan
+from fbtime.errors import QueryError
 from fbtime.rates import Overrides, Rates
 from fbtime.schema import check_frame
 
@@ -40,11 +41,51 @@ if TYPE_CHECKING:
     from fbtime.widgets import Explorer
 
 
+#: ``df.fbtime.plot(kind)``: the charts there are, the default first.
+PLOT_KINDS = ("weekly_hours", "hours_by_client", "weekday_heatmap", "unbilled_aging")
+#: What ``repr(df.fbtime)`` lists, by what a user wants to do.
+METHODS: tuple[tuple[str, str], ...] = (
+    ("select", "unbilled() billed() billable() internal() running() between() for_client() "
+               "for_project() for_teammate()"),
+    ("add", "with_names() with_rates()"),
+    ("summarise", "by_client() by_project() by_teammate() by_service() by_period() aging() "
+                  "utilization() totals() summary()"),
+    ("check", "audit() budget()"),
+    ("chart", "plot() plot.weekly_hours() plot.hours_by_client() plot.weekday_heatmap() "
+              "plot.unbilled_aging()"),
+    ("explore", "explore()"),
+    ("files", "to_csv() to_excel()"),
+    ("change", "mark_billed() mark_unbilled() update() delete()  (plans: nothing is sent "
+               "until plan.apply)"),
+)  # fmt: skip
+
+
 class PlotMethods:
-    """``df.fbtime.plot.<name>(ax=None, ...)``: charts that return a matplotlib Axes."""
+    """``df.fbtime.plot()`` (hours per week) or ``df.fbtime.plot.<kind>(ax=None, ...)``.
+
+    Like ``df.plot()``, calling it draws a default chart and ``kind=`` picks another;
+    every chart returns its matplotlib Axes.
+    """
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self._frame = frame
+
+    def __call__(self, kind: str = PLOT_KINDS[0], ax: Axes | None = None, **kwargs: Any) -> Axes:
+        """Draw ``kind`` (default: hours per local week, stacked by the top clients).
+
+        Raises:
+            QueryError: ``kind`` is not one of :data:`PLOT_KINDS`.
+
+        Example:
+            >>> df.fbtime.plot()
+            >>> df.fbtime.plot("unbilled_aging", values="amount")
+        """
+        if kind not in PLOT_KINDS:
+            raise QueryError(f"kind must be one of {', '.join(PLOT_KINDS)}, got {kind!r}")
+        return getattr(self, kind)(ax=ax, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"df.fbtime.plot(kind=...) kinds: {', '.join(PLOT_KINDS)} (the first by default)"
 
     def hours_by_client(self, ax: Axes | None = None, **kwargs: Any) -> Axes:
         """Stacked bars of billed / unbilled / non-billable hours per client.
@@ -85,6 +126,29 @@ class PlotMethods:
         return plots.unbilled_aging(self._frame, ax=ax, **kwargs)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _describe(frame: pd.DataFrame) -> list[str]:
+    """Two lines on what the frame holds, in the business's zone."""
+    info = frame.attrs.get("fbtime")
+    business = info.get("business_id") if isinstance(info, dict) else None
+    tz = analysis.resolve_tz(frame)
+    days = analysis.local_day(frame, tz).dropna()
+    span = f"{days.min():%Y-%m-%d} to {days.max():%Y-%m-%d} ({tz})" if len(days) else "no dates"
+    owner = f"business {int(business)}" if type(business) is int else "business unknown"
+    first = f"df.fbtime: {len(frame):,} time entries of {owner}, {span}"
+    t = analysis.totals(frame)
+    second = f"  {t.entries:,} counted: {display.hours(t.hours)} h, "
+    second += f"{display.hours(t.unbilled_hours)} h unbilled"
+    if t.unbilled_amount is not None:
+        second += f" ({display.money(t.unbilled_amount, t.currency)})"
+    people, clients = frame["identity_id"].nunique(), frame["client_id"].nunique()
+    second += f"; {_count(people, 'teammate')}, {_count(clients, 'client')}"
+    return [first, second]
+
+
 @pd.api.extensions.register_dataframe_accessor("fbtime")
 class TimeEntriesAccessor:
     """Analysis of a FreshBooks time-entry frame; no method modifies the frame.
@@ -97,6 +161,10 @@ class TimeEntriesAccessor:
     def __init__(self, frame: pd.DataFrame) -> None:
         check_frame(frame)
         self._frame = frame
+
+    def __repr__(self) -> str:
+        """What the frame holds (entries, dates, business, hours) and the main methods."""
+        return "\n".join([*_describe(self._frame), *(f"  {k:<10}{v}" for k, v in METHODS)])
 
     # selections --------------------------------------------------------------------------
     def unbilled(self) -> pd.DataFrame:

@@ -48,6 +48,7 @@ from fbtime.incremental import (  # changes_since and count_entries: kept import
     revalidate,
     save_snapshot,
 )
+from fbtime.progress import progress_bar
 from fbtime.rates import Rates, projects_frame
 
 #: Time between the server's clock on page 1 and the ``updated_since`` re-check.
@@ -262,9 +263,7 @@ class _Bar:
     def set_total(self, pages: int) -> None:
         if self.enabled is False or (pages <= 1 and not self.enabled):
             return
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=pages, unit="page", desc="time entries", leave=False)
+        self.bar = progress_bar(total=pages, unit="page", desc="time entries")
 
     def update(self, n: int) -> None:
         if self.bar is None:

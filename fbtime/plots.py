@@ -260,8 +260,12 @@ def _literal(plot: F) -> F:
 
     @functools.wraps(plot)
     def wrapper(*args: Any, **kwargs: Any) -> Axes:
-        with matplotlib.rc_context(chart_style()):
+        style = chart_style()
+        with matplotlib.rc_context(style):
             ax = plot(*args, **kwargs)
+        # pyplot draws the figure later (plt.show, Jupyter's inline backend), outside the
+        # style, and makes tick labels then: they keep the style's fonts (CJK names)
+        ax.tick_params(labelfontfamily=style["font.family"])
         # a caller's Axes made its title, axis labels and first ticks under its own rcParams
         texts = (ax.title, ax.xaxis.label, ax.yaxis.label)
         for text in (*texts, *ax.get_xticklabels(), *ax.get_yticklabels()):

@@ -22,7 +22,17 @@ ROOT = Path(__file__).resolve().parents[1] / "fbtime"
 
 #: Layers, lowest first: a module may import (at runtime) only its own layer or lower ones.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("base", ("fbtime._version", "fbtime.errors", "fbtime.config", "fbtime.text", "fbtime.files")),
+    (
+        "base",
+        (
+            "fbtime._version",
+            "fbtime.errors",
+            "fbtime.config",
+            "fbtime.text",
+            "fbtime.files",
+            "fbtime.progress",
+        ),
+    ),
     ("auth", ("fbtime.auth",)),
     ("api", ("fbtime.api",)),
     (

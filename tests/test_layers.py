@@ -162,6 +162,7 @@ PUBLIC = [
     "load_team",
     "load_time_entries",
     "login",
+    "read_journal",
     "resume",
     "sync",
     "undo",

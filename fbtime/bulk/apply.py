@@ -35,6 +35,7 @@ from fbtime.errors import (
     PartialApplyError,
     PlanError,
 )
+from fbtime.progress import progress_bar
 from fbtime.text import for_terminal
 
 __all__ = ["MAX_TRANSPORT_FAILURES", "STATUSES", "ApplyResult", "apply_plan", "resume"]
@@ -66,10 +67,8 @@ def _execute(
     """Run every change on a pool; on Ctrl-C (or a bug) start nothing new, let requests
     in flight finish, then re-raise. (Leaving a ``with ThreadPoolExecutor`` block would
     run every queued entry first: a kernel interrupt once took 17 s to take effect.)"""
-    from tqdm.auto import tqdm
-
     show = progress if progress is not None else total > 1
-    bar = tqdm(total=total, unit="entry", desc="applying", disable=not show, leave=False)
+    bar = progress_bar(total=total, unit="entry", desc="applying", enabled=show)
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fbtime-apply")
 
     def one(change: Change) -> None:

@@ -1,7 +1,11 @@
-"""The explorer's pure part: filter and group a frame from an :class:`ExplorerState`.
+"""The explorer's pure part: filter, group, sort, page and format a frame from a state.
 
 Nothing here touches widgets, so it is tested on plain frames; :mod:`.explorer` only
-reads the controls into a state and shows what :func:`explore_view` returns.
+reads the controls into an :class:`ExplorerState` and shows what these functions return.
+Times are shown in the business's zone (the data's most common ``local_timezone``, the
+zone filters and weeks use), with the UTC start kept as a column. Cells follow the one
+display style of :mod:`fbtime.display`: hours to 2 decimals, money to the cent, dates as
+dates, ``<no client>`` for a missing group.
 """
 
 from __future__ import annotations
@@ -15,17 +19,30 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from fbtime import analysis
+from fbtime import analysis, display
 from fbtime.errors import QueryError
+from fbtime.money import MONEY
 from fbtime.plots import COLORS, chart_style, label_groups
+from fbtime.text import for_html
 
 GROUP_BYS = ("client", "project", "teammate", "week", "entries")
 FLAG_CHOICES = ("All", "Yes", "No")
-#: Rows shown in the explorer's HTML table (the CSV export has them all).
-MAX_ROWS = 200
+#: Rows per page the explorer offers; the export always has every row.
+PAGE_SIZES = (25, 50, 100, 200)
+DEFAULT_PAGE_SIZE = 50
 TABLE_CLASS = "fbtime-explorer-table"
-_ENTRY_COLUMNS = ("started_at", "identity_id", "teammate_name", "client_id", "client_name",
-                  "project_id", "project_name", "hours", "billable", "billed", "note")  # fmt: skip
+#: How much of a long note the table shows (the export keeps all of it).
+NOTE_CHARS = 300
+#: The entries view: the local start first, the UTC start kept last.
+_ENTRY_COLUMNS = ("start", "teammate", "client", "project", "hours", "billable", "billed",
+                  "amount", "currency", "note", "started_at")  # fmt: skip
+_TABLE = "border-collapse:collapse;width:100%;table-layout:auto"
+_CELL = "padding:3px 6px;vertical-align:top;"
+# numbers and times stay on one line; names and headings wrap, so the table fits the area
+_NUMBER = _CELL + "text-align:right;white-space:nowrap;"
+_STAMP = _CELL + "text-align:left;white-space:nowrap;"
+_WORD = _CELL + "text-align:left;white-space:normal;overflow-wrap:break-word;"
+_PROSE = _CELL + "text-align:left;white-space:normal;overflow-wrap:anywhere;min-width:10em;"
 
 
 @dataclass(frozen=True)
@@ -38,6 +55,9 @@ class ExplorerState:
         teammate: the identity id to keep, or None for everyone.
         billable, billed: "All", "Yes" or "No" (a missing flag reads as No).
         group_by: one of :data:`GROUP_BYS` ("entries" lists rows instead of a summary).
+        sort_by: a column (or the index name) of the table to sort by; None keeps the
+            view's own order (most hours first; weeks in order; newest entries first).
+        descending: sort largest (or latest, or Z) first.
     """
 
     start: dt.date | None = None
@@ -48,13 +68,16 @@ class ExplorerState:
     billable: str = "All"
     billed: str = "All"
     group_by: str = "client"
+    sort_by: str | None = None
+    descending: bool = False
 
 
 class ExplorerView(NamedTuple):
-    """The result of :func:`explore_view`: the table to show and the rows behind it."""
+    """The result of :func:`explore_view`: the table to show, the rows behind it, the zone."""
 
     table: pd.DataFrame
     rows: pd.DataFrame
+    tz: str = "UTC"
 
 
 def _check_state(state: ExplorerState) -> None:
@@ -70,25 +93,50 @@ def _check_state(state: ExplorerState) -> None:
 def _week_table(rows: pd.DataFrame, tz: str) -> pd.DataFrame:
     work = analysis.hours_frame(rows, tz)
     work["week"] = analysis.period_start(work["day"], "W")
-    sums = ["hours", "billable_hours", "unbilled_hours", "billed_hours"]
+    hours = ["hours", "billable_hours", "unbilled_hours", "billed_hours"]
+    money = [c for c in analysis.AMOUNT_COLUMNS if c in work and c != "missing_rate_hours"]
     grouped = work.groupby("week")
-    table = grouped[sums].sum().astype("Float64")
+    table = grouped[hours].sum().astype("Float64")
     table.insert(0, "entries", grouped.size().astype("Int64"))
+    for column in money:
+        table[column] = grouped[column].sum()
     return table
 
 
-def explore_view(frame: pd.DataFrame, state: ExplorerState) -> ExplorerView:
-    """Filter ``frame`` as ``state`` says and summarise it by ``state.group_by``.
+def entries_table(rows: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """The entries view: start in ``tz``, names where the frame has them, UTC start last.
+
+    ``start`` is tz-aware in the business's zone (``started_at`` stays UTC), so the time a
+    row shows is the day the filters and weeks put it on. Newest first.
+    """
+    picked: dict[str, pd.Series] = {"start": rows["started_at"].dt.tz_convert(tz)}
+    money = analysis.has_amounts(rows)
+    for name in _ENTRY_COLUMNS[1:]:
+        if name in analysis.GROUPS:  # the name where the frame has names, else the id
+            id_col, name_col = analysis.GROUPS[name]
+            name = name_col if name_col in rows else id_col
+        if name in rows and (money or name not in ("amount", "currency")):
+            picked[name] = rows[name]
+    table = pd.DataFrame(picked, index=rows.index)
+    return table.sort_values("start", ascending=False, kind="stable")
+
+
+def explore_view(
+    frame: pd.DataFrame, state: ExplorerState, *, tz: str | None = None
+) -> ExplorerView:
+    """Filter ``frame`` as ``state`` says, summarise it by ``state.group_by`` and sort it.
 
     Days are local days in the data's zone (as in ``by_period``), so a late evening
     entry belongs to the day its teammate worked. Summaries count logged, active entries
-    like every ``df.fbtime.by_*``; the ``rows`` keep every filtered entry.
+    like every ``df.fbtime.by_*``; the ``rows`` keep every filtered entry. ``tz`` is the
+    business's zone (default: the data's most common ``local_timezone``, else UTC).
 
     Raises:
-        QueryError: an unknown choice or an end date before the start date.
+        QueryError: an unknown choice or zone, a sort column the table lacks, or an end
+            date before the start date.
     """
     _check_state(state)
-    tz = analysis.resolve_tz(frame)
+    tz = analysis.resolve_tz(frame, tz)
     mask = np.ones(len(frame), dtype=bool)
     day = analysis.local_day(frame, tz)
     if state.start is not None:
@@ -110,15 +158,161 @@ def explore_view(frame: pd.DataFrame, state: ExplorerState) -> ExplorerView:
             mask &= analysis.flag(frame, column) == (choice == "Yes")
     rows = analysis.select(frame, mask)
     if state.group_by == "entries":
-        shown = rows.loc[:, [c for c in _ENTRY_COLUMNS if c in rows]]
-        table = shown.sort_values("started_at", ascending=False, kind="stable")
+        table = entries_table(rows, tz)
     elif state.group_by == "week":
         table = _week_table(rows, tz)
     else:
         table = analysis.summarize_by(rows, state.group_by, tz=tz)  # type: ignore[arg-type]
-    return ExplorerView(table, rows)
+    if state.sort_by is not None:
+        table = sort_table(table, state.sort_by, descending=state.descending)
+    return ExplorerView(table, rows, tz)
 
 
+# -- sorting and paging ---------------------------------------------------------------------
+def sort_keys(table: pd.DataFrame) -> list[str]:
+    """What the table can be sorted by: its index name, then its columns."""
+    keys = [str(table.index.name)] if table.index.name is not None else []
+    return keys + [str(c) for c in table.columns]
+
+
+def _text_key(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
+        return values.map(lambda v: v.casefold() if isinstance(v, str) else v)
+    return values
+
+
+def sort_table(table: pd.DataFrame, by: str, *, descending: bool = False) -> pd.DataFrame:
+    """``table`` sorted by a column or its index (stable; missing values last; text A-z).
+
+    Raises:
+        QueryError: ``by`` is neither a column nor the index name.
+    """
+    if by not in sort_keys(table):
+        raise QueryError(f"cannot sort by {by!r}: the table has {', '.join(sort_keys(table))}")
+    if by == table.index.name and by not in table.columns:
+        key = table.index.to_series(index=pd.RangeIndex(len(table)))
+    else:
+        key = table[by].reset_index(drop=True)
+    order = _text_key(key).sort_values(ascending=not descending, kind="stable", na_position="last")
+    return table.iloc[order.index.to_numpy()]
+
+
+def page_count(rows: int, page_size: int) -> int:
+    """Pages needed for ``rows`` rows (at least one, so an empty table has page 1 of 1)."""
+    return max(1, -(-rows // max(1, page_size)))
+
+
+def page_of(table: pd.DataFrame, page: int, page_size: int) -> pd.DataFrame:
+    """Rows of page ``page`` (0-based, clamped to the pages there are)."""
+    size = max(1, page_size)
+    page = min(max(0, page), page_count(len(table), size) - 1)
+    return table.iloc[page * size : (page + 1) * size]
+
+
+# -- showing and exporting ----------------------------------------------------------------
+def column_label(name: Any, series: pd.Series) -> str:
+    """A column's heading: its name, with the zone of a time column (``start (Europe/Paris)``)."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return f"{name} ({dtype.tz})"
+    return str(name)
+
+
+def _times(table: pd.DataFrame) -> pd.DataFrame:
+    """Times of day as local wall-clock text (``2026-03-09 10:00``); other columns as they are."""
+    out = table.copy()
+    for position in range(table.shape[1]):
+        column = table.iloc[:, position]
+        if isinstance(column.dtype, pd.DatetimeTZDtype):
+            text = column.dt.strftime("%Y-%m-%d %H:%M").astype(object)
+            out.isetitem(position, text.where(column.notna(), None))
+    return out
+
+
+def _style(name: Any, series: pd.Series) -> str:
+    if name == "note":
+        return _PROSE
+    dtype = series.dtype
+    numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    if numeric or dtype == MONEY:
+        return _NUMBER
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+        return _STAMP
+    return _WORD
+
+
+def _heading(label: Any) -> str:
+    # a zero-width space after each "_" lets client_name wrap as client_ / name
+    return for_html(label).replace("_", "_\u200b")
+
+
+def table_html(table: pd.DataFrame) -> str:
+    """The table as HTML in the one display style, fitting the output area.
+
+    The table takes the area's width, sized by its content (JupyterLab's own tables are
+    fixed-layout, which let a long start time run into the next column); names, headings
+    and notes wrap (notes cut at :data:`NOTE_CHARS`), so nothing is hidden to the right.
+    Every value, index label and column label is escaped: names and notes come from the
+    account, and this HTML is shown as it is.
+    """
+    shown = display.formatted(_times(table))
+    if "note" in shown:
+        shown["note"] = shown["note"].map(
+            lambda v: v if len(v) <= NOTE_CHARS else v[: NOTE_CHARS - 1] + "…"
+        )
+    styles = [_style(name, table[name]) for name in table.columns]
+    labels = [column_label(name, table[name]) for name in table.columns]
+    names = [n if n is not None else "" for n in shown.index.names]
+    head = "".join(f"<th style='{_STAMP}'>{_heading(n)}</th>" for n in names)
+    heads = [_WORD.replace("left", "right") if s == _NUMBER else _WORD for s in styles]
+    head += "".join(f"<th style='{s}'>{_heading(label)}</th>" for s, label in zip(heads, labels))  # noqa: B905
+    body = []
+    for key, values in zip(shown.index, shown.itertuples(index=False, name=None)):  # noqa: B905
+        keys = key if isinstance(key, tuple) else (key,)
+        cells = "".join(f"<th style='{_STAMP}'>{for_html(k)}</th>" for k in keys)
+        cells += "".join(f"<td style='{s}'>{for_html(v)}</td>" for s, v in zip(styles, values))  # noqa: B905
+        body.append(f"<tr>{cells}</tr>")
+    empty = "" if len(table) else "<p>No entries match these filters.</p>"
+    return (
+        "<div style='max-width:100%;overflow-x:auto'>"
+        f"<table class='{TABLE_CLASS}' style='{_TABLE}'>"
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{empty}</div>"
+    )
+
+
+def export_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as a file holds it: the columns shown, in display units.
+
+    Hours and ratios rounded to 2 decimals, money to the cent, days as dates, times as
+    local wall-clock minutes under a heading naming the zone, the index as the first
+    column and a missing group spelled ``<no client>``. Numbers stay numbers, so a
+    spreadsheet can add them up. The table is not modified.
+    """
+    group = display.ID_COLUMNS.get(str(table.index.name))
+    no_key = table.index.isna() if group else np.zeros(len(table), dtype=bool)
+    flat = table.reset_index()
+    out: dict[str, Any] = {}
+    for name in flat.columns:
+        column = flat[name]
+        kind = display.formatter_for(str(name), column)
+        label = column_label(name, column)
+        if isinstance(column.dtype, pd.DatetimeTZDtype):
+            column = column.dt.tz_localize(None).dt.floor("min")
+        elif kind is display.date:
+            column = column.map(lambda v: None if pd.isna(v) else v.date()).astype(object)
+        elif kind in (display.hours, display.ratio):  # rounded as display.hours shows it
+            column = column.map(lambda v: float(f"{v:.2f}"), na_action="ignore")
+            column = column.astype("Float64")
+        if group and name == f"{group}_name":
+            column = column.astype(object).where(~no_key, display.no_group(group))
+        out[label] = column
+    if group and f"{group}_name" not in flat:  # no names: the id column says it
+        first = next(iter(out))
+        out[first] = out[first].astype(object).where(~no_key, display.no_group(group))
+    return pd.DataFrame(out)
+
+
+# -- the chart ------------------------------------------------------------------------------
 def _labels(table: pd.DataFrame, group_by: str) -> list[str]:
     if group_by == "week":
         return [f"{d:%Y-%m-%d}" for d in table.index]
@@ -152,16 +346,19 @@ def chart_png(view: ExplorerView, group_by: str) -> bytes:
     """PNG of hours per group (top 15) or per week: billed, unbilled, non-billable stacked.
 
     Drawn on a bare ``Figure`` (not pyplot), so refreshes leave no open figures behind,
-    and saved inside :func:`fbtime.plots.chart_style`, so names are drawn literally.
+    and saved inside :func:`fbtime.plots.chart_style`, so names are drawn literally. The
+    bars follow the view's own order (most hours first), whatever the table is sorted by.
     """
     import matplotlib
     from matplotlib.figure import Figure
 
     table = view.table
     if group_by == "entries":
-        table, group_by = _week_table(view.rows, analysis.resolve_tz(view.rows)), "week"
-    if group_by != "week":
-        table = table.head(15).iloc[::-1]
+        table, group_by = _week_table(view.rows, view.tz), "week"
+    elif group_by == "week":
+        table = table.sort_index()
+    else:
+        table = table.sort_values("hours", ascending=False, kind="stable").head(15).iloc[::-1]
     height = 3.2 if group_by == "week" else max(2.2, 0.3 * len(table) + 1)
     buf = io.BytesIO()
     with matplotlib.rc_context(chart_style()), warnings.catch_warnings():
@@ -171,17 +368,3 @@ def chart_png(view: ExplorerView, group_by: str) -> bytes:
         _draw(fig.subplots(), table, group_by)
         fig.savefig(buf, format="png", dpi=90)
     return buf.getvalue()
-
-
-def table_html(table: pd.DataFrame, max_rows: int = MAX_ROWS) -> str:
-    """The table as HTML (first ``max_rows`` rows) with a CSS class the browser test finds.
-
-    Every value, index label and column label is escaped: names and notes come from the
-    account, and this HTML is shown in the notebook as it is.
-    """
-    shown = table.head(max_rows)
-    body = shown.to_html(
-        classes=TABLE_CLASS, float_format=lambda x: f"{x:,.2f}", na_rep="—", escape=True
-    )
-    more = f"<p>... {len(table) - max_rows} more rows</p>" if len(table) > max_rows else ""
-    return body + more

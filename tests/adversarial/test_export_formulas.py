@@ -157,14 +157,30 @@ def test_several_sheets_in_one_workbook(hostile_frame, tmp_path):
 
 
 # -- every place that writes a file for people ------------------------------------------
-def test_explorer_export_button_writes_neutralised_csv(hostile_frame, tmp_path):
-    explorer = Explorer(hostile_frame, debounce=0, export_dir=tmp_path / "out")
-    explorer.export_button.click()
-    rows = cells(explorer.last_export)
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_explorer_downloads_are_neutralised(hostile_account, hostile_frame, tmp_path, kind):
+    explorer = Explorer(hostile_frame, debounce=0)
+    explorer.group_by.value = "entries"
+    getattr(explorer, f"{'csv' if kind == 'csv' else 'excel'}_button").click()
+    path = tmp_path / f"download.{kind}"
+    path.write_bytes(explorer.download(kind))  # the bytes the link carries
+    if kind == "csv":
+        assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # the BOM: Excel reads UTF-8
+        rows = cells(path)
+        rows[0][0] = rows[0][0].removeprefix("\ufeff")
+        values = [value for row in rows for value in row]
+    else:
+        assert not [c.coordinate for c in xlsx_cells(path) if c.data_type in ("f", "e")]
+        values = [c.value for c in xlsx_cells(path)]
+        rows = list(openpyxl.load_workbook(path).active.values)
     assert len(rows) == len(hostile_frame) + 1
-    assert not [value for row in rows for value in row if starts_a_formula(value)]
-    back = fbtime.as_time_entries(pd.read_csv(explorer.last_export))
-    assert sorted(back.index) == sorted(hostile_frame.index)
+    assert not [value for value in values if starts_a_formula(value)]
+    assert sorted(int(row[0]) for row in rows[1:]) == sorted(hostile_frame.index)
+    note = list(rows[0]).index("note")
+    by_id = {int(row[0]): row for row in rows[1:]}
+    for text in FORMULAS:  # shown, not run: the note behind a leading quote
+        kept = text if kind == "csv" else text.replace("\r", "\n")  # XML reads CR as LF
+        assert by_id[hostile_account.notes[text]][note] == "'" + kept
 
 
 def test_accessor_writes_through_export(hostile_frame, tmp_path):

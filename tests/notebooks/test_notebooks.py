@@ -1,4 +1,11 @@
-"""The notebooks run top to bottom against a sandbox, and are stored without outputs."""
+"""The notebooks run top to bottom against a sandbox, and are stored without outputs.
+
+Notebook 03 is also run the two ways its text offers: applying with the review widget
+first (its buttons clicked in the kernel, as a person would), and applying in code first,
+then with the widget too. Either way it runs to its end, and the undo cell undoes every
+apply. After every run, each widget an output shows is still alive in the kernel, so
+Voila or a reopened notebook never shows "Error displaying widget: model not found".
+"""
 
 from __future__ import annotations
 
@@ -12,8 +19,32 @@ from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
+import fbtime
+
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 NAMES = ("01-explore", "02-billing-audit", "03-bulk-cleanup")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+#: The last cell of every run: the widget models the kernel still holds.
+LIVE_WIDGETS = """
+import json, comm
+print(json.dumps(sorted(comm.get_comm_manager().comms)))
+"""
+#: Clicked in the kernel after the review cell: untick entry 3, Apply..., Confirm, wait.
+WIDGET_APPLIES = """
+review.checkboxes[3].value = False
+review.apply_button.click()
+review.confirm_button.click()
+review.wait(120)
+assert review.result is not None and review.result.ok, review.result_html.value
+"""
+#: Clicked after the code cell applied: tick entry 0 again, then apply in the widget too.
+WIDGET_APPLIES_AFTER_CODE = """
+review.checkboxes[0].value = True
+review.apply_button.click()
+review.confirm_button.click()
+review.wait(120)
+assert review.result is not None and review.result is not result
+"""
 
 
 def test_the_three_notebooks_are_there():
@@ -42,35 +73,103 @@ def kernel_manager(tmp_path) -> KernelManager:
     return KernelManager(kernel_name="fbtime-test", kernel_spec_manager=specs)
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_notebook_runs_top_to_bottom(name, tmp_path, monkeypatch, kernel_manager):
+@pytest.fixture
+def run(tmp_path, monkeypatch, kernel_manager):
+    """Run a notebook (with cells inserted after given cell ids) in a temp dir; return it."""
     # always the sandbox: a developer's real credentials must not be used by the suite
     for var in ("FRESHBOOKS_ACCESS_TOKEN", "FRESHBOOKS_BUSINESS_ID", "FBTIME_ALLOW_WRITES"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("FBTIME_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    book = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    run = tmp_path / "run"
-    run.mkdir()
-    client = NotebookClient(
-        book,
-        km=kernel_manager,
-        timeout=120,
-        resources={"metadata": {"path": str(run)}},
-    )
-    client.execute()  # raises CellExecutionError, with the cell and traceback, on any error
-    images = [
-        o for c in book.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})
+    folder = tmp_path / "run"
+    folder.mkdir()
+
+    def execute(name: str, after: dict[str, str] | None = None) -> nbformat.NotebookNode:
+        book = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+        cells = []
+        for cell in book.cells:
+            cells.append(cell)
+            if after and cell.get("id") in after:
+                cells.append(nbformat.v4.new_code_cell(after[cell["id"]]))
+        cells.append(nbformat.v4.new_code_cell(LIVE_WIDGETS))
+        book.cells = cells
+        client = NotebookClient(
+            book, km=kernel_manager, timeout=180, resources={"metadata": {"path": str(folder)}}
+        )
+        client.execute()  # raises CellExecutionError, with the cell and traceback, on any error
+        shown = {
+            o["data"][WIDGET_VIEW]["model_id"]
+            for c in book.cells[:-1]
+            for o in c.get("outputs", [])
+            if WIDGET_VIEW in o.get("data", {})
+        }
+        alive = set(json.loads(book.cells[-1].outputs[0]["text"]))
+        assert shown - alive == set(), "an output shows a widget the kernel has closed"
+        return book
+
+    execute.folder = folder  # type: ignore[attr-defined]
+    return execute
+
+
+def images(book: nbformat.NotebookNode) -> list[dict]:
+    return [o for c in book.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+
+
+def journals(folder: Path) -> list:
+    """Each journal the run wrote, as fbtime.read_journal reads it, oldest first."""
+    return [fbtime.read_journal(p) for p in sorted((folder / "journals").glob("*.jsonl"))]
+
+
+def outcomes(journal) -> dict[str, int]:
+    statuses = journal.loc[journal["type"] == "outcome", "status"].value_counts()
+    return {str(k): int(v) for k, v in statuses.items()}
+
+
+def test_notebook_01_explores_and_charts(run):
+    book = run("01-explore")
+    assert len(images(book)) >= 1
+    explorer = next(c for c in book.cells if "df.fbtime.explore()" in c.source)
+    assert any(WIDGET_VIEW in o.get("data", {}) for o in explorer.outputs)
+    repr_cell = next(c for c in book.cells if c.source.endswith("df.fbtime offers"))
+    (result,) = [o for o in repr_cell.outputs if o["output_type"] == "execute_result"]
+    text = result["data"]["text/plain"]
+    assert text.startswith("df.fbtime: ") and "time entries of business" in text
+
+
+def test_notebook_02_writes_its_exports(run):
+    book = run("02-billing-audit")
+    assert images(book)
+    written = sorted(p.name for p in (run.folder / "audit-output").iterdir())
+    assert written == [
+        "findings.csv",
+        "unbilled_aging.csv",
+        "unbilled_by_client.csv",
+        "unbilled_entries.csv",
     ]
-    if name != "03-bulk-cleanup":
-        assert images, f"{name} drew no chart"
-    if name == "02-billing-audit":
-        written = sorted(p.name for p in (run / "audit-output").iterdir())
-        assert written == [
-            "findings.csv",
-            "unbilled_aging.csv",
-            "unbilled_by_client.csv",
-            "unbilled_entries.csv",
-        ]
-    if name == "03-bulk-cleanup":
-        assert len(list((run / "journals").glob("*.jsonl"))) == 2  # the apply and its undo
+
+
+def test_notebook_03_code_first(run):
+    run("03-bulk-cleanup")
+    applied, undo = journals(run.folder)  # the apply and its undo, nothing else
+    assert applied.attrs["fbtime_journal"]["kind"] == "mark_billed"
+    assert undo.attrs["fbtime_journal"]["kind"] == "undo"
+    count = outcomes(applied)["applied"]
+    assert count > 200 and outcomes(undo) == {"applied": count}
+    assert applied["http_status"].dtype == "Int64" and applied["entry_id"].dtype == "Int64"
+
+
+def test_notebook_03_widget_first(run):
+    run("03-bulk-cleanup", after={"03-07": WIDGET_APPLIES})
+    applied, undo = journals(run.folder)  # the code cell sent nothing after the widget
+    count = outcomes(applied)["applied"]
+    assert count > 200 and set(outcomes(applied)) == {"applied"}
+    assert outcomes(undo) == {"applied": count}  # the undo cell undid the widget's apply
+
+
+def test_notebook_03_code_then_widget(run):
+    run("03-bulk-cleanup", after={"03-09": WIDGET_APPLIES_AFTER_CODE})
+    code, widget, *undos = journals(run.folder)
+    count = outcomes(code)["applied"]
+    # the widget found the code's changes applied, and applied the entry ticked again
+    assert outcomes(widget) == {"applied": 1, "already_applied": count}
+    assert sorted(outcomes(u)["applied"] for u in undos) == [1, count]

@@ -1,23 +1,35 @@
-"""The explorer and plan-review widgets: the pure view, then every control of the real panels."""
+"""The explorer and plan-review widgets: the pure view, then every control of the real panels.
+
+The explorer's tests drive real ipywidgets objects (set a control's value, click a
+button) and compare what the panel shows and exports with plain pandas on the frame.
+"""
 
 from __future__ import annotations
 
 import base64
+import csv
 import datetime as dt
+import io
+import re
 import time
+from decimal import Decimal
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
+from conftest import TZ
 from pandas.testing import assert_frame_equal
 
 import fbtime
 from fbtime.errors import QueryError
+from fbtime.rates import Rates
 from fbtime.widgets import Explorer, ExplorerState, PlanReview, explore_view
 from fbtime.widgets.view import TABLE_CLASS
 
-CLIENT_NAMES = {c: f"Client {c:02d}" for c in range(1, 13)}
+CLIENT_NAMES = {c: f"Client {c:02d}" for c in range(1, 13)} | {5: "Société Générale Café"}
 PNG = b"\x89PNG\r\n\x1a\n"
+BOM = b"\xef\xbb\xbf"
 
 
 @pytest.fixture
@@ -85,6 +97,9 @@ def test_week_and_entries_views_add_up(named):
     assert (pd.Series(week.index).dt.day_of_week == 0).all()  # weeks start on Monday
     entries = explore_view(named, ExplorerState(group_by="entries")).table
     assert entries["started_at"].is_monotonic_decreasing and len(entries) == len(named)
+    # the start in the business's zone (the data's most common one); UTC kept as a column
+    assert str(entries["start"].dt.tz) == TZ and str(entries["started_at"].dt.tz) == "UTC"
+    assert (entries["start"] == entries["started_at"]).all()  # the same instants
 
 
 @pytest.mark.parametrize(
@@ -93,6 +108,7 @@ def test_week_and_entries_views_add_up(named):
         (ExplorerState(start=dt.date(2026, 3, 2), end=dt.date(2026, 3, 1)), "before the start"),
         (ExplorerState(group_by="service"), "group_by must be one of"),
         (ExplorerState(billed="yes"), "billed must be one of"),
+        (ExplorerState(sort_by="colour"), "cannot sort by 'colour'"),
     ],
 )
 def test_bad_state_is_a_query_error(small_frame, state, message):
@@ -102,9 +118,24 @@ def test_bad_state_is_a_query_error(small_frame, state, message):
 
 # -- Explorer: the real widgets ---------------------------------------------------------
 def shown(explorer: Explorer) -> tuple[str, bytes]:
-    """The HTML table and PNG chart in the explorer's single Output."""
+    """The HTML table (headings without their wrap points) and PNG chart in the Output."""
     table, chart = explorer.output.outputs
-    return table["data"]["text/html"], base64.b64decode(chart["data"]["image/png"])
+    html = table["data"]["text/html"].replace("\u200b", "")
+    return html, base64.b64decode(chart["data"]["image/png"])
+
+
+def body_rows(html: str) -> list[list[str]]:
+    """The table's body rows as cell texts (the index cell first)."""
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+    return [
+        [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<t[hd][^>]*>.*?</t[hd]>", row)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body)
+    ]
+
+
+def read_csv(data: bytes) -> list[list[str]]:
+    assert data.startswith(BOM)  # Excel reads the file as UTF-8 only with it
+    return list(csv.reader(io.StringIO(data[len(BOM) :].decode("utf-8"), newline="")))
 
 
 def test_every_control_changes_the_table(named, tmp_path):
@@ -128,7 +159,7 @@ def test_every_control_changes_the_table(named, tmp_path):
     assert ids(explorer.view.rows) == ids(rows) and len(rows) > 0
     assert_frame_equal(explorer.table, rows.fbtime.by_project())
     html, _ = shown(explorer)
-    assert f"<td>{explorer.table['hours'].iloc[0]:,.2f}</td>" in html
+    assert f">{explorer.table['hours'].iloc[0]:,.2f}</td>" in html  # hours to 2 decimals
     assert f"<b>{len(rows):,}</b> entries" in explorer.status.value
 
     for group in ("teammate", "week", "entries", "client"):
@@ -148,6 +179,128 @@ def test_client_selection_shows_names_and_filters(named):
     assert_frame_equal(explorer.table, named.fbtime.for_client(7).fbtime.by_client())
 
 
+def test_projects_narrow_to_the_chosen_clients(named):
+    lone = named.copy()
+    lone.loc[lone["client_id"] == 3, "project_id"] = 99  # project 99: client 3's only
+    explorer = Explorer(lone, debounce=0)
+    explorer.projects.value = (99, 1)
+    explorer.clients.value = (3,)
+    assert [key for _, key in explorer.projects.options] == [99]
+    assert explorer.projects.value == (99,)  # project 1 has no entry of client 3: dropped
+    assert ids(explorer.view.rows) == ids(lone[lone["client_id"] == 3])
+    explorer.clients.value = (4, None)  # no client counts as a choice too
+    expected = set(lone.loc[lone["client_id"].isin([4]).fillna(True), "project_id"])
+    assert {key for _, key in explorer.projects.options} == expected
+    assert 99 not in expected and explorer.projects.value == ()
+    explorer.clients.value = ()
+    assert len(explorer.projects.options) == len(Explorer(lone, debounce=0).projects.options)
+
+
+def test_the_entries_view_pages(named):
+    explorer = Explorer(named, debounce=0)
+    explorer.group_by.value = "entries"
+    table = explorer.table
+    assert explorer.page_label.value == f"rows 1–50 of {len(named):,} · page 1 of 100"
+    assert explorer.prev_button.disabled and not explorer.next_button.disabled
+    assert len(body_rows(shown(explorer)[0])) == 50
+    explorer.next_button.click()
+    explorer.next_button.click()
+    assert_frame_equal(explorer.shown, table.iloc[100:150])
+    assert [int(r[0]) for r in body_rows(shown(explorer)[0])] == table.index[100:150].tolist()
+    explorer.page_size.value = 200
+    assert explorer.page == 0 and explorer.page_label.value.endswith("page 1 of 25")
+    explorer.show_page(99)  # clamped to the last page
+    assert explorer.page == 24 and explorer.next_button.disabled
+    assert_frame_equal(explorer.shown, table.iloc[4800:])
+    explorer.teammate.value = 2  # a new filter starts again on page 1
+    assert explorer.page == 0 and len(explorer.table) == (named["identity_id"] == 2).sum()
+
+
+def test_the_table_sorts_and_the_chart_stays(named):
+    explorer = Explorer(named, debounce=0)
+    explorer.group_by.value = "entries"
+    _, chart = shown(explorer)
+    labels = dict((key, label) for label, key in explorer.sort_by.options)
+    assert labels["start"] == f"start ({TZ})" and labels["started_at"] == "started_at (UTC)"
+    explorer.sort_by.value = "hours"
+    explorer.descending.value = True
+    expected = named["hours"].sort_values(ascending=False, kind="stable", na_position="last")
+    assert explorer.table["hours"].tolist()[:50] == expected.tolist()[:50]
+    assert shown(explorer)[1] == chart  # sorting redraws no chart
+    explorer.sort_by.value = "note"
+    explorer.descending.value = False
+    notes = explorer.table["note"].tolist()
+    assert notes == sorted(notes, key=lambda n: (pd.isna(n), str(n).casefold()))
+    explorer.teammate.value = 4  # the sort holds across a filter change
+    assert explorer.sort_by.value == "note" and explorer.table["note"].is_monotonic_increasing
+    explorer.group_by.value = "week"  # weeks have no note column: back to their own order
+    assert explorer.sort_by.value == "" and explorer.table.index.is_monotonic_increasing
+    explorer.sort_by.value = "week"
+    explorer.descending.value = True
+    assert explorer.table.index.is_monotonic_decreasing
+
+
+def test_reset_puts_every_control_back(named):
+    explorer = Explorer(named, debounce=0)
+    opened = explorer.state
+    explorer.start.value = dt.date(2026, 3, 1)
+    explorer.clients.value = (3,)
+    explorer.teammate.value = 2
+    explorer.billable.value, explorer.billed.value = "Yes", "No"
+    explorer.group_by.value = "entries"
+    explorer.sort_by.value, explorer.descending.value = "hours", True
+    explorer.page_size.value = 25
+    explorer.next_button.click()
+    calls = []
+    refresh = explorer.refresh
+    explorer.refresh = lambda: (calls.append(1), refresh())  # type: ignore[method-assign]
+    explorer.reset_button.click()
+    assert calls == [1]  # one refresh, not one per control
+    assert explorer.state == opened and explorer.page == 0 and explorer.rows == 50
+    # what the dropdowns show, not only their values (a None value would show a blank)
+    assert (explorer.teammate.label, explorer.sort_by.label) == ("everyone", "default order")
+    assert len(explorer.projects.options) == len(Explorer(named, debounce=0).projects.options)
+    assert_frame_equal(explorer.table, named.fbtime.by_client())
+
+
+def test_a_bad_range_shows_one_error(named):
+    explorer = Explorer(named, debounce=0)
+    explorer.end.value = explorer.start.value - dt.timedelta(days=1)
+    assert explorer.table is None and explorer.output.outputs == ()
+    assert explorer.status.value.count("before the start date") == 1
+    explorer.csv_button.click()  # nothing to export: the status says so, still once
+    assert explorer.status.value.count("before the start date") == 1
+    assert explorer.download_link.value == ""
+    explorer.reset_button.click()
+    assert "before the start date" not in explorer.status.value and explorer.table is not None
+
+
+def test_entries_show_the_start_in_the_business_zone(make_frame):
+    # 03:30 UTC on the 13th is 23:30 on the 12th in Toronto, the day the filters use
+    frame = make_frame([{"started_at": "2026-03-13T03:30:00Z", "note": "late call"}])
+    explorer = Explorer(frame, debounce=0)
+    explorer.group_by.value = "entries"
+    html, _ = shown(explorer)
+    assert f"start ({TZ})" in html and "started_at (UTC)" in html
+    (row,) = body_rows(html)
+    assert row[1] == "2026-03-12 23:30" and row[-1] == "2026-03-13 03:30"
+    explorer.start.value = explorer.end.value = dt.date(2026, 3, 12)
+    assert len(explorer.table) == 1
+
+
+def test_long_notes_wrap_inside_the_output(make_frame):
+    note = "word " * 200
+    frame = make_frame([{"note": note}])
+    explorer = Explorer(frame, debounce=0)
+    explorer.group_by.value = "entries"
+    html, _ = shown(explorer)
+    assert "width:100%" in html and "overflow-x:auto" in html
+    cell = re.search(r"<td style='([^']*)'>(word [^<]*)</td>", html)
+    assert "white-space:normal" in cell.group(1) and "overflow-wrap:anywhere" in cell.group(1)
+    assert cell.group(2).endswith("…") and len(cell.group(2)) == 300
+    assert explorer.export_frame()["note"].iloc[0] == note  # the export keeps it whole
+
+
 def test_unbilled_shortcut_matches_the_accessor(named):
     explorer = Explorer(named, debounce=0)
     explorer.unbilled_button.click()
@@ -157,15 +310,104 @@ def test_unbilled_shortcut_matches_the_accessor(named):
     assert_frame_equal(explorer.table, unbilled.fbtime.by_client())
 
 
-def test_export_writes_the_filtered_entries(named, tmp_path):
+def test_the_csv_download_holds_the_entries_shown(named):
+    explorer = Explorer(named, debounce=0)
+    explorer.group_by.value = "entries"
+    explorer.teammate.value = 3
+    explorer.sort_by.value = "hours"
+    explorer.csv_button.click()
+    link = explorer.download_link.value
+    href = re.search(r"href='data:text/csv;charset=utf-8;base64,([^']+)'", link).group(1)
+    assert re.search(r"download='fbtime-entries-\d{8}-\d{6}\.csv'", link)
+    data = base64.b64decode(href)
+    assert data == explorer.export_bytes("csv")  # the link carries the file itself
+    rows = read_csv(data)
+    expected = named.fbtime.for_teammate(3).sort_values("started_at", ascending=False)
+    expected = expected.loc[expected["hours"].sort_values(kind="stable").index]
+    assert rows[0] == ["id", f"start ({TZ})", "identity_id", "client_name", "project_id",
+                       "hours", "billable", "billed", "note", "started_at (UTC)"]  # fmt: skip
+    assert len(rows) == len(expected) + 1  # every row, not the page
+    assert [int(r[0]) for r in rows[1:]] == expected.index.tolist()  # sorted as shown
+    local = expected["started_at"].dt.tz_convert(TZ).dt.strftime("%Y-%m-%d %H:%M")
+    assert [r[1] for r in rows[1:]] == local.tolist()
+    assert [r[5] for r in rows[1:]] == [
+        "" if pd.isna(h) else f"{h:.2f}" for h in expected["hours"]
+    ]  # hours to 2 decimals, as shown
+    explorer.billed.value = "No"  # the link no longer matches the table: it goes
+    assert explorer.download_link.value == ""
+
+
+def test_a_summary_download_is_the_summary_in_display_units(named):
+    explorer = Explorer(named, debounce=0)
+    rows = read_csv(explorer.download("csv"))
+    table = named.fbtime.by_client()
+    assert rows[0] == ["client_id", *table.columns]
+    by_name = {r[1]: r for r in rows[1:]}
+    assert set(by_name) == {*CLIENT_NAMES.values(), "<no client>"} - {"Client 05"}
+    assert by_name["<no client>"][0] == ""
+    acme = table.loc[5]
+    row = by_name["Société Générale Café"]  # the accent survives: UTF-8 with a BOM
+    assert row[2] == str(acme["entries"]) and row[3] == f"{acme['hours']:.2f}"
+    assert row[-2] == f"{acme['first_date']:%Y-%m-%d}"  # a date, not midnight
+    assert "Société".encode() in explorer.download("csv")
+
+
+def test_the_excel_download(named):
+    explorer = Explorer(named, debounce=0)
+    explorer.group_by.value = "entries"
+    explorer.clients.value = (5,)
+    explorer.excel_button.click()
+    mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert f"href='data:{mime};base64," in explorer.download_link.value
+    sheet = openpyxl.load_workbook(io.BytesIO(explorer.download("xlsx"))).active
+    values = list(sheet.values)
+    assert sheet.title == "by entries"
+    assert values[0][:2] == ("id", f"start ({TZ})") and len(values) == len(explorer.table) + 1
+    first = explorer.table.iloc[0]
+    assert values[1][0] == int(explorer.table.index[0])
+    assert values[1][1] == first["start"].tz_localize(None).floor("min").to_pydatetime()
+    assert values[1][3] == "Société Générale Café"
+
+
+def test_export_writes_a_file_too(named, tmp_path):
     explorer = Explorer(named, debounce=0, export_dir=tmp_path / "out")
     explorer.teammate.value = 3
-    explorer.export_button.click()
-    path = explorer.last_export
-    assert path is not None and path.parent == tmp_path / "out"
-    back = fbtime.as_time_entries(pd.read_csv(path))
-    assert ids(back) == ids(named.fbtime.for_teammate(3))
+    path = explorer.export()
+    assert path.parent == tmp_path / "out" and path.suffix == ".csv"
+    assert path.read_bytes() == explorer.export_bytes("csv")
     assert str(path) in explorer.status.value
+    xlsx = explorer.export(tmp_path / "table.xlsx")
+    assert openpyxl.load_workbook(xlsx).active.title == "by client"
+    with pytest.raises(QueryError, match="kind must be one of"):
+        explorer.export(tmp_path / "table.csv", kind="pdf")  # type: ignore[arg-type]
+
+
+def test_amounts_show_when_the_frame_has_them(make_frame):
+    frame = make_frame([
+        {"client_id": 10, "duration": 3601, "project_id": 100},
+        {"client_id": 10, "duration": 1800, "project_id": 100, "billed": True},
+        {"client_id": None, "duration": 900, "project_id": 100, "billable": False},
+    ])  # fmt: skip
+    rates = Rates.from_api(
+        projects=[{"id": 100, "title": "Site", "project_type": "hourly_rate", "client_id": 10,
+                   "billing_method": "project_rate", "rate": "95.55", "budget": None,
+                   "billed_amount": "0.00"}],
+        team_member_rates=[], service_rates=[], clients=[{"id": 10, "currency_code": "CAD"}],
+        currency="CAD",
+    )  # fmt: skip
+    priced = frame.fbtime.with_rates(rates)
+    explorer = Explorer(priced, debounce=0)
+    unbilled = priced.fbtime.totals().unbilled_amount
+    assert unbilled == Decimal("95.58")
+    assert "95.58 CAD unbilled value" in explorer.status.value
+    html, _ = shown(explorer)
+    assert ">95.58</td>" in html and "unbilled_amount" in html
+    explorer.group_by.value = "entries"
+    assert {"amount", "currency"} <= set(explorer.table.columns)
+    rows = read_csv(explorer.download("csv"))
+    amount, currency = rows[0].index("amount"), rows[0].index("currency")
+    assert {r[0]: r[amount] for r in rows[1:]} == {"1": "95.58", "2": "47.78", "3": "23.89"}
+    assert {r[currency] for r in rows[1:]} == {"CAD"}
 
 
 def test_changes_are_debounced(named):
@@ -185,13 +427,6 @@ def test_changes_are_debounced(named):
     assert calls == [1]  # one refresh for the burst of three changes
     expected = named.fbtime.unbilled().fbtime.for_teammate(2).fbtime.by_client()
     assert_frame_equal(explorer.table, expected)
-
-
-def test_a_bad_range_shows_the_error(named):
-    explorer = Explorer(named, debounce=0)
-    explorer.end.value = explorer.start.value - dt.timedelta(days=1)
-    assert explorer.table is None
-    assert "before the start date" in explorer.status.value
 
 
 # -- PlanReview -------------------------------------------------------------------------
