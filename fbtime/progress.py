@@ -19,7 +19,7 @@ from typing import Any
 def _notebook_bar(base: type) -> type:
     from IPython.display import display
 
-    class NotebookBar(base):  # type: ignore[misc, valid-type]
+    class NotebookBar(base):  # a subclass of whichever notebook bar tqdm picked
         """tqdm's notebook bar whose output is emptied once it ends well."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -51,7 +51,7 @@ def progress_bar(*, total: int, unit: str, desc: str, enabled: bool = True) -> A
     from tqdm.auto import tqdm
 
     notebook = sys.modules.get("tqdm.notebook")  # imported by tqdm.auto inside a kernel only
-    options = {"total": total, "unit": unit, "desc": desc, "leave": False}
+    options: dict[str, Any] = {"total": total, "unit": unit, "desc": desc, "leave": False}
     if enabled and notebook is not None and issubclass(tqdm, notebook.tqdm):
         return _notebook_bar(tqdm)(**options)
     return tqdm(**options, disable=not enabled)

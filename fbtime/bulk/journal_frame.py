@@ -28,7 +28,7 @@ LINE_TYPES = ("run", "intent", "outcome", "stop", "resume", "end")
 #: does not have are missing (NA) in its row; ``before``/``after``/``result`` hold the
 #: entry fields as dicts, ``in_doubt`` a list of ids, ``counts`` a status -> count dict.
 COLUMNS: dict[str, Any] = {
-    "type": pd.CategoricalDtype(LINE_TYPES),
+    "type": pd.CategoricalDtype(list(LINE_TYPES)),
     "at": "datetime64[us, UTC]",
     "run_id": "str",
     "business_id": "Int64",

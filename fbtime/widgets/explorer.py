@@ -379,7 +379,8 @@ class Explorer(w.VBox):
             )
             self.prev_button.disabled = self.page == 0
             self.next_button.disabled = self.page >= self.pages - 1
-            self.output.outputs = _display(table_html(self.shown), self._png)
+            shown = self.shown if self.shown is not None else pd.DataFrame()
+            self.output.outputs = _display(table_html(shown), self._png)
 
     # -- shortcuts ---------------------------------------------------------------------------
     def unbilled_only(self) -> None:

@@ -289,7 +289,7 @@ def export_frame(table: pd.DataFrame) -> pd.DataFrame:
     spreadsheet can add them up. The table is not modified.
     """
     group = display.ID_COLUMNS.get(str(table.index.name))
-    no_key = table.index.isna() if group else np.zeros(len(table), dtype=bool)
+    no_key = np.asarray(table.index.isna()) if group else np.zeros(len(table), dtype=bool)
     flat = table.reset_index()
     out: dict[str, Any] = {}
     for name in flat.columns:
@@ -316,8 +316,8 @@ def export_frame(table: pd.DataFrame) -> pd.DataFrame:
 def _labels(table: pd.DataFrame, group_by: str) -> list[str]:
     if group_by == "week":
         return [f"{d:%Y-%m-%d}" for d in table.index]
-    names = table.get(analysis.GROUPS[group_by][1])
-    names = None if names is None else [None if n == "nan" else n for n in names.tolist()]
+    column = table.get(analysis.GROUPS[group_by][1])
+    names = None if column is None else [None if n == "nan" else n for n in column.tolist()]
     return label_groups(list(table.index), names, f"<no {group_by}>", f"{group_by} {{}}")
 
 
