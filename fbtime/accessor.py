@@ -77,8 +77,10 @@ class PlotMethods:
             QueryError: ``kind`` is not one of :data:`PLOT_KINDS`.
 
         Example:
-            >>> df.fbtime.plot()
-            >>> df.fbtime.plot("unbilled_aging", values="amount")
+            >>> df.fbtime.plot().get_title()
+            'Hours per week by client'
+            >>> df.fbtime.plot("unbilled_aging").get_title()
+            'Unbilled billable hours by age'
         """
         if kind not in PLOT_KINDS:
             raise QueryError(f"kind must be one of {', '.join(PLOT_KINDS)}, got {kind!r}")

@@ -88,8 +88,13 @@ def read_journal(path: str | Path) -> pd.DataFrame:
             out of the chain, or not what the journal's plan allows (naming the line).
 
     Example:
+        >>> plan = df.fbtime.unbilled().tail(2).fbtime.mark_billed()
+        >>> result = plan.apply(client, confirm=True)
+        fbtime: journal .../fbtime/journals/...-mark_billed-....jsonl
         >>> j = fbtime.read_journal(result.journal_path)
-        >>> j.loc[j["type"] == "outcome", ["entry_id", "status", "http_status"]]
+        >>> outcomes = j.loc[j["type"] == "outcome", ["entry_id", "status", "http_status"]]
+        >>> len(outcomes), outcomes["entry_id"].dtype, outcomes["http_status"].dtype
+        (2, Int64Dtype(), Int64Dtype())
     """
     state = journal.read_journal(path)
     records = _lines(state)
