@@ -21,7 +21,8 @@ Scenarios, at 20,000 and 200,000 entries (``team=True``, 100 per page):
 
 Also measured: frame building alone, ``json`` against ``orjson`` on the same pages, and
 the ideal cold load ``pages x latency / workers + frame building``. Then the accessor
-benchmark (``bench/accessor.py``, 1,000,000 rows). Everything goes to the terminal and
+benchmark (``bench/accessor.py``, 1,000,000 rows, ``with_rates`` included) and the widgets
+(``bench/widgets.py``: the explorer at 30,000 entries, the review totals at 2,000 changes). Everything goes to the terminal and
 to ``bench/RESULTS.md``, with the machine's load average (other work shares its CPUs).
 
 Run: ``python bench/run.py`` (or ``make bench``); ``--sizes 2000`` for a quick look.
@@ -440,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     parser.add_argument("--accessor-rows", type=int, default=1_000_000)
     parser.add_argument("--no-accessor", action="store_true", help="skip bench/accessor.py")
+    parser.add_argument("--no-widgets", action="store_true", help="skip bench/widgets.py")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = parser.parse_args(argv)
     if args.child:
@@ -459,6 +461,12 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"\n== accessor on {args.accessor_rows:,} rows ==", flush=True)
         accessor_md = accessor.write_markdown(accessor.main(args.accessor_rows))
+    if not args.no_widgets:
+        import widgets
+
+        print("\n== widgets ==", flush=True)
+        widgets_md = widgets.main()
+        accessor_md = f"{accessor_md or ''}\n{widgets_md}"
     args.out.write_text(write_results(all_results, accessor_md))
     print(f"\nwrote {args.out} in {time.perf_counter() - started:.0f} s")
     return 0

@@ -113,19 +113,21 @@ def table(title: str, found: dict[str, list[float]]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def main() -> str:
+    """Time the explorer and the review widget; print the tables and return them (markdown)."""
     df = frame()
     cpus = len(__import__("os").sched_getaffinity(0))
-    print(
+    head = (
         f"fbtime {fbtime.__version__}, Python {platform.python_version()}, "
         f"{platform.system()} {platform.machine()}, {cpus} CPUs; {len(df):,} entries "
         f"(names and amounts), {REPEATS} runs per step, debounce off"
     )
-    print()
+    print(head + "\n")
     steps: dict[str, list[float]] = {}
     rows = [explore_once(df, steps) for _ in range(REPEATS)][-1]
-    print(table(f"explorer, {len(df):,} entries", steps))
-    print(f"\nthe downloads hold the {rows:,} unbilled entries shown, every column of the view")
+    explorer = table(f"explorer, {len(df):,} entries", steps)
+    note = f"the downloads hold the {rows:,} unbilled entries shown, every column of the view"
+    print(explorer + "\n\n" + note)
     plan = plan_mark_billed(df.fbtime.unbilled().iloc[:CHANGES], business_id=1)
     assert len(plan) == CHANGES, len(plan)
     check = PlanReview(plan, background=False)  # the totals really follow a tick
@@ -135,8 +137,9 @@ def main() -> None:
     found: dict[str, list[float]] = {}
     for _ in range(REPEATS):
         review_once(plan, found)
-    print()
-    print(table(f"review, {CHANGES:,} changes", found))
+    review = table(f"review, {CHANGES:,} changes", found)
+    print("\n" + review)
+    return f"## Widgets\n\n{head}.\n\n{explorer}\n\n{note}.\n\n{review}\n"
 
 
 if __name__ == "__main__":
