@@ -22,8 +22,9 @@ Scenarios, at 20,000 and 200,000 entries (``team=True``, 100 per page):
 Also measured: frame building alone, ``json`` against ``orjson`` on the same pages, and
 the ideal cold load ``pages x latency / workers + frame building``. Then the accessor
 benchmark (``bench/accessor.py``, 1,000,000 rows, ``with_rates`` included) and the widgets
-(``bench/widgets.py``: the explorer at 30,000 entries, the review totals at 2,000 changes). Everything goes to the terminal and
-to ``bench/RESULTS.md``, with the machine's load average (other work shares its CPUs).
+(``bench/widgets.py``: the explorer at 30,000 entries, the review totals at 2,000 changes).
+Everything goes to the terminal and to ``bench/RESULTS.md``, with the machine's load
+average (other work shares its CPUs).
 
 Run: ``python bench/run.py`` (or ``make bench``); ``--sizes 2000`` for a quick look.
 """
