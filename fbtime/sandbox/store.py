@@ -91,21 +91,26 @@ def _to_row(entry: dict[str, Any]) -> tuple:
     return tuple(values.get(c) for c in _COLUMNS)
 
 
+#: Where each API field sits in a stored row (-1: the nested timer), and whether SQLite's
+#: 0/1 must become a bool; in the API's field order.
+_SPEC = tuple(
+    (name, -1 if name == "timer" else _COLUMNS.index(name), name in _BOOLS) for name in ENTRY_FIELDS
+)
+_TIMER, _RUNNING, _UPDATED = (_COLUMNS.index(c) for c in ("timer_id", "timer_running",
+                                                          "updated_at"))  # fmt: skip
+
+
 def _to_entry(values: tuple, hidden: bool = False) -> dict[str, Any]:
-    row = dict(zip(_COLUMNS, values, strict=True))
-    tid = row["timer_id"]
+    """A stored row as the API shows it."""
     out: dict[str, Any] = {}
-    for name in ENTRY_FIELDS:
-        if name == "timer":
-            out["timer"] = (
-                None if tid is None else {"id": tid, "is_running": bool(row["timer_running"])}
-            )
-        elif name in _BOOLS:
-            out[name] = bool(row[name])
+    for name, i, boolean in _SPEC:
+        if i < 0:
+            tid = values[_TIMER]
+            out[name] = None if tid is None else {"id": tid, "is_running": bool(values[_RUNNING])}
         else:
-            out[name] = row[name]
+            out[name] = bool(values[i]) if boolean else values[i]
     if hidden:
-        out["updated_at"] = row["updated_at"]
+        out["updated_at"] = values[_UPDATED]
     return out
 
 
