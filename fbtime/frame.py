@@ -229,6 +229,10 @@ def apply_changes(frame: pd.DataFrame, changes: Changes) -> pd.DataFrame:
 
     The order is the list's: ``started_at`` newest first, then ``id`` descending.
     """
+    if changes.upsert and not changes.drop:
+        edited = _edited_in_place(frame, records_to_frame(changes.upsert))
+        if edited is not None:
+            return edited
     out = frame.drop(index=[i for i in changes.drop if i in frame.index])
     if changes.upsert:
         new = records_to_frame(changes.upsert)
@@ -236,6 +240,32 @@ def apply_changes(frame: pd.DataFrame, changes: Changes) -> pd.DataFrame:
         extras = [c for c in out.columns if c not in schema.DTYPES]
         out = out[[*schema.FRAME_COLUMNS, *extras]]
     return sort_entries(out)
+
+
+def _edited_in_place(frame: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame | None:
+    """The frame with rows of ``new`` written over the rows of the same ids, when that keeps
+    the API's order (every id already there, no start time moved, the same columns); None
+    otherwise. Overwriting columns at 1% of the positions costs a copy, where a drop, a
+    concat and a sort of the whole frame cost a gather of every column three times (a
+    revalidated 200,000-entry reload: bench/run.py, row (r1))."""
+    if list(new.columns) != list(frame.columns) or new.index.has_duplicates:
+        return None
+    if any(new[c].dtype != frame[c].dtype for c in frame.columns):
+        return None
+    at = frame.index.get_indexer(new.index)
+    if len(at) == 0 or (at < 0).any():
+        return None
+    moved = frame["started_at"].array[at] != new["started_at"].array
+    if np.asarray(moved, dtype=bool).any():
+        return None
+    columns = {}
+    for name in frame.columns:
+        values = frame[name].array.copy()
+        values[at] = new[name].array
+        columns[name] = values
+    out = pd.DataFrame(columns, index=frame.index, copy=False)
+    out.attrs = dict(frame.attrs)
+    return out
 
 
 def sort_entries(frame: pd.DataFrame) -> pd.DataFrame:

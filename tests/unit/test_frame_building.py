@@ -76,3 +76,22 @@ def test_changes_drop_deleted_upsert_changed_and_keep_the_api_order():
     assert_frame_equal(out, expected)
     kept = apply_changes(frame, reconcile([dict(gone, active=False)], keep_deleted=True))
     assert kept.loc[gone["id"], "active"] == False  # noqa: E712  (nullable boolean)
+
+
+@pytest.mark.parametrize("moved", [False, True])
+def test_edits_in_place_give_the_same_frame_as_a_full_merge(moved):
+    rows = [dict(r) for r in generate(400, seed=5).entries]
+    for row in rows:
+        row.pop("updated_at", None)
+    frame = sort_entries(records_to_frame(rows))
+    changed = [
+        dict(rows[i], note=f"edited {i}", billed=not rows[i]["billed"]) for i in (3, 77, 250)
+    ]
+    if moved:  # a start time moved: the order changes, so the full merge must run
+        changed[1]["started_at"] = "2020-01-01T00:00:00Z"
+    merged = apply_changes(frame, reconcile(changed, keep_deleted=False))
+    expected = sort_entries(pd.concat([frame.drop(index=[r["id"] for r in changed]),
+                                       records_to_frame(changed)]))  # fmt: skip
+    assert_frame_equal(merged, expected)
+    assert merged.loc[changed[0]["id"], "note"] == "edited 3"
+    assert frame.loc[changed[0]["id"], "note"] != "edited 3"  # the input is not modified
