@@ -28,8 +28,10 @@ demo: $(VENV)/.installed
 
 ## make test: install with dev extras, lint, build the docs strictly, run the whole suite
 ## (tests/ and the docstring examples in fbtime/)
+## worksteal: an idle worker takes queued tests from a busy one, so the few long tests
+## (chaos, browser) do not pile up on one worker (4m45s against 5m33s with the default)
 test: $(VENV)/.installed-dev lint docs
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist worksteal -q
 
 ## make docs: build the reference site strictly (a broken link, anchor or API reference
 ## fails) into a temporary directory, so the tree is left as it was; `mkdocs serve` to read
@@ -48,7 +50,7 @@ format: $(VENV)/.installed-dev
 
 ## make chaos-report: run the chaos suite and rewrite tests/chaos/RESULTS.md (on purpose only)
 chaos-report: $(VENV)/.installed-dev
-	FBTIME_WRITE_CHAOS_RESULTS=1 $(PY) -m pytest -n 2 -q tests/chaos
+	FBTIME_WRITE_CHAOS_RESULTS=1 $(PY) -m pytest -n 2 --dist worksteal -q tests/chaos
 
 ## make bench: measure load speed against the official SDK (writes bench/RESULTS.md)
 bench: $(VENV)/.installed-dev

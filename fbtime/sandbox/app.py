@@ -148,6 +148,9 @@ class SandboxApp:
         self.restart_hook: Callable[[], None] | None = None
         self.on_request: Callable[[str, int], None] | None = None
         self._lock = threading.Lock()
+        self._busy = 0  # requests being answered now (see Sandbox.wait_idle)
+        self._quiet = threading.Condition(self._lock)
+        self._last_answer = time.monotonic()
         self._window = (-1, 0)
         self.extra_businesses: list[dict[str, Any]] = []  # more memberships in users/me
         self.oauth = OAuthServer(self)
@@ -160,6 +163,31 @@ class SandboxApp:
 
     def handle(self, environ: dict[str, Any]) -> Response:
         """Answer one request (the WSGI plumbing aside)."""
+        with self._lock:
+            self._busy += 1
+        try:
+            return self._handle(environ)
+        finally:
+            with self._quiet:
+                self._busy -= 1
+                self._last_answer = time.monotonic()
+                self._quiet.notify_all()
+
+    def wait_idle(self, quiet: float, timeout: float) -> bool:
+        """Block until no request has been answered for ``quiet`` seconds; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._quiet:
+            while True:
+                now = time.monotonic()
+                settled = self._last_answer + quiet - now
+                if self._busy == 0 and settled <= 0:
+                    return True
+                if now >= deadline:
+                    return False
+                wait = settled if self._busy == 0 else deadline - now
+                self._quiet.wait(min(max(wait, 0.001), deadline - now))
+
+    def _handle(self, environ: dict[str, Any]) -> Response:
         method = environ.get("REQUEST_METHOD", "GET").upper()
         route: str = "other"
         groups: tuple[str | Any, ...] = ()

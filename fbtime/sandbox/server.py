@@ -366,6 +366,16 @@ class Sandbox(OAuthKnobs):
         with self._app._lock:
             self._app.stats.clear()
 
+    def wait_idle(self, quiet: float = 0.05, timeout: float = 30.0) -> None:
+        """Wait until no request is being answered and none was for ``quiet`` seconds.
+
+        A client that gave up on a slow answer (or was killed) leaves that request running
+        here; a test waits it out before reading the ground truth, rather than sleeping a
+        guess. Raises TimeoutError after ``timeout`` seconds of traffic.
+        """
+        if not self._app.wait_idle(quiet, timeout):
+            raise TimeoutError(f"the sandbox was still answering requests after {timeout} s")
+
     def entry_writes(self) -> Counter[int]:
         """API writes that changed an entry (create, update, delete), per entry id."""
         with self._app._lock:

@@ -24,12 +24,14 @@ from browser.servers import ARTIFACTS, Server
 from fbtime import analysis
 
 NOTEBOOK = "window.jupyterapp.shell.currentWidget"
-KERNEL_IDLE = f"""() => {{
-    const w = {NOTEBOOK};
+# JupyterLab sets window.jupyterapp only once it has booted: until then, not ready
+KERNEL_IDLE = """() => {
+    const w = window.jupyterapp && window.jupyterapp.shell
+        && window.jupyterapp.shell.currentWidget;
     const k = w && w.sessionContext && w.sessionContext.session
         && w.sessionContext.session.kernel;
     return !!(w && w.content && w.context.isReady && k && k.status === 'idle');
-}}"""
+}"""
 CELLS = f"""() => {NOTEBOOK}.content.widgets.map(c => ({{
     id: c.model.id, type: c.model.type,
     count: c.model.type === 'code' ? c.model.executionCount : null,

@@ -11,7 +11,6 @@ import os
 import random
 import subprocess
 import sys
-import time
 
 import pandas as pd
 import pytest
@@ -92,7 +91,7 @@ def _apply_killed(sb, plan, tmp_path, seed):
     kill_at_journal_line(child, journals, kill_after)
     # Requests the dead process already sent may still be running on the server (a slow
     # answer); let them land before resuming, as a person restarting a script would.
-    time.sleep(sb.faults.slow_seconds + 0.2)
+    sb.wait_idle()
     return next(journals.glob("*.jsonl"))
 
 
@@ -143,7 +142,7 @@ def test_apply_killed_then_resumed_and_undone_under_faults(tmp_path, chunk):
             )
             # A request the client gave up on (timed out) may still run on the server a
             # moment later; a person undoes minutes later, so wait that moment out here.
-            time.sleep(sb.faults.slow_seconds + 0.2)
+            sb.wait_idle()
             sb.reset_stats()
             sb.faults = faults_for(seed + 1000, restart_within=60)
             undo_plan, undo_dir = fbtime.undo(journal), tmp_path / f"undo-{seed}"
@@ -152,7 +151,7 @@ def test_apply_killed_then_resumed_and_undone_under_faults(tmp_path, chunk):
                     client_for(sb, cache=False), confirm=True, journal=d, progress=False
                 )
             )
-            time.sleep(sb.faults.slow_seconds + 0.2)
+            sb.wait_idle()
             restored = rows_of(sb)
             differ = sum(1 for i in before if before[i] != restored[i])
             undo_runs.append(

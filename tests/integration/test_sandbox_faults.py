@@ -159,6 +159,22 @@ def test_latency_is_per_request_and_overlaps(sb):
     assert sb.latency == 0
 
 
+def test_wait_idle_waits_out_a_write_the_client_gave_up_on(sb):
+    entry_id = sb.dataset.entries[10]["id"]
+    sb.latency = 0.5  # the write lands 0.5 s after it is sent; the client waits 0.1 s
+    with pytest.raises(requests.Timeout):
+        session(sb).put(url(sb, entry_id), json={"time_entry": {"note": "late"}}, timeout=0.1)
+    assert sb.entries().loc[lambda t: t["id"] == entry_id, "note"].item() != "late"
+    sb.wait_idle()
+    assert sb.entries().loc[lambda t: t["id"] == entry_id, "note"].item() == "late"
+    reader = threading.Thread(target=session(sb).get, args=(url(sb),))
+    reader.start()
+    time.sleep(0.1)
+    with pytest.raises(TimeoutError, match="still answering"):
+        sb.wait_idle(timeout=0.2)
+    reader.join()
+
+
 def test_on_request_hook_can_change_data_mid_paging(sb):
     s = session(sb)
     first = s.get(url(sb), params={"team": "true", "per_page": 10}).json()
