@@ -74,6 +74,18 @@ def make_frame() -> MakeFrame:
 
 
 @pytest.fixture
+def one_project_rates() -> fbtime.Rates:
+    """Project 100 ("Site", client 10) billed at its own rate of 95.55 CAD an hour."""
+    return fbtime.Rates.from_api(
+        projects=[{"id": 100, "title": "Site", "project_type": "hourly_rate", "client_id": 10,
+                   "billing_method": "project_rate", "rate": "95.55", "budget": None,
+                   "billed_amount": "0.00"}],
+        team_member_rates=[], service_rates=[], clients=[{"id": 10, "currency_code": "CAD"}],
+        currency="CAD",
+    )  # fmt: skip
+
+
+@pytest.fixture
 def small_frame() -> pd.DataFrame:
     """3 entries: client 10 has 1.0 + 0.5 h (0.5 billed), client 20 has 2.0 h non-billable."""
     return build_frame(

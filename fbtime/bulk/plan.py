@@ -1,13 +1,9 @@
-"""UpdatePlan: a read-only list of the changes a bulk operation would make.
+"""UpdatePlan: a read-only list of the changes a bulk operation would make, and what a
+person does with it: review it (text table, HTML diff, widget), save and load it, apply it.
 
-Building a plan sends nothing. Each change holds the entry's writable fields as the frame
-saw them (``before``, compared at apply time to detect entries changed since), the fields
-to write (``after``) and, for the reviewer only, what the entry is (date, teammate,
-client, project, hours, amount, note). Entries that need no change or must not be changed
-are listed in ``skipped`` with a reason. A plan is shown as a text table in a terminal and
-as an HTML diff in a notebook, saved as JSON with an integrity hash, and applied with
-:meth:`UpdatePlan.apply`. A saved plan is checked part by part when it is read back
-(:mod:`fbtime.bulk.checks`); an undo plan also against the journal it undoes.
+What a plan holds (changes with ``before``/``after``, skipped rows, the file format and
+integrity hash) is :mod:`fbtime.bulk.change`; an undo plan is also checked against the
+journal it undoes.
 """
 
 from __future__ import annotations

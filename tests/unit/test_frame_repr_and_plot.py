@@ -19,7 +19,6 @@ from pandas.testing import assert_frame_equal
 import fbtime
 from fbtime.accessor import METHODS, PLOT_KINDS, PlotMethods, TimeEntriesAccessor
 from fbtime.errors import QueryError
-from fbtime.rates import Rates
 
 
 @pytest.fixture(autouse=True)
@@ -56,16 +55,9 @@ def test_repr_of_a_frame_read_back_and_of_an_empty_one(small_frame, tmp_path):
     assert empty[1] == "  0 counted: 0.00 h, 0.00 h unbilled; 0 teammates, 0 clients"
 
 
-def test_repr_shows_the_unbilled_value_after_with_rates(make_frame):
+def test_repr_shows_the_unbilled_value_after_with_rates(make_frame, one_project_rates):
     frame = make_frame([{"duration": 3601, "project_id": 100}])
-    rates = Rates.from_api(
-        projects=[{"id": 100, "title": "Site", "project_type": "hourly_rate", "client_id": 10,
-                   "billing_method": "project_rate", "rate": "95.55", "budget": None,
-                   "billed_amount": "0.00"}],
-        team_member_rates=[], service_rates=[], clients=[{"id": 10, "currency_code": "CAD"}],
-        currency="CAD",
-    )  # fmt: skip
-    priced = frame.fbtime.with_rates(rates)
+    priced = frame.fbtime.with_rates(one_project_rates)
     assert priced.fbtime.totals().unbilled_amount == Decimal("95.58")
     second = repr(priced.fbtime).splitlines()[1]
     assert second == "  1 counted: 1.00 h, 1.00 h unbilled (95.58 CAD); 1 teammate, 1 client"

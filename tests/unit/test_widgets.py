@@ -23,7 +23,6 @@ from pandas.testing import assert_frame_equal
 
 import fbtime
 from fbtime.errors import QueryError
-from fbtime.rates import Rates
 from fbtime.widgets import Explorer, ExplorerState, PlanReview, explore_view
 from fbtime.widgets.view import TABLE_CLASS
 
@@ -382,20 +381,13 @@ def test_export_writes_a_file_too(named, tmp_path):
         explorer.export(tmp_path / "table.csv", kind="pdf")  # type: ignore[arg-type]
 
 
-def test_amounts_show_when_the_frame_has_them(make_frame):
+def test_amounts_show_when_the_frame_has_them(make_frame, one_project_rates):
     frame = make_frame([
         {"client_id": 10, "duration": 3601, "project_id": 100},
         {"client_id": 10, "duration": 1800, "project_id": 100, "billed": True},
         {"client_id": None, "duration": 900, "project_id": 100, "billable": False},
     ])  # fmt: skip
-    rates = Rates.from_api(
-        projects=[{"id": 100, "title": "Site", "project_type": "hourly_rate", "client_id": 10,
-                   "billing_method": "project_rate", "rate": "95.55", "budget": None,
-                   "billed_amount": "0.00"}],
-        team_member_rates=[], service_rates=[], clients=[{"id": 10, "currency_code": "CAD"}],
-        currency="CAD",
-    )  # fmt: skip
-    priced = frame.fbtime.with_rates(rates)
+    priced = frame.fbtime.with_rates(one_project_rates)
     explorer = Explorer(priced, debounce=0)
     unbilled = priced.fbtime.totals().unbilled_amount
     assert unbilled == Decimal("95.58")
