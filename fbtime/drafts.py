@@ -154,10 +154,10 @@ def draft_invoices(
         raise PlanError(f"qty_places must be 0 to {MAX_QTY_PLACES}, not {qty_places!r}")
     if not has_amounts(rated) or "client_currency" not in rated:
         raise PlanError("the frame has no amounts: use df.fbtime.invoice(rates) or with_rates")
+    currency = _currency(rated)
     reason = skip_reasons(rated)
     billed = reason.isna().to_numpy()
     chosen = rated.loc[billed]
-    currency = _currency(chosen)
     tz = analysis.resolve_tz(rated, tz)
     labels = _Labels(chosen, names or {})
     lines, line_of = _lines(chosen, group_by, qty_places, lump, tz, labels)
@@ -168,9 +168,10 @@ def draft_invoices(
     return Drafts(invoices, lines, entries, skipped, group_by, qty_places, currency)
 
 
-def _currency(chosen: pd.DataFrame) -> str | None:
-    codes = chosen["currency"].dropna().unique()
-    if len(chosen) and len(codes) != 1:
+def _currency(rated: pd.DataFrame) -> str | None:
+    """The one currency of the rates (every line's unit cost is in it)."""
+    codes = rated["currency"].dropna().unique()
+    if len(rated) and len(codes) != 1:
         raise PlanError(
             "the business's currency is unknown, so no draft can say what it bills in: "
             "pass currency='CAD' (the business's) to invoice()"
@@ -293,7 +294,7 @@ def _quantity(hours: Decimal, rate: Decimal, target: int, places: int) -> Decima
     for p in range(places, MAX_QTY_PLACES + 1):
         qty = hours.quantize(Decimal(1).scaleb(-p), ROUND_HALF_UP)
         amount = (qty * rate).quantize(CENT, ROUND_HALF_UP)
-        if abs(int(amount * 100) - target) <= 1:
+        if qty > 0 and abs(int(amount * 100) - target) <= 1:  # a line of 0 h reads wrong
             return qty
     return None
 
