@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 from fbtime.api.query import to_id
 from fbtime.api.reference import account_id, accounting_list, list_all
 from fbtime.errors import QueryError, UnexpectedAnswerError
-from fbtime.money import CENT, check_currency
 
 if TYPE_CHECKING:
     from fbtime.api.client import Client
@@ -41,6 +40,7 @@ MAX_TEXT = 4000
 #: ``vis_state``: 0 active, 1 deleted, 2 archived.
 VIS_STATES = {0: "active", 1: "deleted", 2: "archived"}
 _BIG = Decimal(10) ** 12
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -334,6 +334,15 @@ def _check_line(line: InvoiceLine, number: int) -> None:
         raise QueryError(f"{where}: unit_cost {cost!r} is not an amount (a Decimal, 0 or more)")
     if cost != cost.quantize(CENT):
         raise QueryError(f"{where}: unit_cost {cost} has fractions of a cent")
+
+
+def check_currency(value: Any, what: str = "currency", *, server: bool = False) -> str:
+    """An ISO 4217 code, upper-cased (the rule of :func:`fbtime.money.check_currency`, which
+    this layer cannot import: it loads pandas)."""
+    if not isinstance(value, str) or len(value) != 3 or not value.isascii() or not value.isalpha():
+        cls = UnexpectedAnswerError if server else QueryError
+        raise cls(f"{what}: {value!r} is not a three-letter currency code like 'CAD'")
+    return value.upper()
 
 
 def _day(value: Any, name: str) -> dt.date:
