@@ -16,7 +16,7 @@ checked first (:class:`~fbtime.QueryError`, nothing sent). No pandas here.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
@@ -73,6 +73,89 @@ class InvoiceLine:
 
 
 @dataclass(frozen=True)
+class Draft:
+    """An invoice to create: a client's lines on a date, in a currency.
+
+    Attributes:
+        customer_id: the client (an entry's ``client_id``).
+        create_date: the invoice date. currency: the client's currency code.
+        lines: in order; each line's ``amount``, when set, is what the server must answer.
+        due_offset_days: days from the invoice date to its due date.
+        notes: text printed on the invoice (none by default).
+    """
+
+    customer_id: int
+    create_date: dt.date
+    currency: str
+    lines: tuple[InvoiceLine, ...]
+    due_offset_days: int = 0
+    notes: str | None = None
+
+    def payload(self) -> dict[str, Any]:
+        """The ``invoice`` object of the create, checked before anything is sent.
+
+        Raises:
+            QueryError: naming the bad value.
+        """
+        customer_id = to_id(self.customer_id, "customer id")
+        code = check_currency(self.currency)
+        day = _day(self.create_date, "create_date")
+        offset = self.due_offset_days
+        if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= 3650:
+            raise QueryError(
+                f"due_offset_days must be a whole number from 0 to 3650, not {offset!r}"
+            )
+        if not self.lines:
+            raise QueryError("an invoice needs at least one line")
+        if len(self.lines) > MAX_LINES:
+            raise QueryError(
+                f"{len(self.lines)} lines on one invoice; at most {MAX_LINES} (group the time "
+                "more coarsely)"
+            )
+        for number, line in enumerate(self.lines, start=1):
+            _check_line(line, number)
+        body: dict[str, Any] = {
+            "customerid": customer_id, "create_date": day.isoformat(), "currency_code": code,
+            "due_offset_days": offset, "lines": [line.payload(code) for line in self.lines],
+        }  # fmt: skip
+        if self.notes:
+            if not isinstance(self.notes, str) or len(self.notes) > MAX_TEXT:
+                raise QueryError(f"notes must be text of at most {MAX_TEXT} characters")
+            body["notes"] = self.notes
+        return body
+
+    def differences(self, invoice: Invoice) -> list[str]:
+        """What ``invoice`` (as answered, with its lines) has that this draft does not.
+
+        Compared: client, date, currency, the number and order of lines, each line's
+        ``qty``, ``unit_cost`` and (where this draft states it) ``amount``, and the total.
+        Text is not compared: a server may tidy it, and a draft must be found again even so.
+        Empty when the invoice is this draft, to the cent.
+        """
+        out = []
+        for name, mine, theirs in (
+            ("client", self.customer_id, invoice.customer_id),
+            ("create_date", self.create_date, invoice.create_date),
+            ("currency", self.currency.upper(), invoice.currency),
+        ):
+            if mine != theirs:
+                out.append(f"{name} {theirs} instead of {mine}")
+        lines = invoice.lines or ()
+        if len(lines) != len(self.lines):
+            return [*out, f"{len(lines)} lines instead of {len(self.lines)}"]
+        for number, (mine_line, theirs_line) in enumerate(zip(self.lines, lines, strict=True), 1):
+            for name in ("qty", "unit_cost", "amount"):
+                want, got = getattr(mine_line, name), getattr(theirs_line, name)
+                if want is not None and want != got:
+                    out.append(f"line {number}: {name} {got} instead of {want}")
+        stated = [line.amount for line in self.lines if line.amount is not None]
+        want = sum(stated, Decimal(0))
+        if len(stated) == len(self.lines) and want != invoice.amount:
+            out.append(f"total {invoice.amount} instead of {want}")
+        return out
+
+
+@dataclass(frozen=True)
 class Invoice:
     """An invoice as the API answered it, checked and typed.
 
@@ -121,11 +204,10 @@ class Invoices:
         >>> line = InvoiceLine("Design", "12 entries", qty=Decimal("12.25"),
         ...                    unit_cost=Decimal("150.00"))
         >>> customer = sb.dataset.clients[0]["id"]
-        >>> draft = invoices.create(customer_id=customer, create_date=dt.date(2026, 12, 1),
-        ...                         currency="CAD", lines=[line])
-        >>> draft.v3_status, draft.amount, draft.lines[0].qty
+        >>> made = invoices.create(Draft(customer, dt.date(2026, 12, 1), "CAD", (line,)))
+        >>> made.v3_status, made.amount, made.lines[0].qty
         ('draft', Decimal('1837.50'), Decimal('12.25'))
-        >>> invoices.delete(draft.id)
+        >>> invoices.delete(made.id)
         >>> invoices.search(customer_id=customer, date_min=dt.date(2026, 12, 1))
         []
     """
@@ -145,16 +227,7 @@ class Invoices:
     def path(self) -> str:
         return f"/accounting/account/{self.account_id}/invoices/invoices"
 
-    def create(
-        self,
-        *,
-        customer_id: int,
-        create_date: dt.date,
-        currency: str,
-        lines: Sequence[InvoiceLine],
-        due_offset_days: int = 0,
-        notes: str | None = None,
-    ) -> Invoice:
+    def create(self, draft: Draft) -> Invoice:
         """POST one draft invoice, once, and return it with its lines as stored.
 
         Sends no status (a new invoice is a draft), no ``invoice_number`` (FreshBooks
@@ -166,8 +239,7 @@ class Invoices:
             UnexpectedAnswerError: the answer is not an invoice with its lines.
             APIError, TransportError: the request failed (the draft may still exist).
         """
-        body = {"invoice": draft_payload(customer_id, create_date, currency, lines,
-                                         due_offset_days, notes)}  # fmt: skip
+        body = {"invoice": draft.payload()}
         try:
             answer = self._client.request(
                 "POST", self.path, params={"include[]": "lines"}, json_body=body
@@ -275,47 +347,6 @@ class Invoices:
         state = invoice.get("vis_state") if isinstance(invoice, dict) else None
         if state is not None and state != 1:
             raise UnexpectedAnswerError(f"PUT {path}: the invoice's vis_state is {state!r}, not 1")
-
-
-def draft_payload(
-    customer_id: int,
-    create_date: dt.date,
-    currency: str,
-    lines: Sequence[InvoiceLine],
-    due_offset_days: int = 0,
-    notes: str | None = None,
-) -> dict[str, Any]:
-    """The ``invoice`` object of a create, checked before anything is sent.
-
-    Raises:
-        QueryError: naming the bad value.
-    """
-    customer_id = to_id(customer_id, "customer id")
-    code = check_currency(currency)
-    day = _day(create_date, "create_date")
-    if isinstance(due_offset_days, bool) or not isinstance(due_offset_days, int):
-        raise QueryError(f"due_offset_days must be a whole number, got {due_offset_days!r}")
-    if not 0 <= due_offset_days <= 3650:
-        raise QueryError(f"due_offset_days must be 0 to 3650, got {due_offset_days}")
-    if not lines:
-        raise QueryError("an invoice needs at least one line")
-    if len(lines) > MAX_LINES:
-        raise QueryError(
-            f"{len(lines)} lines on one invoice; at most {MAX_LINES} (group the time more coarsely)"
-        )
-    sent = []
-    for number, line in enumerate(lines, start=1):
-        _check_line(line, number)
-        sent.append(line.payload(code))
-    body: dict[str, Any] = {
-        "customerid": customer_id, "create_date": day.isoformat(), "currency_code": code,
-        "due_offset_days": due_offset_days, "lines": sent,
-    }  # fmt: skip
-    if notes:
-        if not isinstance(notes, str) or len(notes) > MAX_TEXT:
-            raise QueryError(f"notes must be text of at most {MAX_TEXT} characters")
-        body["notes"] = notes
-    return body
 
 
 def _check_line(line: InvoiceLine, number: int) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from fbtime import Client
-from fbtime.api.invoices import InvoiceLine, Invoices, draft_payload, eastern, parse_invoice
+from fbtime.api.invoices import Draft, InvoiceLine, Invoices, eastern, parse_invoice
 from fbtime.errors import ServerError, TransportError, UnexpectedAnswerError
 from tests.adversarial.servers import Hostile, Reply
 
@@ -131,10 +131,8 @@ def _server(reply: Reply) -> Hostile:
 def _create(api: Hostile):
     client = Client(token="t0k", business_id=77, base_url=api.url, cache=False, retries=3,
                     timeout=2)  # fmt: skip
-    return Invoices(client).create(
-        customer_id=5, create_date=dt.date(2026, 4, 1), currency="CAD",
-        lines=[InvoiceLine("Design", "", Decimal("1"), Decimal("10.00"))],
-    )  # fmt: skip
+    line = InvoiceLine("Design", "", Decimal("1"), Decimal("10.00"))
+    return Invoices(client).create(Draft(5, dt.date(2026, 4, 1), "CAD", (line,)))
 
 
 @pytest.mark.parametrize(
@@ -155,9 +153,9 @@ def test_a_create_is_posted_once_whatever_the_answer(reply, error):
 
 
 def test_draft_payload_is_what_the_facts_sheet_composes():
-    body = draft_payload(567521, dt.date(2026, 7, 1), "usd", [InvoiceLine(
-        "Design", "2026-06-01 – 2026-06-30 · 7 entries", Decimal("12.25"), Decimal("150"))],
-        due_offset_days=30)  # fmt: skip
+    line = InvoiceLine("Design", "2026-06-01 – 2026-06-30 · 7 entries", Decimal("12.25"),
+                       Decimal("150"), amount=Decimal("1837.50"))  # fmt: skip
+    body = Draft(567521, dt.date(2026, 7, 1), "usd", (line,), due_offset_days=30).payload()
     assert json.loads(json.dumps(body)) == {
         "customerid": 567521, "create_date": "2026-07-01", "currency_code": "USD",
         "due_offset_days": 30, "lines": [{"type": 0, "name": "Design",

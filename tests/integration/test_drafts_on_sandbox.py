@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 import fbtime
-from fbtime.api.invoices import InvoiceLine, Invoices
+from fbtime.api.invoices import Draft, InvoiceLine, Invoices
 from fbtime.drafts import draft_invoices
 from fbtime.money import total
 
@@ -28,11 +28,9 @@ def world():
 
 def send(client, drafts, client_id: int):
     lines = drafts.lines[drafts.lines.client_id == client_id]
-    return Invoices(client).create(
-        customer_id=client_id, create_date=END + dt.timedelta(days=1), currency=drafts.currency,
-        lines=[InvoiceLine(r.name, r.description, Decimal(r.qty), Decimal(r.unit_cost))
-               for r in lines.itertuples()],
-    )  # fmt: skip
+    sent = tuple(InvoiceLine(r.name, r.description, Decimal(r.qty), Decimal(r.unit_cost))
+                 for r in lines.itertuples())  # fmt: skip
+    return Invoices(client).create(Draft(client_id, END + dt.timedelta(days=1), "CAD", sent))
 
 
 @pytest.mark.parametrize("group_by", ["project", "entry", "client"])

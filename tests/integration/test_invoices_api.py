@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from fbtime.api.invoices import InvoiceLine, Invoices, draft_payload
+from fbtime.api.invoices import Draft, InvoiceLine, Invoices
 from fbtime.errors import NotFoundError, QueryError, TransportError, ValidationError
 from fbtime.sandbox import Sandbox
 
@@ -47,16 +47,14 @@ def line(qty: str = "12.25", cost: str = "150.00", name: str = "Design") -> Invo
 
 
 def create(sandbox: Sandbox, *lines: InvoiceLine, customer: int | None = None, day=DAY):
-    return Invoices(sandbox.client(cache=False)).create(
-        customer_id=customer or cad_client(sandbox), create_date=day, currency="CAD",
-        lines=list(lines) or [line()],
-    )  # fmt: skip
+    draft = Draft(customer or cad_client(sandbox), day, "CAD", lines or (line(),))
+    return Invoices(sandbox.client(cache=False)).create(draft)
 
 
 # -- the sandbox's endpoints, raw ----------------------------------------------------------
 def test_create_answers_a_draft_with_lines_only_when_asked(sb):
     s, customer = session(sb), cad_client(sb)
-    body = {"invoice": draft_payload(customer, DAY, "CAD", [line()])}
+    body = {"invoice": Draft(customer, DAY, "CAD", (line(),)).payload()}
     plain = s.post(url(sb), json=body).json()["response"]["result"]["invoice"]
     assert "lines" not in plain
     assert (plain["status"], plain["v3_status"], plain["display_status"]) == (1, "draft", "draft")
@@ -176,7 +174,7 @@ def test_errors_in_the_accounting_shape(sb):
     refused = s.post(url(sb), json={"invoice": {"customerid": 1, "create_date": "2026-04-01"}})
     assert refused.status_code == 422
     assert refused.json()["response"]["errors"][0]["field"] == "customerid"
-    body = {"invoice": {**draft_payload(cad_client(sb), DAY, "CAD", [line()])}}
+    body = {"invoice": {**Draft(cad_client(sb), DAY, "CAD", (line(),)).payload()}}
     body["invoice"]["lines"][0]["unit_cost"]["code"] = "USD"
     assert s.post(url(sb), json=body).status_code == 422
     assert sb.invoices() == []
@@ -192,9 +190,15 @@ def test_users_me_carries_the_account_id(sb):
 @pytest.mark.parametrize(("mode", "stored"), [("truncate", "12"), ("round2", "0.33")])
 def test_qty_faults_store_another_quantity(sb, mode, stored):
     sb.invoice_faults.qty = mode
-    made = create(sb, line("12.75" if mode == "truncate" else "0.3333"))
+    sent = line("12.75" if mode == "truncate" else "0.3333")
+    made = create(sb, sent)
     assert str(made.lines[0].qty) == stored
     assert sb.invoices()[0]["lines"][0]["qty"] == stored
+    expected = InvoiceLine(sent.name, sent.description, sent.qty, sent.unit_cost,
+                           (sent.qty * sent.unit_cost).quantize(Decimal("0.01")))  # fmt: skip
+    differences = Draft(cad_client(sb), DAY, "CAD", (expected,)).differences(made)
+    assert differences[0] == f"line 1: qty {stored} instead of {sent.qty}"
+    assert differences[-1].startswith("total ")
 
 
 def test_lost_answer_after_commit(sb):
@@ -204,10 +208,12 @@ def test_lost_answer_after_commit(sb):
     sb.wait_idle()
     assert len(sb.invoices()) == 1  # it exists: only a search can tell
     assert sb.stats()["POST invoices"] == 1  # and the POST was not sent again
-    found = Invoices(sb.client(cache=False)).search(customer_id=cad_client(sb), date_min=DAY,
-                                                    date_max=DAY)  # fmt: skip
+    invoices = Invoices(sb.client(cache=False))
+    found = invoices.search(customer_id=cad_client(sb), date_min=DAY, date_max=DAY)
     assert [i.id for i in found] == [sb.invoices()[0]["id"]]
-    assert found[0].lines is not None and found[0].lines[0].amount == Decimal("1837.50")
+    draft = Draft(cad_client(sb), DAY, "CAD", (line(),))
+    assert draft.differences(found[0]) == []
+    assert draft.differences(invoices.get(found[0].id, lines=False)) == ["0 lines instead of 1"]
 
 
 def test_conflict_once_creates_nothing(sb):
@@ -252,19 +258,20 @@ def test_bad_drafts_are_refused_before_sending(sb):
     invoices = Invoices(sb.client(cache=False))
     customer = cad_client(sb)
     cases = [
-        dict(customer_id=0, create_date=DAY, currency="CAD", lines=[line()]),
-        dict(customer_id=customer, create_date="2026-04-01", currency="CAD", lines=[line()]),
-        dict(customer_id=customer, create_date=DAY, currency="C$", lines=[line()]),
-        dict(customer_id=customer, create_date=DAY, currency="CAD", lines=[]),
-        dict(customer_id=customer, create_date=DAY, currency="CAD", lines=[line("0.33333")]),
-        dict(customer_id=customer, create_date=DAY, currency="CAD", lines=[line("-1")]),
-        dict(customer_id=customer, create_date=DAY, currency="CAD", lines=[line(cost="1.005")]),
-        dict(customer_id=customer, create_date=DAY, currency="CAD", lines=[line()] * 401),
+        Draft(0, DAY, "CAD", (line(),)),
+        Draft(customer, "2026-04-01", "CAD", (line(),)),  # type: ignore[arg-type]
+        Draft(customer, DAY, "C$", (line(),)),
+        Draft(customer, DAY, "CAD", ()),
+        Draft(customer, DAY, "CAD", (line("0.33333"),)),
+        Draft(customer, DAY, "CAD", (line("-1"),)),
+        Draft(customer, DAY, "CAD", (line(cost="1.005"),)),
+        Draft(customer, DAY, "CAD", (line(),) * 401),
+        Draft(customer, DAY, "CAD", (line(),), due_offset_days=-1),
     ]
     sb.reset_stats()
     for case in cases:
         with pytest.raises(QueryError):
-            invoices.create(**case)
+            invoices.create(case)
     assert sb.stats()["POST invoices"] == 0
 
 
