@@ -51,6 +51,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "fbtime.rates",
             "fbtime.money",
             "fbtime.display",
+            "fbtime.drafts",
             "fbtime.journal_frame",
         ),
     ),

@@ -167,6 +167,7 @@ class Invoice:
         status, v3_status, payment_status: FreshBooks' states (1 / "draft" when new).
         vis_state: 0 active, 1 deleted, 2 archived.
         created_at, updated: when (UTC; the API writes naive US/Eastern times).
+        version: the server's change stamp (microseconds): any edit changes it.
         lines: the lines, in order, when they were asked for (else None).
     """
 
@@ -184,6 +185,7 @@ class Invoice:
     vis_state: int
     created_at: dt.datetime | None
     updated: dt.datetime | None
+    version: str | None = None
     lines: tuple[InvoiceLine, ...] | None = None
     notes: str = field(default="", repr=False)
 
@@ -426,6 +428,9 @@ def parse_one(row: dict[str, Any], where: str, *, lines: bool) -> Invoice:
             raise UnexpectedAnswerError(f"{where}: {name} is {value!r}, not text")
         texts[name] = value
     notes = row.get("notes")
+    version = row.get("version")
+    if version is not None and not isinstance(version, str):
+        raise UnexpectedAnswerError(f"{where}: version is {version!r}, not text")
     parsed_lines = None
     if lines:
         raw = row.get("lines")
@@ -443,7 +448,7 @@ def parse_one(row: dict[str, Any], where: str, *, lines: bool) -> Invoice:
         outstanding=money(row.get("outstanding"), code, f"{where}: outstanding"),
         status=_int(row, "status", where, positive=False), vis_state=int(vis),
         created_at=eastern(row.get("created_at"), f"{where}: created_at"),
-        updated=eastern(row.get("updated"), f"{where}: updated"),
+        updated=eastern(row.get("updated"), f"{where}: updated"), version=version,
         lines=parsed_lines, notes=notes if isinstance(notes, str) else "", **texts,
     )  # fmt: skip
 

@@ -4,15 +4,18 @@
 ``builders.py`` builds plans from a frame, ``apply.py`` carries them out (``runner.py``
 one change at a time, ``result.py`` what it did), ``journal.py`` records every write,
 ``undo.py`` plans restoring them, ``views.py`` shows plans and results, ``commands.py``
-is the CLI.
+is the CLI. Invoices: ``invoice_plan.py`` (the plan; ``invoice_change.py`` and
+``invoice_checks.py`` what it holds, ``invoice_views.py`` how it shows), ``invoice_apply.py``
+(create exactly once, verify, mark billed; resume), ``invoice_journal.py``,
+``invoice_undo.py``; ``journals.py`` sends each journal to its own resume and undo.
 """
 
-from fbtime.bulk.apply import apply_plan, resume
+from fbtime.bulk.apply import apply_plan
 from fbtime.bulk.builders import plan_delete, plan_mark_billed, plan_mark_unbilled, plan_update
 from fbtime.bulk.journal import read_journal
+from fbtime.bulk.journals import resume, undo
 from fbtime.bulk.plan import Change, UpdatePlan
 from fbtime.bulk.result import ApplyResult
-from fbtime.bulk.undo import undo
 
 __all__ = [
     "ApplyResult",
