@@ -135,6 +135,8 @@ PUBLIC = [
     "ConfirmationError",
     "FBTimeError",
     "InconsistentPagesError",
+    "InvoicePlan",
+    "InvoiceResult",
     "LoginError",
     "NotFoundError",
     "PartialApplyError",

@@ -44,7 +44,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import partial
@@ -93,11 +93,16 @@ class InvoiceFaults:
         lost_answers: the next this many creates are committed, then their answer is lost
             (the connection closes with no answer, as a read timeout would look).
         conflicts: the next this many creates answer 409 and create nothing.
+        hold: when set, each create, once committed, waits (up to a minute) until this event
+            is set before answering; ``holding`` is set meanwhile. A test kills or
+            interrupts its client there: the draft exists, the client has not heard.
     """
 
     qty: str = "exact"
     lost_answers: int = 0
     conflicts: int = 0
+    hold: threading.Event | None = None
+    holding: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         if self.qty not in QTY_MODES:
@@ -190,6 +195,10 @@ class Invoices:
             if self.faults.lost_answers > 0:
                 self.faults.lost_answers -= 1
                 environ[FAULT_KEY] = "drop"  # committed; the client never hears of it
+        hold = self.faults.hold
+        if hold is not None:  # outside the lock: other requests go on meanwhile
+            self.faults.holding.set()
+            hold.wait(60)
         if not lines:
             created.pop("lines")
         return 200, _envelope(created)

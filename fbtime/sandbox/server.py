@@ -405,6 +405,11 @@ class Sandbox(OAuthKnobs):
         """Every invoice stored (deleted ones too, ``vis_state`` 1), with its lines, by id."""
         return self._app.invoices.all()
 
+    def create_invoice(self, **fields: Any) -> dict[str, Any]:
+        """Create an invoice as a person would in the web app (``customerid``,
+        ``create_date``, ``lines``...); not counted. Returns it with its lines."""
+        return self._app.invoices.create(fields)
+
     def mark_invoice_sent(self, invoice_id: int) -> dict[str, Any]:
         """Mark an invoice sent, as a person would in the web app (not counted)."""
         return self._app.invoices.mark_sent(invoice_id)
