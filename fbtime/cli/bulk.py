@@ -16,10 +16,11 @@ from pathlib import Path
 
 from fbtime.api.client import Client
 from fbtime.api.query import encode_filters
-from fbtime.bulk.apply import resume
+from fbtime.bulk.invoice_undo import InvoiceUndo
+from fbtime.bulk.journals import resume, undo
 from fbtime.bulk.plan import UpdatePlan
 from fbtime.bulk.result import ApplyResult
-from fbtime.bulk.undo import undo
+from fbtime.cli import invoice
 from fbtime.cli.options import add_connection_options, add_filters, connect_from, filters
 from fbtime.errors import ApplyInterrupted, ConfirmationError, PartialApplyError
 from fbtime.load import load_time_entries
@@ -111,11 +112,14 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    return _report(lambda: resume(args.journal))  # the journal is checked before any client
+    return _report(lambda: resume(args.journal))  # type: ignore[arg-type,return-value]  # any result
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    return _review(undo(args.journal), args, lambda: None)
+    plan = undo(args.journal)
+    if isinstance(plan, InvoiceUndo):  # drafts to delete: fbtime.cli.invoice says how
+        return invoice.undo(plan, args)
+    return _review(plan, args, lambda: None)
 
 
 def _add_apply_options(parser: argparse.ArgumentParser) -> None:
