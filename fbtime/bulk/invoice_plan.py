@@ -86,6 +86,8 @@ def plan_invoices(
         frame, rates, standard_rate=standard_rate, overrides=overrides, currency=currency
     )
     names = {"project": rates.projects["name"].dropna().to_dict()}
+    if "project_name" not in rated:  # the reviewer reads projects by name, as the lines do
+        rated["project_name"] = rated["project_id"].map(names["project"]).astype("str")
     drafts = draft_invoices(
         rated, group_by=cast(GroupBy, group_by), qty_places=qty_places, lump=lump, names=names
     )
