@@ -18,7 +18,7 @@ every worker of the client together (:class:`~fbtime.api.ratelimit.RateLimiter`)
 is still one attempt of its request.
 
 **Worst case of one call.** Each attempt costs at most ``timeout`` to connect plus
-``timeout`` for the whole answer (:mod:`fbtime.api.transport` reads it as a stream with a
+``timeout`` for the whole answer (:mod:`fbtime.transport` reads it as a stream with a
 deadline and a size cap), and the waits between attempts follow urllib3's backoff
 (0, 0.4, 0.8, 1.6, 3.2 s, at most 10 s each). So a call costs at most
 ``(retries + 1) x 2 x timeout + backoff``: at the defaults (5 retries, 30 s), 6 attempts
@@ -63,7 +63,7 @@ from fbtime.api.cache import CacheLocation
 from fbtime.api.concurrency import Concurrency
 from fbtime.api.ratelimit import RateLimiter
 from fbtime.api.time_entries import TimeEntries
-from fbtime.api.transport import BoundedAdapter, describe
+from fbtime.transport import BoundedAdapter, describe
 from fbtime.auth.connection import resolve
 from fbtime.auth.profile_auth import ProfileAuth
 from fbtime.config import Settings, origin

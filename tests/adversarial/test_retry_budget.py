@@ -80,7 +80,8 @@ def test_a_server_that_drips_its_headers_is_cut_off_at_the_deadline(monkeypatch,
     slow = Reply(200, {**answer.headers, "X-Pad": "p" * 400}, answer.body, drip_head=0.05)
     with Hostile(lambda m, p, h: slow) as server:
         started = time.monotonic()
-        with pytest.raises(fbtime.TransportError, match="did not arrive within 1 s"):
+        cut_off = r"(no answer|the whole answer did not arrive) within 1 s"
+        with pytest.raises(fbtime.TransportError, match=cut_off):
             client_for(server.url, timeout=1, retries=0).time_entries.get(7)
         elapsed = time.monotonic() - started
         assert server.requests == 1
