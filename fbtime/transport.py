@@ -253,6 +253,18 @@ class BoundedAdapter(HTTPAdapter):
         return b"".join(chunks)
 
 
+def bounded(
+    session: requests.Session, max_bytes: int = DEFAULT_MAX_ANSWER_BYTES, **adapter: Any
+) -> requests.Session:
+    """``session`` reading every answer through a :class:`BoundedAdapter` (cap, deadline),
+    asking only for the encodings it decodes itself."""
+    bounded_adapter = BoundedAdapter(max_bytes=max_bytes, **adapter)
+    session.mount("http://", bounded_adapter)
+    session.mount("https://", bounded_adapter)
+    session.headers["Accept-Encoding"] = "gzip, deflate"
+    return session
+
+
 def describe(exc: BaseException, method: str, url: str, timeout: float) -> str:
     """One line saying what failed and what to try, for a requests/urllib3 exception."""
     scheme, host, port = origin(url)

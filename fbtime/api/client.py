@@ -63,11 +63,11 @@ from fbtime.api.cache import CacheLocation
 from fbtime.api.concurrency import Concurrency
 from fbtime.api.ratelimit import RateLimiter
 from fbtime.api.time_entries import TimeEntries
-from fbtime.transport import BoundedAdapter, describe
 from fbtime.auth.connection import resolve
 from fbtime.auth.profile_auth import ProfileAuth
 from fbtime.config import Settings, origin
 from fbtime.errors import APIError, RateLimitError, TransportError, error_for_status
+from fbtime.transport import bounded, describe
 
 log = logging.getLogger("fbtime")
 
@@ -205,16 +205,11 @@ class Client:
             )  # fmt: skip
             session = cache.make_session(self._cache_location, s.cache_expire)
         # max_retries=0: the adapter never retries; Client.send is the one retry layer
-        adapter = BoundedAdapter(
-            max_bytes=s.max_answer_bytes, max_retries=0, pool_connections=4,
+        bounded(
+            session, s.max_answer_bytes, max_retries=0, pool_connections=4,
             pool_maxsize=max(10, self.concurrency.cap),  # one connection per request in flight
         )  # fmt: skip
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        # only the encodings BoundedAdapter decodes itself, within its size cap
-        session.headers.update(
-            {"User-Agent": f"fbtime/{__version__}", "Accept-Encoding": "gzip, deflate"}
-        )
+        session.headers["User-Agent"] = f"fbtime/{__version__}"
         # requests reads proxies, CA bundle and ~/.netrc from the environment on every request;
         # every request goes to base_url, so read them once (and let no netrc entry replace
         # the bearer token)

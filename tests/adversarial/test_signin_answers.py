@@ -130,6 +130,6 @@ def test_names_with_newlines_add_no_lines_to_whoami(monkeypatch, tmp_path, capsy
     printed = capsys.readouterr().out
     for text in (shown, printed.rstrip("\n")):
         lines = text.splitlines()
-        assert len(lines) == 1 + 2 + 1, lines  # the user, two businesses, "no business chosen"
-        assert lines[1].startswith("    1 ") and "Acme\\n" in lines[1]
+        assert len(lines) == 1 + 2, lines  # the user, then one line per business
+        assert lines[1].startswith("  * 1 ") and "Acme\\n" in lines[1]
         assert lines[2].startswith("    2 ") and "\\x1b" in lines[2] and "\x1b" not in text
