@@ -9,7 +9,7 @@ is the CLI.
 
 from fbtime.bulk.apply import apply_plan, resume
 from fbtime.bulk.builders import plan_delete, plan_mark_billed, plan_mark_unbilled, plan_update
-from fbtime.bulk.journal import read_journal
+from fbtime.bulk.journal_frame import read_journal
 from fbtime.bulk.plan import Change, UpdatePlan
 from fbtime.bulk.result import ApplyResult
 from fbtime.bulk.undo import undo

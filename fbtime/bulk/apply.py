@@ -25,7 +25,7 @@ import pandas as pd
 
 from fbtime.api.client import Client
 from fbtime.bulk.change import DEFAULT_MAX_AGE, Change, PlanData
-from fbtime.bulk.journal import Journal, check_undo_source, read_journal
+from fbtime.bulk.journal import Journal, check_undo_source, read_state
 from fbtime.bulk.result import STATUSES, ApplyResult
 from fbtime.bulk.runner import MAX_TRANSPORT_FAILURES, Progress, Runner
 from fbtime.config import origin
@@ -280,7 +280,7 @@ def resume(
         >>> fbtime.resume(journal, client).counts["applied"]
         10
     """
-    state = read_journal(journal)
+    state = read_state(journal)
     if state.plan.kind == "undo":
         check_undo_source(state.plan)
     client = client or Client()

@@ -113,7 +113,7 @@ class Journal:
 
     @classmethod
     def reopen(cls, state: JournalState) -> Journal:
-        """Continue a journal read by :func:`read_journal` (resume)."""
+        """Continue a journal read by :func:`read_state` (resume)."""
         if state.cut_at is not None or state.unterminated:
             fd = os.open(state.path, os.O_WRONLY | os.O_NOFOLLOW)
             try:
@@ -332,7 +332,7 @@ class _Reader:
         self.state.finished = True  # type: ignore[union-attr]
 
 
-def read_journal(path: str | Path) -> JournalState:
+def read_state(path: str | Path) -> JournalState:
     """Read and check a journal, tolerating a last line cut short by a crash.
 
     Raises:
@@ -384,7 +384,7 @@ def check_undo_source(plan: PlanData) -> None:
     """
     if plan.source_journal is None:
         raise PlanError("an undo plan must name the journal it undoes")
-    state = read_journal(plan.source_journal)
+    state = read_state(plan.source_journal)
     where = for_terminal(state.path)
     if state.business_id != plan.business_id:
         raise PlanError(f"the undo plan's business differs from that of {where}")

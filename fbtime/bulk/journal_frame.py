@@ -2,7 +2,7 @@
 
 ``pd.read_json(path, lines=True)`` reads a journal too, but guesses types: entry ids and
 HTTP statuses come back as floats (a column with gaps), times as text, and nothing is
-checked. Here the file first passes every check :func:`fbtime.bulk.journal.read_journal`
+checked. Here the file first passes every check :func:`fbtime.bulk.journal.read_state`
 makes (the hash chain, each line against the run's own plan), then is read again and
 held to what was checked (the same chained lines), so the frame shows exactly what the
 checks accepted. Ids and statuses are ``Int64``, times UTC, line types a categorical.
@@ -96,7 +96,7 @@ def read_journal(path: str | Path) -> pd.DataFrame:
         >>> len(outcomes), outcomes["entry_id"].dtype, outcomes["http_status"].dtype
         (2, Int64Dtype(), Int64Dtype())
     """
-    state = journal.read_journal(path)
+    state = journal.read_state(path)
     records = _lines(state)
     columns = {name: pd.Series([r.get(name) for r in records], dtype=object) for name in COLUMNS}
     columns["at"] = pd.to_datetime(columns["at"], utc=True, format="ISO8601", errors="coerce")

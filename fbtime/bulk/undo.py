@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fbtime.bulk.change import Change
-from fbtime.bulk.journal import read_journal
+from fbtime.bulk.journal import read_state
 from fbtime.bulk.plan import UpdatePlan
 
 
@@ -41,7 +41,7 @@ def undo(journal: str | Path) -> UpdatePlan:
         fbtime: journal .../fbtime/journals/...-undo-....jsonl
         24
     """
-    state = read_journal(journal)
+    state = read_state(journal)
     changes: list[Change] = []
     skipped: list[dict[str, Any]] = []
     for planned in state.plan.changes:

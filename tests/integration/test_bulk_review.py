@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import fbtime
-from fbtime.bulk import read_journal
+from fbtime.bulk.journal import read_state
 from fbtime.cli import main
 from fbtime.widgets import PlanReview
 
@@ -183,7 +183,7 @@ def test_the_context_is_never_compared_or_written(sb, named, tmp_path):
     after = sb.entries().set_index("id")
     changed = before.compare(after.drop(columns="updated_at").reindex(columns=before.columns))
     assert set(changed.columns.get_level_values(0)) <= {"billed", "updated_at"}
-    intents = [r for r in read_journal(result.journal_path).intents.values()]
+    intents = [r for r in read_state(result.journal_path).intents.values()]
     assert all(set(r) >= {"before", "after"} and "context" not in r for r in intents)
 
 
