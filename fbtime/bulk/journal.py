@@ -20,6 +20,7 @@ to again.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
@@ -34,7 +35,7 @@ import platformdirs
 
 from fbtime.bulk.change import Change, PlanData
 from fbtime.bulk.checks import COMPARED, MAX_ID, canonical, is_id, loads, shown
-from fbtime.errors import PlanError
+from fbtime.errors import JournalLockedError, PlanError
 from fbtime.files import FileTooLarge, append_line, create_private, private_dir, read_limited
 from fbtime.text import for_terminal
 
@@ -299,7 +300,7 @@ class _Reader:
             raise PlanError(f"{at}: result must hold entry fields only")
         new_id = record.get("new_id")
         if new_id is not None and not (
-            is_id(new_id) and change.action == "create" and status == "applied"
+            is_id(new_id) and change.action == "create" and status in ("applied", "already_applied")
         ):
             raise PlanError(f"{at}: new_id {shown(new_id)} belongs to no re-created entry")
         if status == "applied" and change.id not in self.state.intents:  # type: ignore[union-attr]
@@ -376,8 +377,50 @@ def read_state(path: str | Path) -> JournalState:
     return state
 
 
-def check_undo_source(plan: PlanData) -> None:
-    """Refuse an undo plan that writes anything its source journal did not change.
+class JournalLock:
+    """An exclusive ``flock`` on a journal file, held for one run; :meth:`release` it."""
+
+    def __init__(self, path: Path) -> None:
+        where = for_terminal(path)
+        try:
+            self._fd: int | None = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            raise PlanError(f"no journal file at {where}") from None
+        except OSError as exc:
+            raise PlanError(f"cannot open journal {where}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.release()
+            raise JournalLockedError(
+                f"another apply, resume or undo is using {where} right now; nothing was "
+                "sent. Try again once it has finished"
+            ) from None
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing the file releases its lock
+
+
+def lock(path: str | Path) -> JournalLock:
+    """Hold the journal at ``path`` for one apply, resume or undo; ``.release()`` it after.
+
+    A second run on the same journal at the same time (a double-click, a teammate, a
+    second terminal) would break its chain and write entries twice, so it is refused.
+    The lock is the journal file's own (``flock``, released when the process ends): no
+    lock file is left behind.
+
+    Raises:
+        JournalLockedError: another run holds it, in this process or another.
+        PlanError: there is no journal at ``path``.
+    """
+    return JournalLock(Path(path))
+
+
+def check_undo_source(plan: PlanData) -> JournalState:
+    """Refuse an undo plan that writes anything its source journal did not change; return
+    the source journal's state.
 
     Raises:
         PlanError: naming the change, and what the source journal does not allow.
@@ -412,3 +455,4 @@ def check_undo_source(plan: PlanData) -> None:
                 raise PlanError(f"{row}: {where} did not change {name}, so undo cannot")
             if canonical(value) != canonical(source.before[name]):
                 raise PlanError(f"{row}: undo restores {name} to its value before the apply only")
+    return state

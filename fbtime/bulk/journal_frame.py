@@ -90,7 +90,6 @@ def read_journal(path: str | Path) -> pd.DataFrame:
     Example:
         >>> plan = df.fbtime.unbilled().tail(2).fbtime.mark_billed()
         >>> result = plan.apply(client, confirm=True)
-        fbtime: journal .../fbtime/journals/...-mark_billed-....jsonl
         >>> j = fbtime.read_journal(result.journal_path)
         >>> outcomes = j.loc[j["type"] == "outcome", ["entry_id", "status", "http_status"]]
         >>> len(outcomes), outcomes["entry_id"].dtype, outcomes["http_status"].dtype

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from fbtime.bulk.apply import written_by
 from fbtime.bulk.change import Change
 from fbtime.bulk.journal import read_state
 from fbtime.bulk.plan import UpdatePlan
@@ -33,12 +34,10 @@ def undo(journal: str | Path) -> UpdatePlan:
     Example:
         >>> plan = df.fbtime.for_client(79050).fbtime.unbilled().fbtime.mark_billed()
         >>> done = plan.apply(client, confirm=True)
-        fbtime: journal .../fbtime/journals/...-mark_billed-....jsonl
         >>> restore = fbtime.undo(done.journal_path)  # a plan like any other: nothing sent
         >>> restore.kind, len(restore)
         ('undo', 24)
         >>> restore.apply(client, confirm=True).counts["applied"]
-        fbtime: journal .../fbtime/journals/...-undo-....jsonl
         24
     """
     state = read_state(journal)
@@ -68,5 +67,5 @@ def undo(journal: str | Path) -> UpdatePlan:
             changes.append(Change(int(outcome["new_id"]), "delete", made, {}, **keep))
     return UpdatePlan(
         "undo", state.business_id, changes, skipped, source_journal=os.path.abspath(state.path),
-        api_url=state.header.get("base_url"),
+        api_url=state.header.get("base_url"), connection=written_by(state.path),
     )  # fmt: skip

@@ -10,8 +10,10 @@ interruption, and the command exits 130 saying how to resume.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from fbtime.api.client import Client
@@ -61,10 +63,28 @@ def _apply(plan: UpdatePlan, client: Client | None, args: argparse.Namespace) ->
     )
 
 
+@contextlib.contextmanager
+def _journal_shown() -> Iterator[None]:
+    """Show the journal's path on stderr as the run starts (logger ``fbtime.bulk``), so
+    a run killed before its end still says where to resume from."""
+    logger = logging.getLogger("fbtime.bulk")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("fbtime: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def _report(run: Callable[[], ApplyResult]) -> int:
     """Run an apply or resume and print its result; 130 after Ctrl-C, 1 if it stopped."""
     try:
-        result = run()
+        with _journal_shown():
+            result = run()
     except ApplyInterrupted as stop:
         print(stop.result)
         print(f"fbtime: {for_terminal(stop)}", file=sys.stderr)

@@ -98,6 +98,7 @@ class PlanReview(w.VBox):
         self.thread: threading.Thread | None = None
         self.cancel_event = threading.Event()
         self._syncing = False
+        self._clicks = threading.Lock()
         shown = min(self.page_size, len(plan.changes))
         self.checkboxes = [w.Checkbox(value=True, indent=False, layout=w.Layout(width="2em"))
                            for _ in range(shown)]  # fmt: skip
@@ -212,6 +213,7 @@ class PlanReview(w.VBox):
             return
         self.confirm_label.value = f"<b>Apply {count} changes?</b>"
         self.confirm_box.layout.display = "flex"
+        self.confirm_button.disabled = False
         self.apply_button.disabled = True
 
     def cancel(self) -> None:
@@ -220,6 +222,11 @@ class PlanReview(w.VBox):
         self.apply_button.disabled = False
 
     def _confirmed(self) -> None:
+        # a double-click delivers two clicks: the second finds Confirm disabled
+        with self._clicks:
+            if self.confirm_button.disabled:
+                return
+            self.confirm_button.disabled = True
         if self.background:
             self.apply_in_background()
         else:

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 import fbtime
-from adversarial.hostile_api import Hostile
+from adversarial.hostile_api import Hostile, dead_url
 from adversarial.tamper import child_env
 from fbtime.bulk.journal import read_state
 from fbtime.widgets import PlanReview
@@ -98,31 +98,34 @@ def stopped_journal(sb, tmp_path, n=12):
 
 def test_two_resumes_of_one_journal_at_once_the_second_is_refused(sb, tmp_path):
     plan, journal = stopped_journal(sb, tmp_path)
-    sb.latency = 0.1
-    results = []
+    gate, results = threading.Event(), []  # the first resume waits after its first entry
     first = threading.Thread(
         target=lambda: results.append(
-            fbtime.resume(journal, sb.client(cache=False), progress=False, workers=2)
+            fbtime.resume(journal, sb.client(cache=False), progress=False, workers=1,
+                          on_progress=lambda done, total: gate.wait(60))
         )
-    )
+    )  # fmt: skip
     first.start()
     wait_for(lambda: sb.stats()["PUT time_entry"] >= 1)
-    at = sum(sb.stats().values())
+    # a second resume is refused before any request: its client points where nothing listens
+    nowhere = fbtime.Client(token=sb.token, business_id=sb.business_id, base_url=dead_url(),
+                            cache=False, retries=0)  # fmt: skip
     with pytest.raises(fbtime.JournalLockedError, match="another apply, resume or undo"):
-        fbtime.resume(journal, sb.client(cache=False), progress=False)
+        fbtime.resume(journal, nowhere, progress=False)
     # the CLI too: a second terminal
     child = subprocess.run(
         [sys.executable, "-m", "fbtime", "resume", str(journal)],
         env=child_env(sb, tmp_path), capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    assert child.returncode == 2 and "another apply, resume or undo" in child.stderr
-    assert sum(sb.stats().values()) <= at + 2 * 2  # only the first resume's requests
+    assert child.returncode == 1 and "another apply, resume or undo" in child.stderr
+    assert first.is_alive()  # the refusals came while the first one ran
+    gate.set()
     first.join(60)
-    sb.latency = 0
     assert results and results[0].ok
     state = read_state(journal)  # the chain holds: one writer at a time
     assert state.finished and set(state.outcomes) == set(plan.ids)
     assert set(sb.entry_writes()) == set(plan.ids) and set(sb.entry_writes().values()) == {1}
+    assert sb.stats()["PUT time_entry"] == len(plan)
 
 
 # -- undo twice -------------------------------------------------------------------------------
@@ -183,21 +186,23 @@ def test_the_cli_run_again_and_a_second_process_create_nothing(sb, tmp_path):
 
 def test_two_undos_of_one_journal_at_once_the_second_is_refused(sb, tmp_path):
     doomed, journal = deleted_journal(sb, tmp_path)
-    sb.latency = 0.2
-    results = []
+    sb.reset_stats()
+    gate, results = threading.Event(), []
     first = threading.Thread(
         target=lambda: results.append(
             fbtime.undo(journal).apply(sb.client(cache=False), confirm=True,
-                                       journal=tmp_path / "u1", progress=False, workers=1)
+                                       journal=tmp_path / "u1", progress=False, workers=1,
+                                       on_progress=lambda done, total: gate.wait(60))
         )
     )  # fmt: skip
     first.start()
-    wait_for(lambda: sum(sb.stats().values()) >= 1)
+    wait_for(lambda: sb.stats()["POST time_entries"] >= 1)
     with pytest.raises(fbtime.JournalLockedError):
         fbtime.undo(journal).apply(sb.client(cache=False), confirm=True,
                                    journal=tmp_path / "u2", progress=False)  # fmt: skip
+    assert not (tmp_path / "u2").exists()  # refused before its journal was made
+    gate.set()
     first.join(60)
-    sb.latency = 0
     assert results and results[0].ok
     assert copies(sb, doomed) == [1, 1, 1]
 
