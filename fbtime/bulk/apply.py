@@ -33,7 +33,14 @@ import pandas as pd
 
 from fbtime.api.client import Client
 from fbtime.bulk.change import DEFAULT_MAX_AGE, Change, PlanData
-from fbtime.bulk.journal import Journal, JournalLock, check_undo_source, lock, read_state
+from fbtime.bulk.journal import (
+    Journal,
+    JournalLock,
+    check_undo_source,
+    deferred_interrupts,
+    lock,
+    read_state,
+)
 from fbtime.bulk.result import STATUSES, ApplyResult
 from fbtime.bulk.runner import MAX_TRANSPORT_FAILURES, Progress, Runner
 from fbtime.config import origin
@@ -116,23 +123,26 @@ def _run_all(
             future.result()
     except BaseException as exc:
         interrupted = isinstance(exc, KeyboardInterrupt)
-        if interrupted:
-            runner.halt("interrupted", "interrupted (Ctrl-C): no new request was started")
-        else:
-            runner.halt("error", f"stopped by an unexpected {type(exc).__name__}")
-        pool.shutdown(wait=False, cancel_futures=True)
-        in_flight = [f for f in futures if not f.done()]
-        if not _wait_for(in_flight):
-            bar.close()
-            threading.Thread(  # not a daemon: a process exiting waits for it
-                target=lambda: (wait(in_flight), _finish(runner, journal, ids, done, locks)),
-                name="fbtime-apply-close",
-            ).start()
-            result = _result(runner, journal, ids, done)
-            message = _stopped_message(runner, result, journal)
+        with deferred_interrupts() as pressed:  # a second Ctrl-C: only once this is done
+            if interrupted:
+                runner.halt("interrupted", "interrupted (Ctrl-C): no new request was started")
+            else:
+                runner.halt("error", f"stopped by an unexpected {type(exc).__name__}")
+            pool.shutdown(wait=False, cancel_futures=True)
+            in_flight = [f for f in futures if not f.done()]
+        if pressed or not _wait_for(in_flight):
+            with deferred_interrupts():
+                bar.close()
+                threading.Thread(  # not a daemon: a process exiting waits for it
+                    target=lambda: (wait(in_flight), _finish(runner, journal, ids, done, locks)),
+                    name="fbtime-apply-close",
+                ).start()
+                result = _result(runner, journal, ids, done)
+                message = _stopped_message(runner, result, journal)
             raise ApplyInterrupted(message, journal_path=str(journal.path), result=result) from exc
-        bar.close()
-        result = _finish(runner, journal, ids, done, locks)
+        with deferred_interrupts():
+            bar.close()
+            result = _finish(runner, journal, ids, done, locks)
         if interrupted:
             message = _stopped_message(runner, result, journal, waited=len(in_flight))
             raise ApplyInterrupted(message, journal_path=str(journal.path), result=result) from exc

@@ -19,14 +19,17 @@ to again.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fcntl
 import hashlib
 import json
 import os
 import re
+import signal
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +79,22 @@ def _now() -> str:
 
 def _digest(line: bytes) -> str:
     return hashlib.sha256(line).hexdigest()
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[list[int]]:
+    """Hold Ctrl-C back until the block ends (in the main thread; elsewhere no signal
+    arrives): a journal line is never left half-recorded (written, but not yet the
+    ``prev`` of the next). Yields a list that is not empty if Ctrl-C was pressed."""
+    pressed: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+    old = signal.signal(signal.SIGINT, lambda number, frame: pressed.append(number))
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 class Journal:
@@ -145,7 +164,7 @@ class Journal:
 
     def write(self, type_: str, **fields: Any) -> None:
         """Append one line (fsynced) chained to the line before it."""
-        with self._lock:
+        with self._lock, deferred_interrupts():
             line = self._line(type_, fields)
             append_line(self.path, line.decode("utf-8") + "\n")
             self._prev = _digest(line)

@@ -19,6 +19,7 @@ from pathlib import Path
 from fbtime.api.client import Client
 from fbtime.api.query import encode_filters
 from fbtime.bulk.apply import resume
+from fbtime.bulk.journal import deferred_interrupts
 from fbtime.bulk.plan import UpdatePlan
 from fbtime.bulk.result import ApplyResult
 from fbtime.bulk.undo import undo
@@ -86,8 +87,9 @@ def _report(run: Callable[[], ApplyResult]) -> int:
         with _journal_shown():
             result = run()
     except ApplyInterrupted as stop:
-        print(stop.result)
-        print(f"fbtime: {for_terminal(stop)}", file=sys.stderr)
+        with deferred_interrupts():  # Ctrl-C pressed yet again must not hide where to resume
+            print(stop.result)
+            print(f"fbtime: {for_terminal(stop)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except PartialApplyError as stop:
         if stop.result is not None:

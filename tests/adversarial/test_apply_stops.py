@@ -235,6 +235,35 @@ def test_ctrl_c_stops_apply_and_resume_cleanly_and_resume_finishes(sb, tmp_path)
     assert set(sb.entry_writes().values()) == {2}  # billed once, unbilled once
 
 
+def test_ctrl_c_pressed_again_closes_the_journal_only_after_the_requests_in_flight(
+    sb, tmp_path
+):
+    """Ctrl-C mashed while an apply waits for its requests in flight: the journal's end line
+    is never written before their outcomes, and the message does not claim they finished."""
+    plan = load(sb).fbtime.unbilled().fbtime.mark_billed()
+    plan = plan.select(plan.ids[:30])
+    path = plan.save(tmp_path / "plan.json")
+    journals = tmp_path / "journals"
+    sb.latency = 0.5  # each request takes 0.5 s: the presses land while 4 are in flight
+    child = start(sb, tmp_path, "apply", str(path), "--yes", "--journal-dir", str(journals))
+    deadline = time.monotonic() + 60
+    while sb.writes() < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    for _ in range(3):
+        child.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    assert "still in flight" in err and "fbtime resume" in err
+    sb.wait_idle()
+    journal = next(journals.glob("*.jsonl"))
+    state = read_state(journal)  # no outcome after an end line: resume and undo accept it
+    assert state.stops[-1]["cause"] == "interrupted"
+    assert "finished" not in state.stops[-1]["reason"]
+    sb.latency = 0
+    resumed_exactly_once(sb, journal, plan)
+
+
 def test_ctrl_c_stops_mark_billed_apply_cleanly(sb, tmp_path):
     journals = tmp_path / "journals"
     sb.latency = 0.3
