@@ -44,7 +44,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections import OrderedDict
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -105,10 +105,10 @@ class _Retryable(Exception):
 
 
 #: Clients by connection id, so a frame (which records only the id, in its attrs) can
-#: find the client it was loaded with; the 64 most recent are kept.
-_LIVE: OrderedDict[str, Client] = OrderedDict()
+#: find the client it was loaded with while that is open. Held weakly (as pandera's
+#: schema registry holds its objects), so no frame or plan keeps a client alive.
+_LIVE: weakref.WeakValueDictionary[str, Client] = weakref.WeakValueDictionary()
 _LIVE_LOCK = threading.Lock()
-_LIVE_MAX = 64
 
 
 class Client:
@@ -182,8 +182,6 @@ class Client:
         self.connection_id = uuid.uuid4().hex
         with _LIVE_LOCK:
             _LIVE[self.connection_id] = self
-            while len(_LIVE) > _LIVE_MAX:
-                _LIVE.popitem(last=False)
 
     @classmethod
     def for_connection(cls, connection_id: str) -> Client | None:

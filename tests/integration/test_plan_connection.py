@@ -24,7 +24,8 @@ def no_account(monkeypatch, tmp_path):
 
 
 def test_a_plan_from_a_sandbox_frame_applies_with_no_client(fresh_sandbox, no_account):
-    df = fbtime.load_time_entries(fresh_sandbox.client(cache=False), team=True, progress=False)
+    client = fresh_sandbox.client(cache=False)  # open: the frame finds it (held weakly)
+    df = fbtime.load_time_entries(client, team=True, progress=False)
     plan = df.fbtime.unbilled().head(5).fbtime.mark_billed()
     result = plan.apply(confirm=True, progress=False)
     assert result.ok and result.counts["applied"] == len(plan) == 5
