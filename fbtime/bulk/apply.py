@@ -91,7 +91,7 @@ def _wait_for(futures: list[Future[None]]) -> bool:
 def _run_all(
     runner: Runner,
     journal: Journal,
-    todo: list[Change],
+    todo: Sequence[Change],
     ids: list[int],
     workers: int,
     progress: bool | None,

@@ -186,6 +186,7 @@ class JournalState:
     last_digest: str | None = None
     cut_at: int | None = None  # byte length without a cut-short last line
     unterminated: bool = False  # the last line is whole but its newline was never written
+    lines: list[dict[str, Any]] | None = None  # every line as read, if asked for
 
     def in_doubt(self) -> list[int]:
         """Entries written to (intent) with no recorded outcome: check them on the server."""
@@ -352,8 +353,11 @@ class _Reader:
         self.state.finished = True  # type: ignore[union-attr]
 
 
-def read_state(path: str | Path) -> JournalState:
+def read_state(path: str | Path, *, lines: bool = False) -> JournalState:
     """Read and check a journal, tolerating a last line cut short by a crash.
+
+    ``lines=True`` keeps every line as read in ``.lines`` (for :func:`fbtime.read_journal`,
+    so the file is read and parsed once).
 
     Raises:
         PlanError: the file is missing, too large, not a journal, or a line is damaged,
@@ -393,6 +397,8 @@ def read_state(path: str | Path) -> JournalState:
     state = reader.state
     assert state is not None
     state.cut_at, state.unterminated = cut_at, unterminated
+    if lines:
+        state.lines = [record for _, record in records]
     return state
 
 

@@ -10,7 +10,7 @@ error, unreachable API, cancel, Ctrl-C) no new request starts.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fbtime.api.client import Client
@@ -41,7 +41,7 @@ class _Stopped(Exception):
     """The run stopped before this change's first (or next) request."""
 
 
-def _differences(expected: dict[str, Any], current: dict[str, Any]) -> list[str]:
+def _differences(expected: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
     return [k for k, v in expected.items() if current.get(k) != v]
 
 

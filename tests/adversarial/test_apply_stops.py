@@ -235,9 +235,7 @@ def test_ctrl_c_stops_apply_and_resume_cleanly_and_resume_finishes(sb, tmp_path)
     assert set(sb.entry_writes().values()) == {2}  # billed once, unbilled once
 
 
-def test_ctrl_c_pressed_again_closes_the_journal_only_after_the_requests_in_flight(
-    sb, tmp_path
-):
+def test_ctrl_c_pressed_again_closes_the_journal_only_after_the_requests_in_flight(sb, tmp_path):
     """Ctrl-C mashed while an apply waits for its requests in flight: the journal's end line
     is never written before their outcomes, and the message does not claim they finished."""
     plan = load(sb).fbtime.unbilled().fbtime.mark_billed()

@@ -5,6 +5,7 @@ asserts the safe outcome: a PlanError naming the line, from ``read_state``, ``un
 ``resume`` and the CLI alike, with no request sent and no file changed.
 """
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -324,7 +325,10 @@ def test_a_last_line_without_its_newline_is_kept(sb, journal, monkeypatch, tmp_p
 def test_a_plan_that_cannot_be_journaled_leaves_no_journal_and_sends_nothing(applied, tmp_path):
     sb, _, df, _ = applied
     update = df.fbtime.unbilled().head(3).fbtime.update(note="ok")
-    update.changes[1].after["note"] = "lone \udc80 surrogate"
+    with pytest.raises(TypeError):  # a plan cannot be edited in place
+        update.changes[1].after["note"] = "lone \udc80 surrogate"
+    bad = dataclasses.replace(update.changes[1], after={"note": "lone \udc80 surrogate"})
+    update = dataclasses.replace(update, changes=[update.changes[0], bad, update.changes[2]])
     folder = tmp_path / "journals"
     sb.reset_stats()
     with pytest.raises(fbtime.PlanError, match=r"change #2 \(entry \d+\) after\.note"):

@@ -1,5 +1,6 @@
 """Bulk changes refuse unsafe input before anything is written, and survive a kill."""
 
+import dataclasses
 import json
 import os
 import random
@@ -93,7 +94,7 @@ def test_saved_plans_round_trip_and_are_private(plan, tmp_path):
 
 
 def test_an_old_plan_needs_explicit_confirmation(fresh_sandbox, plan, tmp_path):
-    plan.created_at = "2026-01-01T00:00:00+00:00"
+    plan = dataclasses.replace(plan, created_at="2026-01-01T00:00:00+00:00")
     fresh_sandbox.reset_stats()
     with pytest.raises(fbtime.ConfirmationError, match="allow_stale"):
         plan.apply(fresh_sandbox.client(cache=False), confirm=len(plan), journal=tmp_path)
