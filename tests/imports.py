@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "fbtime.files",
             "fbtime.progress",
             "fbtime.transport",
+            "fbtime.clock",
         ),
     ),
     ("auth", ("fbtime.auth",)),
