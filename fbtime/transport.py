@@ -164,9 +164,12 @@ class BoundedAdapter(HTTPAdapter):
         return manager
 
     def send(  # type: ignore[override]
-        self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
         **kwargs: Any,
-    ) -> requests.Response:  # fmt: skip
+    ) -> requests.Response:
         started = time.monotonic()
         limit = timeout[1] if isinstance(timeout, tuple) else timeout
         deadline = _Deadline(started + float(limit)) if limit else None

@@ -163,9 +163,11 @@ def whoami(profile: str | None = None) -> Identity:
     identity = get_identity(connection.base_url, auth)
     name = auth.profile.name
     saved = auth.store.update(
-        name, identity_id=identity.identity_id, email=identity.email,
+        name,
+        identity_id=identity.identity_id,
+        email=identity.email,
         businesses=[b.as_dict() for b in identity.businesses],
-    )  # fmt: skip
+    )
     return identity.with_profile(saved)
 
 

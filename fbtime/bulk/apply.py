@@ -163,11 +163,19 @@ def _result(
     with runner.lock:
         rows = {**done, **runner.rows}
         in_flight = runner.started - set(runner.rows)
-    gone = {"status": "in_flight", "reason": "its request was still in flight when the run "
-            "stopped waiting; the journal records its outcome", "http_status": None,
-            "new_id": None}  # fmt: skip
-    missing = {"status": "not_attempted", "reason": runner.stop_reason or "",
-               "http_status": None, "new_id": None}  # fmt: skip
+    gone = {
+        "status": "in_flight",
+        "reason": "its request was still in flight when the run "
+        "stopped waiting; the journal records its outcome",
+        "http_status": None,
+        "new_id": None,
+    }
+    missing = {
+        "status": "not_attempted",
+        "reason": runner.stop_reason or "",
+        "http_status": None,
+        "new_id": None,
+    }
     frame = pd.DataFrame.from_dict(
         {i: rows.get(i, gone if i in in_flight else missing) for i in ids},
         orient="index",
@@ -359,9 +367,14 @@ def apply_plan(
         _WRITERS[_key(log.path)] = client.connection_id
     logger.info("journal %s", for_terminal(log.path))
     runner = Runner(
-        client, log, resuming=set(), cancel=cancel, on_progress=on_progress, total=len(plan),
+        client,
+        log,
+        resuming=set(),
+        cancel=cancel,
+        on_progress=on_progress,
+        total=len(plan),
         since=since,
-    )  # fmt: skip
+    )
     return _run_all(runner, log, plan.changes, plan.ids, workers, progress, locks=locks)
 
 
@@ -465,7 +478,13 @@ def resume(
         raise
     created = {o["new_id"] for o in state.outcomes.values() if o.get("new_id")}
     runner = Runner(
-        client, log, resuming=set(state.intents), cancel=cancel, on_progress=on_progress,
-        total=len(todo), since=since, created=created,
-    )  # fmt: skip
+        client,
+        log,
+        resuming=set(state.intents),
+        cancel=cancel,
+        on_progress=on_progress,
+        total=len(todo),
+        since=since,
+        created=created,
+    )
     return _run_all(runner, log, todo, state.plan.ids, workers, progress, done, locks)

@@ -245,8 +245,11 @@ def build_plan(
     values = [api_values(chosen[name]) for name in names]
     for name, column in zip(names, values, strict=True):
         _check(name, chosen[name], column, kept_ids)
-    hours = (chosen["hours"].astype("Float64").round(4) if "hours" in chosen
-             else pd.Series(pd.NA, chosen.index, dtype="Float64"))  # fmt: skip
+    hours = (
+        chosen["hours"].astype("Float64").round(4)
+        if "hours" in chosen
+        else pd.Series(pd.NA, chosen.index, dtype="Float64")
+    )
     wrong = ((hours < 0) | (hours > MAX_HOURS)).fillna(False).to_numpy(dtype=bool)
     if wrong.any():
         first = kept_ids[int(np.flatnonzero(wrong)[0])]
@@ -254,13 +257,24 @@ def build_plan(
     context = review_context(chosen)
     after = Fields(target)
     changes = [
-        Change.made(entry, action, Fields(zip(names, fields, strict=True)), after, h, c,
-                    Fields(zip(context, shown, strict=True)))
-        for entry, fields, h, c, shown in zip(
-            kept_ids, zip(*values, strict=True), _objects(hours),
-            values[names.index("client_id")], zip(*context.values(), strict=True), strict=True,
+        Change.made(
+            entry,
+            action,
+            Fields(zip(names, fields, strict=True)),
+            after,
+            h,
+            c,
+            Fields(zip(context, shown, strict=True)),
         )
-    ]  # fmt: skip
+        for entry, fields, h, c, shown in zip(
+            kept_ids,
+            zip(*values, strict=True),
+            _objects(hours),
+            values[names.index("client_id")],
+            zip(*context.values(), strict=True),
+            strict=True,
+        )
+    ]
     skipped = [{"id": ids[i], "reason": reasons[i]} for i in np.flatnonzero(~keep)]
     info = frame.attrs.get("fbtime") or {}
     api_url = info.get("base_url") if isinstance(info.get("base_url"), str) else None

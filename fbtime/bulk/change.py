@@ -24,7 +24,6 @@ import dataclasses
 import datetime as dt
 import functools
 import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from typing import Any, Literal, NoReturn, Self
 
 import pandas as pd
 
-from fbtime.api.query import UTC_FORMAT
+from fbtime.api.query import format_utc, to_utc
 from fbtime.bulk.checks import (
     COMPARED,
     KIND_RULES,
@@ -67,29 +66,16 @@ MAX_PLAN_BYTES = 64 * 2**20
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-def api_value(value: Any) -> Any:
-    """A frame cell as the API writes it: None for missing, int/bool/str, UTC 'Z' times."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, pd.Timestamp | dt.datetime):
-        stamp = pd.Timestamp(value)
-        stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-        return stamp.strftime(UTC_FORMAT)
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return value
-
-
 def snapshot(entry: Mapping[str, Any]) -> dict[str, Any]:
-    """The comparable writable fields of an entry (API dict or frame row)."""
-    out = {}
-    for name in COMPARED:
-        if name in entry:
-            out[name] = api_value(entry[name])
+    """The comparable writable fields of an entry as the API returned it (its start time
+    in the one UTC form, whatever form the server used).
+
+    Raises:
+        QueryError: the start time is not a time.
+    """
+    out = {name: entry[name] for name in COMPARED if name in entry}
     if out.get("started_at"):
-        out["started_at"] = api_value(pd.Timestamp(out["started_at"]))
+        out["started_at"] = format_utc(to_utc(out["started_at"], "started_at"))
     return out
 
 
@@ -137,16 +123,27 @@ class Change:
 
     @classmethod
     def made(
-        cls, id: int, action: Action, before: Fields, after: Fields, hours: float | None,
-        client_id: int | None, context: Fields,
-    ) -> Change:  # fmt: skip
+        cls,
+        id: int,
+        action: Action,
+        before: Fields,
+        after: Fields,
+        hours: float | None,
+        client_id: int | None,
+        context: Fields,
+    ) -> Change:
         """A change from parts already checked and frozen (a plan builder's: 10x faster
         than ``__init__``, which freezes and assigns field by field)."""
         change = object.__new__(cls)
         change.__dict__.update(
-            id=id, action=action, before=before, after=after, hours=hours,
-            client_id=client_id, context=context,
-        )  # fmt: skip
+            id=id,
+            action=action,
+            before=before,
+            after=after,
+            hours=hours,
+            client_id=client_id,
+            context=context,
+        )
         return change
 
     def changed_fields(self) -> list[str]:
@@ -165,25 +162,23 @@ class Change:
         }
 
 
-def read_json(path: str | Path, limit: int, what: str) -> Any:
-    """Read a JSON file fbtime wrote earlier, with a size limit; PlanError if it is not."""
+def read_untrusted(path: str | Path, limit: int, what: str) -> bytes:
+    """A file fbtime wrote earlier (a plan, a journal), read with a size limit.
+
+    Raises:
+        PlanError: it is missing, larger than ``limit``, or unreadable.
+    """
+    where = for_terminal(path)
     try:
-        raw = read_limited(path, limit)
+        return read_limited(path, limit)
     except FileNotFoundError:
-        raise PlanError(f"no {what} file at {for_terminal(path)}") from None
+        raise PlanError(f"no {what} file at {where}") from None
     except FileTooLarge:
         raise PlanError(
-            f"{for_terminal(path)} is larger than {limit:,} bytes: not a {what} fbtime wrote"
+            f"{where} is larger than {limit:,} bytes: not a {what} fbtime wrote"
         ) from None
     except OSError as exc:
-        raise PlanError(f"cannot read {what} file {for_terminal(path)}: {exc.strerror}") from None
-    try:
-        return loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
-        raise PlanError(
-            f"{for_terminal(path)} is not a {what} file (not JSON: {for_terminal(reason)})"
-        ) from None
+        raise PlanError(f"cannot read {what} file {where}: {exc.strerror or exc}") from None
 
 
 @dataclass(frozen=True)
@@ -259,9 +254,10 @@ class PlanData:
             if c.id not in keep
         ]
         plan = dataclasses.replace(
-            self, changes=[c for c in self.changes if c.id in keep],
+            self,
+            changes=[c for c in self.changes if c.id in keep],
             skipped=[*self.skipped, *left_out],
-        )  # fmt: skip
+        )
         return plan._mark_checked() if getattr(self, "_checked", False) else plan
 
     def _summary_line(self) -> str:
@@ -336,7 +332,14 @@ class PlanData:
             PlanError: the file is missing, too large, not a plan, or was edited (into
                 an invalid state, or at all: the hash no longer matches).
         """
-        data = read_json(path, MAX_PLAN_BYTES, "plan")
+        raw = read_untrusted(path, MAX_PLAN_BYTES, "plan")
+        try:
+            data = loads(raw)
+        except (ValueError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise PlanError(
+                f"{for_terminal(path)} is not a plan file (not JSON: {for_terminal(reason)})"
+            ) from None
         return cls.from_dict(data, where=str(path))
 
     @classmethod
@@ -392,8 +395,9 @@ class PlanData:
                 api_url = check_base_url(check_text(api_url, f"{where}: api_url"), what="api_url")
             except ConfigError as exc:
                 raise PlanError(f"{where}: {for_terminal(exc)}") from None
-        plan = cls(kind, business_id, [Change(**p) for p in parts], skipped, created_at, source,
-                   api_url)  # fmt: skip
+        plan = cls(
+            kind, business_id, [Change(**p) for p in parts], skipped, created_at, source, api_url
+        )
         stored = data.get("sha256")
         if not isinstance(stored, str) or not _SHA256.fullmatch(stored):
             raise PlanError(f"{where} has no integrity hash (sha256): rebuild the plan")

@@ -7,7 +7,10 @@ kind (a ``mark_billed`` plan changes only ``billed``); every ``before`` for comp
 (the conflict check compares all of it, so a missing field would be written unchecked);
 and the whole plan against its integrity hash (:func:`digest`), which ``fbtime plan show``
 prints so a reviewer can compare what they approved with what is applied. Every failure
-is a :class:`~fbtime.errors.PlanError` naming the change and the field.
+is a :class:`~fbtime.errors.PlanError` naming the change and the field. A plan built from
+a frame is checked on the frame's columns instead (:mod:`fbtime.bulk.builders`), with
+:func:`check_value` for whatever the columns cannot tell; either way a plan is checked
+once.
 
 The hash is not a signature: someone who edits a file can recompute it. It tells a
 reviewer that the plan is the one they saw; the checks bound what any plan can do.
@@ -60,7 +63,7 @@ KIND_RULES: dict[str, KindRule] = {
     "mark_unbilled": KindRule(("update",), ("billed",), False),
     "update": KindRule(("update",), COMPARED),
     "delete": KindRule(("delete",)),
-    # bounded further by the journal it undoes (fbtime.bulk.undo.check_undo_source)
+    # bounded further by the journal it undoes (fbtime.bulk.journal.check_undo_source)
     "undo": KindRule(("update", "create", "delete"), COMPARED),
 }
 

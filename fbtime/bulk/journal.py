@@ -36,10 +36,10 @@ from typing import Any
 
 import platformdirs
 
-from fbtime.bulk.change import Change, PlanData
+from fbtime.bulk.change import Change, PlanData, read_untrusted
 from fbtime.bulk.checks import COMPARED, MAX_ID, canonical, is_id, loads, shown
 from fbtime.errors import JournalLockedError, PlanError
-from fbtime.files import FileTooLarge, append_line, create_private, private_dir, read_limited
+from fbtime.files import append_line, create_private, private_dir
 from fbtime.text import for_terminal
 
 JOURNAL_FORMAT = "fbtime-journal"
@@ -365,14 +365,7 @@ def read_state(path: str | Path, *, lines: bool = False) -> JournalState:
     """
     path = Path(path)
     where = for_terminal(path)
-    try:
-        data = read_limited(path, MAX_JOURNAL_BYTES)
-    except FileNotFoundError:
-        raise PlanError(f"no journal file at {where}") from None
-    except FileTooLarge:
-        raise PlanError(f"{where} is larger than {MAX_JOURNAL_BYTES:,} bytes") from None
-    except OSError as exc:
-        raise PlanError(f"cannot read journal {where}: {exc.strerror}") from None
+    data = read_untrusted(path, MAX_JOURNAL_BYTES, "journal")
     pieces = data.split(b"\n")
     tail = pieces.pop()  # after the last newline: empty, or a line cut short by a crash
     records: list[tuple[bytes, Any]] = []

@@ -54,9 +54,11 @@ class Creates:
     """
 
     def __init__(
-        self, search: Search, fingerprint: tuple[str, ...] = FINGERPRINT,
+        self,
+        search: Search,
+        fingerprint: tuple[str, ...] = FINGERPRINT,
         claimed: set[int] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.search = search
         self.fingerprint = fingerprint
         self._claimed = set(claimed or ())

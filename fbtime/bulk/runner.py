@@ -186,9 +186,12 @@ class Runner:
         if not start:
             return []
         rows = self.client.time_entries.listing(
-            team=True, include_unlogged=True, started_from=start, started_to=start,
+            team=True,
+            include_unlogged=True,
+            started_from=start,
+            started_to=start,
             use_cache=False,
-        ).rows  # fmt: skip
+        ).rows
         keep = ("id", "active", "created_at")
         return [{**snapshot(r), **{k: r.get(k) for k in keep}} for r in rows]
 

@@ -66,6 +66,11 @@ def undo(journal: str | Path) -> UpdatePlan:
             made = {**planned.after, **left}
             changes.append(Change(int(outcome["new_id"]), "delete", made, {}, **keep))
     return UpdatePlan(
-        "undo", state.business_id, changes, skipped, source_journal=os.path.abspath(state.path),
-        api_url=state.header.get("base_url"), connection=written_by(state.path),
-    )  # fmt: skip
+        "undo",
+        state.business_id,
+        changes,
+        skipped,
+        source_journal=os.path.abspath(state.path),
+        api_url=state.header.get("base_url"),
+        connection=written_by(state.path),
+    )

@@ -408,7 +408,7 @@ def test_any_mutation_of_a_saved_plan_is_refused_as_a_plan_error(valid_plan, dat
 def test_a_plan_file_over_the_size_limit_is_refused_unread(sb, monkeypatch, tmp_path):
     path = tmp_path / "plan.json"
     with open(path, "wb") as handle:
-        handle.truncate(fbtime.bulk.plan.MAX_PLAN_BYTES + 1)  # sparse: costs no disk
+        handle.truncate(fbtime.bulk.change.MAX_PLAN_BYTES + 1)  # sparse: costs no disk
     refused(sb, monkeypatch, tmp_path, path, "larger than 67,108,864 bytes")
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import fbtime
-from fbtime.bulk import journal
+from fbtime.bulk import change
 from fbtime.bulk.journal_frame import COLUMNS, LINE_TYPES
 
 
@@ -104,7 +104,7 @@ def test_the_frame_is_made_from_the_one_read_the_checks_accepted(applied, tmp_pa
     # the file is read once: what the checks see is what the frame shows, so other bytes
     # (someone writing the file as it is read) are refused, never shown unchecked
     reads = []
-    monkeypatch.setattr(journal, "read_limited", lambda *a: reads.append(a) or swapped)
+    monkeypatch.setattr(change, "read_limited", lambda *a: reads.append(a) or swapped)
     with pytest.raises(fbtime.PlanError):
         fbtime.read_journal(path)
     assert len(reads) == 1

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import fbtime
-from fbtime.bulk import builders, journal, journal_frame
+from fbtime.bulk import builders, change, journal
 
 
 def reasons(plan) -> dict[int, str]:
@@ -122,10 +122,8 @@ def test_a_journal_is_read_once(tmp_path, monkeypatch, mixed_frame):
                                          "plan": plan.to_dict()})  # fmt: skip
     log.write("end", counts={})
     reads = []
-    real = journal.read_limited
-    for module in (journal, journal_frame):
-        if hasattr(module, "read_limited"):
-            monkeypatch.setattr(module, "read_limited", lambda *a: reads.append(a) or real(*a))
+    real = change.read_limited
+    monkeypatch.setattr(change, "read_limited", lambda *a: reads.append(a) or real(*a))
     frame = fbtime.read_journal(log.path)
     assert len(reads) == 1
     assert frame["type"].tolist() == ["run", "end"]
