@@ -229,16 +229,6 @@ def _stopped_message(runner: Runner, result: ApplyResult, journal: Journal, wait
     )
 
 
-def _check_business(business_id: int | None, client: Client, what: str) -> None:
-    if business_id is None:
-        raise PlanError(f"the {what} does not record its business; it cannot be applied safely")
-    if business_id != client.business_id:
-        raise PlanError(
-            f"the {what} is for business {business_id} but the client is connected to "
-            f"business {client.business_id}; nothing was written"
-        )
-
-
 #: Every plan applied in this process (its hash -> its journal; None while it starts), so
 #: the same plan is never applied twice: a double-click, a cell run again.
 _APPLIED: dict[str, Path | None] = {}
@@ -342,9 +332,7 @@ def apply_plan(
             f"this plan was built {plan.age()} ago (at {plan.created_at}); entries may have "
             "changed since. Rebuild it, or pass allow_stale=True (--yes) to apply it anyway"
         )
-    if client is None:  # the frame's own client, else Client(): never another API
-        client = connection_for(plan.api_url, plan.connection, "plan")
-    _check_business(plan.business_id, client, "plan")
+    client = writer(client, plan.api_url, plan.business_id, plan.connection, "plan")
     key = _claim(plan)
     locks: list[JournalLock] = []
     try:
@@ -378,42 +366,50 @@ def apply_plan(
     return _run_all(runner, log, plan.changes, plan.ids, workers, progress, locks=locks)
 
 
-def connection_for(api_url: str | None, connection: str | None, what: str) -> Client:
-    """The client an apply or resume uses when given none: the one the plan's entries
-    were loaded with (or the journal written with), while it is open in this process;
-    else ``fbtime.Client()`` as configured, which must be for the same API.
+def writer(
+    client: Client | None,
+    api_url: str | None,
+    business_id: int | None,
+    connection: str | None,
+    what: str,
+) -> Client:
+    """The client that writes a plan or journal: ``client``, else the one its entries were
+    loaded with (or the journal written with) while it is open in this process, else
+    ``fbtime.Client()`` as configured, for the same API only; always its own business.
 
     Raises:
-        ConfigError: no such client, and no login configured (saying which is missing).
-        PlanError: the configured login is for another API than the entries'.
+        ConfigError: no client, and no login configured (saying which is missing).
+        PlanError: another business, or (a client not chosen) another API; nothing sent.
     """
-    if connection is not None and (live := Client.for_connection(connection)) is not None:
-        return live
-    try:
-        client = Client()
-    except ConfigError as exc:
-        why = (
-            "the client its entries were loaded with is closed (or was garbage-collected)"
-            if connection is not None
-            else "it was not made with a client of this process"
-        )
-        raise ConfigError(
-            f"the {what} has no client to write with: {why}, and fbtime.Client() found no "
-            f"login to use instead ({exc}). Pass the client, e.g. .apply(client, ...)"
-        ) from None
-    _check_api(api_url, client, what)
-    return client
-
-
-def _check_api(api_url: str | None, client: Client, what: str) -> None:
-    """Refuse to write, with a client the user did not choose, to another API than the one
-    the plan's entries came from."""
-    if api_url is not None and origin(api_url) != origin(client.base_url):
+    if client is None and connection is not None:
+        client = Client.for_connection(connection)
+    if client is None:
+        try:
+            client = Client()
+        except ConfigError as exc:
+            why = (
+                "the client its entries were loaded with is closed (or was garbage-collected)"
+                if connection is not None
+                else "it was not made with a client of this process"
+            )
+            raise ConfigError(
+                f"the {what} has no client to write with: {why}, and fbtime.Client() found no "
+                f"login to use instead ({exc}). Pass the client, e.g. .apply(client, ...)"
+            ) from None
+        if api_url is not None and origin(api_url) != origin(client.base_url):
+            raise PlanError(
+                f"the {what} was built from entries of {for_terminal(api_url)}, but the client "
+                f"is connected to {client.base_url}; nothing was written. Pass client=... to "
+                "apply it there on purpose"
+            )
+    if business_id is None:
+        raise PlanError(f"the {what} does not record its business; it cannot be applied safely")
+    if business_id != client.business_id:
         raise PlanError(
-            f"the {what} was built from entries of {for_terminal(api_url)}, but the client is "
-            f"connected to {client.base_url}; nothing was written. Pass client=... to apply "
-            "it there on purpose"
+            f"the {what} is for business {business_id} but the client is connected to "
+            f"business {client.business_id}; nothing was written"
         )
+    return client
 
 
 def resume(
@@ -456,9 +452,8 @@ def resume(
         state = read_state(journal)
         more, since = _hold_source(state.plan)
         locks += more
-        if client is None:
-            client = connection_for(state.header.get("base_url"), written_by(journal), "journal")
-        _check_business(state.business_id, client, "journal")
+        api_url, connection = state.header.get("base_url"), written_by(journal)
+        client = writer(client, api_url, state.business_id, connection, "journal")
         done = {
             i: {
                 "status": o["status"],
