@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import os
 import socket
 import threading
 import time
@@ -86,6 +87,10 @@ class _Watchdog:
     """One daemon thread that fires every attempt's deadline (a heap of them)."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Start with no deadline and no thread (also in a child made by fork)."""
         self._heap: list[tuple[float, int, _Deadline]] = []
         self._order = itertools.count()
         self._wake = threading.Condition()
@@ -113,6 +118,8 @@ class _Watchdog:
 
 
 _WATCHDOG = _Watchdog()
+# a child made by fork has no watchdog thread, and its lock may be held by one: start anew
+os.register_at_fork(after_in_child=_WATCHDOG.reset)
 _CURRENT = threading.local()  # the deadline of the attempt this thread is making
 
 

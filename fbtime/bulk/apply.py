@@ -123,7 +123,9 @@ def _run_all(
             future.result()
     except BaseException as exc:
         interrupted = isinstance(exc, KeyboardInterrupt)
-        with deferred_interrupts() as pressed:  # a second Ctrl-C: only once this is done
+        with deferred_interrupts(
+            deliver=False
+        ) as pressed:  # a second Ctrl-C: only once this is done
             if interrupted:
                 runner.halt("interrupted", "interrupted (Ctrl-C): no new request was started")
             else:
@@ -131,7 +133,7 @@ def _run_all(
             pool.shutdown(wait=False, cancel_futures=True)
             in_flight = [f for f in futures if not f.done()]
         if pressed or not _wait_for(in_flight):
-            with deferred_interrupts():
+            with deferred_interrupts(deliver=False):
                 bar.close()
                 threading.Thread(  # not a daemon: a process exiting waits for it
                     target=lambda: (wait(in_flight), _finish(runner, journal, ids, done, locks)),
@@ -140,7 +142,7 @@ def _run_all(
                 result = _result(runner, journal, ids, done)
                 message = _stopped_message(runner, result, journal)
             raise ApplyInterrupted(message, journal_path=str(journal.path), result=result) from exc
-        with deferred_interrupts():
+        with deferred_interrupts(deliver=False):
             bar.close()
             result = _finish(runner, journal, ids, done, locks)
         if interrupted:

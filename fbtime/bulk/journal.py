@@ -82,10 +82,11 @@ def _digest(line: bytes) -> str:
 
 
 @contextlib.contextmanager
-def deferred_interrupts() -> Iterator[list[int]]:
-    """Hold Ctrl-C back until the block ends (in the main thread; elsewhere no signal
-    arrives): a journal line is never left half-recorded (written, but not yet the
-    ``prev`` of the next). Yields a list that is not empty if Ctrl-C was pressed."""
+def deferred_interrupts(*, deliver: bool = True) -> Iterator[list[int]]:
+    """Hold Ctrl-C back until the block ends, then deliver it (in the main thread;
+    elsewhere no signal arrives): a journal line is never left half-recorded (written,
+    but not yet the ``prev`` of the next). Yields a list that is not empty if Ctrl-C was
+    pressed meanwhile; ``deliver=False`` leaves acting on it to the caller."""
     pressed: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield pressed
@@ -95,6 +96,8 @@ def deferred_interrupts() -> Iterator[list[int]]:
         yield pressed
     finally:
         signal.signal(signal.SIGINT, old)
+        if pressed and deliver and callable(old):  # held back, not lost: deliver it now
+            old(signal.SIGINT, None)
 
 
 class Journal:

@@ -87,7 +87,9 @@ def _report(run: Callable[[], ApplyResult]) -> int:
         with _journal_shown():
             result = run()
     except ApplyInterrupted as stop:
-        with deferred_interrupts():  # Ctrl-C pressed yet again must not hide where to resume
+        with deferred_interrupts(
+            deliver=False
+        ):  # Ctrl-C pressed yet again must not hide where to resume
             print(stop.result)
             print(f"fbtime: {for_terminal(stop)}", file=sys.stderr)
         return EXIT_INTERRUPTED
