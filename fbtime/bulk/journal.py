@@ -29,7 +29,7 @@ import re
 import signal
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,12 +199,14 @@ class JournalState:
         return [o for o in self.outcomes.values() if o.get("status") == "applied"]
 
 
-def _same(a: Any, b: Any) -> bool:
-    # canonical JSON tells True from 1, which == does not
-    try:
-        return canonical(a) == canonical(b)
-    except (TypeError, ValueError):
-        return False
+def _same(a: Any, b: Mapping[str, Any]) -> bool:
+    """``a`` holds exactly the fields of ``b`` (scalars), each of the same type: ``==``
+    alone takes True for 1."""
+    return (
+        isinstance(a, dict)
+        and a == b
+        and all(type(value) is type(b[key]) for key, value in a.items())
+    )
 
 
 def _scalar(value: Any) -> bool:
