@@ -21,13 +21,16 @@ from fbtime.bulk.invoice_apply import InvoiceResult
 from fbtime.bulk.invoice_plan import InvoicePlan
 from fbtime.bulk.journal_frame import read_journal
 from fbtime.errors import (
+    AlreadyAppliedError,
     APIError,
+    ApplyInterrupted,
     AuthError,
     BulkError,
     ConfigError,
     ConfirmationError,
     FBTimeError,
     InconsistentPagesError,
+    JournalLockedError,
     LoginError,
     NotFoundError,
     PartialApplyError,
@@ -58,6 +61,8 @@ from fbtime.sync import SyncReport, sync
 
 __all__ = [
     "APIError",
+    "AlreadyAppliedError",
+    "ApplyInterrupted",
     "ApplyResult",
     "AuthError",
     "BulkError",
@@ -68,6 +73,7 @@ __all__ = [
     "InconsistentPagesError",
     "InvoicePlan",
     "InvoiceResult",
+    "JournalLockedError",
     "LoginError",
     "NotFoundError",
     "PartialApplyError",

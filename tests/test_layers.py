@@ -127,6 +127,8 @@ def test_the_http_layer_runs_without_pandas_in_a_fresh_interpreter():
 
 PUBLIC = [
     "APIError",
+    "AlreadyAppliedError",
+    "ApplyInterrupted",
     "ApplyResult",
     "AuthError",
     "BulkError",
@@ -137,6 +139,7 @@ PUBLIC = [
     "InconsistentPagesError",
     "InvoicePlan",
     "InvoiceResult",
+    "JournalLockedError",
     "LoginError",
     "NotFoundError",
     "PartialApplyError",

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -39,7 +40,7 @@ import pandas as pd
 from fbtime.api import reference
 from fbtime.api.client import Client
 from fbtime.api.invoices import Invoice, Invoices
-from fbtime.bulk.apply import apply_plan, resume
+from fbtime.bulk.apply import apply_plan, resume, writer
 from fbtime.bulk.change import DEFAULT_MAX_AGE, snapshot
 from fbtime.bulk.invoice_journal import (
     KIND,
@@ -48,10 +49,10 @@ from fbtime.bulk.invoice_journal import (
     read_invoice_journal,
 )
 from fbtime.bulk.invoice_views import result_html, result_text
-from fbtime.bulk.journal import Journal
+from fbtime.bulk.journal import Journal, lock
 from fbtime.bulk.result import ApplyResult
-from fbtime.config import origin
 from fbtime.errors import (
+    AlreadyAppliedError,
     APIError,
     ApplyInterrupted,
     AuthError,
@@ -77,6 +78,7 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 #: Statuses of a draft in :attr:`InvoiceResult.invoices`.
 STATUSES = ("created", "adopted", "conflict", "mismatch", "ambiguous", "failed", "not_attempted")
 DEFAULT_MAX_CHANGES = 200
+logger = logging.getLogger("fbtime.bulk")
 
 
 class Pacer:
@@ -513,26 +515,28 @@ def _confirm(plan: InvoicePlanData, confirm: bool | int, max_changes: int) -> No
         )
 
 
-def writer_for(
-    api_url: str | None, business_id: int | None, client: Client | None, connection: str | None
-) -> Client:
-    """The client to write with: the one given, else the frame's, else ``Client()``; never
-    another API than the entries', nor another business."""
-    if client is None:
-        live = Client.for_connection(connection) if connection else None
-        client = live or Client()
-        if api_url is not None and origin(api_url) != origin(client.base_url):
-            raise PlanError(
-                f"the plan was built from entries of {for_terminal(api_url)}, but the client "
-                f"is connected to {client.base_url}; nothing was written. Pass client=... to "
-                "apply it there on purpose"
-            )
-    if business_id is None or business_id != client.business_id:
-        raise PlanError(
-            f"the plan is for business {business_id}, the client is connected to "
-            f"business {client.business_id}; nothing was written"
-        )
-    return client
+#: Invoice plans applied in this process (their hash): the same plan is never applied
+#: twice (a double-click, a cell run again), as :func:`fbtime.bulk.apply.apply_plan` does
+#: for update plans. Resume its journal instead.
+_STARTED: dict[str, Path | None] = {}
+_STARTED_LOCK = threading.Lock()
+
+
+def _once(plan: InvoicePlanData, journal: Path | None = None) -> None:
+    """Claim ``plan`` for this process (then record its journal); refuse a second claim."""
+    with _STARTED_LOCK:
+        if plan.sha256 not in _STARTED or journal is not None:
+            _STARTED[plan.sha256] = journal
+            return
+        earlier = _STARTED[plan.sha256]
+    raise AlreadyAppliedError(
+        for_terminal(
+            f"this invoice plan (sha256 {plan.sha256[:12]}…) was already applied in this "
+            f"process (journal: {earlier or 'being written'}); nothing was sent. Resume that "
+            "journal to finish it; build a new plan to invoice again"
+        ),
+        journal_path=str(earlier or ""),
+    )
 
 
 def apply_invoices(
@@ -570,16 +574,27 @@ def apply_invoices(
             f"this plan was built {plan.age()} ago; entries may have changed since. Rebuild "
             "it, or pass allow_stale=True (--yes) to apply it anyway"
         )
-    client = writer_for(plan.api_url, plan.business_id, client, plan.connection)
-    log = Journal.create(
-        journal,
-        kind=KIND,
-        business_id=client.business_id,
-        header={"base_url": client.base_url, "plan": plan.to_dict()},
-    )
-    print(f"fbtime: journal {for_terminal(log.path)}")
-    runner = InvoiceRunner(client, log, plan, cancel=cancel, workers=workers, progress=progress)
-    return runner.run_all()
+    client = writer(client, plan.api_url, plan.business_id, plan.connection, "invoice plan")
+    _once(plan)
+    try:
+        log = Journal.create(
+            journal,
+            kind=KIND,
+            business_id=client.business_id,
+            header={"base_url": client.base_url, "plan": plan.to_dict()},
+        )
+        held = lock(log.path)
+    except BaseException:  # nothing was sent: the plan may be applied after all
+        with _STARTED_LOCK:
+            _STARTED.pop(plan.sha256, None)
+        raise
+    _once(plan, log.path)
+    logger.info("journal %s", for_terminal(log.path))
+    try:
+        runner = InvoiceRunner(client, log, plan, cancel=cancel, workers=workers, progress=progress)
+        return runner.run_all()
+    finally:
+        held.release()
 
 
 def resume_invoices(
@@ -592,14 +607,18 @@ def resume_invoices(
 ) -> InvoiceResult:
     """Finish an invoice apply: one draft per client, every entry billed, never a second
     invoice (drafts in doubt are looked for first; see the module docstring)."""
-    state = read_invoice_journal(journal)
-    if state.kind != KIND:
-        raise PlanError(f"{for_terminal(state.path)} is not an invoice apply's journal")
-    client = writer_for(state.header.get("base_url"), state.business_id, client, None)
-    log = Journal.reopen(state)  # type: ignore[arg-type]
-    left = [d for d in state.plan.drafts if d.client_id not in state.invoice_ids()]
-    log.write("resume", pending=len(left))
-    runner = InvoiceRunner(
-        client, log, state.plan, done=state, cancel=cancel, workers=workers, progress=progress
-    )
-    return runner.run_all()
+    held = lock(journal)  # before reading: another run may be appending to it
+    try:
+        state = read_invoice_journal(journal)
+        if state.kind != KIND:
+            raise PlanError(f"{for_terminal(state.path)} is not an invoice apply's journal")
+        client = writer(client, state.header.get("base_url"), state.business_id, None, "journal")
+        log = Journal.reopen(state)  # type: ignore[arg-type]  # a journal state, as read
+        left = [d for d in state.plan.drafts if d.client_id not in state.invoice_ids()]
+        log.write("resume", pending=len(left))
+        runner = InvoiceRunner(
+            client, log, state.plan, done=state, cancel=cancel, workers=workers, progress=progress
+        )
+        return runner.run_all()
+    finally:
+        held.release()

@@ -23,8 +23,8 @@ import pandas as pd
 
 from fbtime.api.invoices import Draft
 from fbtime.bulk import invoice_checks
-from fbtime.bulk.change import read_json
-from fbtime.bulk.checks import check_created_at, check_text, digest, is_id, shown
+from fbtime.bulk.change import read_untrusted
+from fbtime.bulk.checks import check_created_at, check_text, digest, is_id, loads, shown
 from fbtime.bulk.invoice_views import plan_html, plan_text
 from fbtime.bulk.plan import UpdatePlan
 from fbtime.config import check_base_url
@@ -319,7 +319,14 @@ class InvoicePlanData:
     @classmethod
     def load(cls, path: str | Path) -> Self:
         """Read a saved plan, checking every part and its integrity hash (PlanError if not)."""
-        return cls.from_dict(read_json(path, MAX_PLAN_BYTES, "invoice plan"), where=str(path))
+        raw = read_untrusted(path, MAX_PLAN_BYTES, "invoice plan")
+        try:
+            data = loads(raw)
+        except (ValueError, RecursionError):
+            raise PlanError(
+                f"{for_terminal(path)} is not an invoice plan file (not JSON)"
+            ) from None
+        return cls.from_dict(data, where=str(path))
 
     @classmethod
     def from_dict(cls, data: Any, *, where: str = "invoice plan") -> Self:

@@ -24,9 +24,14 @@ from typing import Any
 
 from fbtime.bulk.checks import is_id, loads, shown
 from fbtime.bulk.invoice_change import InvoicePlanData
-from fbtime.bulk.journal import JOURNAL_FORMAT, JOURNAL_VERSION, MAX_JOURNAL_BYTES, STOP_CAUSES
+from fbtime.bulk.journal import (
+    JOURNAL_FORMAT,
+    JOURNAL_VERSION,
+    MAX_JOURNAL_BYTES,
+    STOP_CAUSES,
+    read_lines,
+)
 from fbtime.errors import PlanError
-from fbtime.files import FileTooLarge, read_limited
 from fbtime.text import for_terminal
 
 KIND, UNDO_KIND = "invoice", "invoice_undo"
@@ -91,36 +96,6 @@ def marks_directory(journal: str | Path, client_id: int) -> Path:
     return path.with_name(f"{path.stem}.marks") / str(int(client_id))
 
 
-def _lines(path: Path) -> tuple[list[tuple[bytes, Any]], int | None, bool]:
-    where = for_terminal(path)
-    try:
-        data = read_limited(path, MAX_JOURNAL_BYTES)
-    except FileNotFoundError:
-        raise PlanError(f"no journal file at {where}") from None
-    except FileTooLarge:
-        raise PlanError(f"{where} is larger than {MAX_JOURNAL_BYTES:,} bytes") from None
-    except OSError as exc:
-        raise PlanError(f"cannot read journal {where}: {exc.strerror}") from None
-    pieces = data.split(b"\n")
-    tail = pieces.pop()
-    records = []
-    for number, raw in enumerate(pieces, start=1):
-        try:
-            records.append((raw, loads(raw)))
-        except (ValueError, RecursionError):
-            raise PlanError(f"{where} line {number} is damaged (not JSON)") from None
-    cut_at, unterminated = None, False
-    if tail:
-        try:
-            records.append((tail, loads(tail)))
-            unterminated = True
-        except (ValueError, RecursionError):
-            cut_at = len(data) - len(tail)  # a crash mid-write: that line recorded nothing
-    if not records:
-        raise PlanError(f"{where} is not an fbtime journal (no run header on its first line)")
-    return records, cut_at, unterminated
-
-
 def journal_kind(path: str | Path) -> str | None:
     """The ``kind`` of a journal's run header, or None if the file holds no readable one."""
     try:
@@ -141,7 +116,7 @@ def read_invoice_journal(path: str | Path) -> InvoiceJournal:
     """
     path = Path(path)
     where = for_terminal(path)
-    records, cut_at, unterminated = _lines(path)
+    records, cut_at, unterminated = read_lines(path)
     raw, head = records[0]
     if (
         not isinstance(head, dict)

@@ -28,14 +28,15 @@ import pandas as pd
 
 from fbtime.api.client import Client
 from fbtime.api.invoices import Invoice, Invoices
-from fbtime.bulk.invoice_apply import writer_for
+from fbtime.bulk.apply import writer
+from fbtime.bulk.invoice_apply import logger
 from fbtime.bulk.invoice_journal import (
     UNDO_KIND,
     InvoiceJournal,
     marks_directory,
     read_invoice_journal,
 )
-from fbtime.bulk.journal import Journal
+from fbtime.bulk.journal import Journal, lock
 from fbtime.bulk.undo import undo
 from fbtime.bulk.views import cell
 from fbtime.errors import (
@@ -146,20 +147,28 @@ class InvoiceUndo:
                 f"undo deletes {len(self)} draft invoices and marks {count} entries unbilled: "
                 f"pass confirm={'True' if count <= max_changes else count} to go ahead"
             )
-        source = self.source
-        client = writer_for(source.header.get("base_url"), source.business_id, client, None)
-        log = Journal.create(
-            journal,
-            kind=UNDO_KIND,
-            business_id=client.business_id,
-            header={
-                "base_url": client.base_url,
-                "source_journal": str(Path(source.path).resolve()),
-                "plan": source.plan.to_dict(),
-            },
-        )
-        print(f"fbtime: journal {for_terminal(log.path)}")
-        return _Undoer(client, log, source, None, cancel).run()
+        held = [lock(self.source.path)]  # one undo (or resume) of that apply at a time
+        try:
+            source = read_invoice_journal(self.source.path)  # as it is now, under the lock
+            client = writer(
+                client, source.header.get("base_url"), source.business_id, None, "journal"
+            )
+            log = Journal.create(
+                journal,
+                kind=UNDO_KIND,
+                business_id=client.business_id,
+                header={
+                    "base_url": client.base_url,
+                    "source_journal": str(Path(source.path).resolve()),
+                    "plan": source.plan.to_dict(),
+                },
+            )
+            held.append(lock(log.path))
+            logger.info("journal %s", for_terminal(log.path))
+            return _Undoer(client, log, source, None, cancel).run()
+        finally:
+            for one in reversed(held):
+                one.release()
 
 
 class _Undoer:
@@ -354,13 +363,19 @@ def undo_invoices(journal: str | Path) -> InvoiceUndo:
 
 def resume_undo(journal: str | Path, client: Client | None = None) -> UndoResult:
     """Run an interrupted invoice undo again from its journal (every step is repeatable)."""
-    state = read_invoice_journal(journal)
-    if state.kind != UNDO_KIND:
-        raise PlanError(f"{for_terminal(state.path)} is not an invoice undo's journal")
-    source = read_invoice_journal(str(state.source_journal))
-    if source.kind == UNDO_KIND or source.plan.sha256 != state.plan.sha256:
-        raise PlanError(f"{for_terminal(state.path)} does not undo the journal it names")
-    client = writer_for(state.header.get("base_url"), state.business_id, client, None)
-    log = Journal.reopen(state)  # type: ignore[arg-type]
-    log.write("resume", pending=len(source.invoice_ids()) - len(state.outcomes))
-    return _Undoer(client, log, source, state, None).run()
+    held = [lock(journal)]
+    try:
+        state = read_invoice_journal(journal)
+        if state.kind != UNDO_KIND:
+            raise PlanError(f"{for_terminal(state.path)} is not an invoice undo's journal")
+        held.append(lock(str(state.source_journal)))
+        source = read_invoice_journal(str(state.source_journal))
+        if source.kind == UNDO_KIND or source.plan.sha256 != state.plan.sha256:
+            raise PlanError(f"{for_terminal(state.path)} does not undo the journal it names")
+        client = writer(client, state.header.get("base_url"), state.business_id, None, "journal")
+        log = Journal.reopen(state)  # type: ignore[arg-type]  # a journal state, as read
+        log.write("resume", pending=len(source.invoice_ids()) - len(state.outcomes))
+        return _Undoer(client, log, source, state, None).run()
+    finally:
+        for one in reversed(held):
+            one.release()
