@@ -61,11 +61,19 @@ DEFAULT_MAX_CHANGES = 200
 logger = logging.getLogger("fbtime.bulk")
 
 
-def _check_confirmation(plan: PlanData, confirm: bool | int, max_changes: int) -> None:
-    count = len(plan.changes)
+def check_confirmation(
+    count: int, confirm: bool | int, max_changes: int, changes: str | None = None
+) -> None:
+    """Refuse an apply without ``confirm``, or over ``max_changes`` entries without
+    ``confirm=<count>``; ``changes`` says what it does ("changes 12 entries").
+
+    Raises:
+        ConfirmationError: saying which confirmation is needed.
+    """
+    changes = changes or f"changes {count} entries"
     if confirm is False or confirm is None:
         raise ConfirmationError(
-            f"apply changes {count} entries on the server: pass confirm=True to go ahead"
+            f"apply {changes} on the server: pass confirm=True to go ahead"
             + (
                 f" (or confirm={count}, since it is over max_changes={max_changes})"
                 if count > max_changes
@@ -74,7 +82,7 @@ def _check_confirmation(plan: PlanData, confirm: bool | int, max_changes: int) -
         )
     if count > max_changes and (confirm is True or confirm != count):
         raise ConfirmationError(
-            f"this plan changes {count} entries, more than max_changes={max_changes}: "
+            f"this plan {changes}, more than max_changes={max_changes}: "
             f"confirm the count with confirm={count}"
         )
 
@@ -327,7 +335,7 @@ def apply_plan(
             once; they finish in the background). A ``KeyboardInterrupt`` with the same
             ``.journal_path`` and ``.result``.
     """
-    _check_confirmation(plan, confirm, max_changes)
+    check_confirmation(len(plan.changes), confirm, max_changes)
     plan = plan.checked()
     if plan.age() > max_age and not allow_stale:
         raise ConfirmationError(

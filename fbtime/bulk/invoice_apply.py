@@ -33,14 +33,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
 from fbtime.api import reference
 from fbtime.api.client import Client
 from fbtime.api.invoices import Invoice, Invoices
-from fbtime.bulk.apply import apply_plan, resume, writer
+from fbtime.bulk.apply import apply_plan, check_confirmation, resume, writer
 from fbtime.bulk.change import DEFAULT_MAX_AGE, snapshot
 from fbtime.bulk.invoice_journal import (
     KIND,
@@ -126,20 +126,25 @@ class InvoiceResult:
     journal_path: Path
     invoices: pd.DataFrame
     stopped: str | None = None
+    #: Every status a row may have, the ones that are done, and the column counting the
+    #: entries written (:class:`~fbtime.bulk.invoice_undo.UndoResult` has its own).
+    STATUSES: ClassVar[tuple[str, ...]] = STATUSES
+    DONE: ClassVar[tuple[str, ...]] = ("created", "adopted")
+    WRITTEN: ClassVar[str] = "billed"
 
     @property
     def counts(self) -> dict[str, int]:
         found = self.invoices["status"].value_counts()
-        return {s: int(found.get(s, 0)) for s in STATUSES}
+        return {s: int(found.get(s, 0)) for s in self.STATUSES}
 
     @property
     def ok(self) -> bool:
-        """Every draft made (or found again) and every entry of it marked billed."""
+        """Every draft done (made or found again; deleted for an undo) and every entry of
+        it written (billed; unbilled for an undo)."""
         rows = self.invoices
-        made = rows["status"].isin(["created", "adopted"]).all()
-        return (
-            self.stopped is None and bool(made) and bool((rows["billed"] == rows["entries"]).all())
-        )
+        done = rows["status"].isin(self.DONE).all()
+        written = (rows[self.WRITTEN] == rows["entries"]).all()
+        return self.stopped is None and bool(done) and bool(written)
 
     def __repr__(self) -> str:
         return result_text(self)
@@ -496,25 +501,6 @@ def find_made(invoices: Invoices, draft: InvoiceDraft, sent_at: str) -> Found:
 
 
 # -- entry points ---------------------------------------------------------------------------
-def _confirm(plan: InvoicePlanData, confirm: bool | int, max_changes: int) -> None:
-    count = plan.entry_count
-    if confirm is False or confirm is None:
-        raise ConfirmationError(
-            f"apply creates {len(plan)} draft invoices and marks {count} entries billed: pass "
-            f"confirm=True to go ahead"
-            + (
-                f" (or confirm={count}, since it is over max_changes={max_changes})"
-                if count > max_changes
-                else ""
-            )
-        )
-    if count > max_changes and (confirm is True or confirm != count):
-        raise ConfirmationError(
-            f"this plan bills {count} entries, more than max_changes="
-            f"{max_changes}: confirm the count with confirm={count}"
-        )
-
-
 #: Invoice plans applied in this process (their hash): the same plan is never applied
 #: twice (a double-click, a cell run again), as :func:`fbtime.bulk.apply.apply_plan` does
 #: for update plans. Resume its journal instead.
@@ -567,7 +553,8 @@ def apply_invoices(
         PartialApplyError: the run stopped early (``journal_path``; :func:`fbtime.resume`).
         ApplyInterrupted: Ctrl-C (a ``KeyboardInterrupt`` carrying the same).
     """
-    _confirm(plan, confirm, max_changes)
+    changes = f"creates {len(plan)} draft invoices and marks {plan.entry_count} entries billed"
+    check_confirmation(plan.entry_count, confirm, max_changes, changes)
     plan = plan.checked()
     if plan.age() > max_age and not allow_stale:
         raise ConfirmationError(

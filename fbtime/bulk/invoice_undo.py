@@ -28,8 +28,8 @@ import pandas as pd
 
 from fbtime.api.client import Client
 from fbtime.api.invoices import Invoice, Invoices
-from fbtime.bulk.apply import writer
-from fbtime.bulk.invoice_apply import logger
+from fbtime.bulk.apply import check_confirmation, writer
+from fbtime.bulk.invoice_apply import InvoiceResult, logger
 from fbtime.bulk.invoice_journal import (
     UNDO_KIND,
     InvoiceJournal,
@@ -38,11 +38,9 @@ from fbtime.bulk.invoice_journal import (
 )
 from fbtime.bulk.journal import Journal, lock
 from fbtime.bulk.undo import undo
-from fbtime.bulk.views import cell
 from fbtime.errors import (
     ApplyInterrupted,
     AuthError,
-    ConfirmationError,
     NotFoundError,
     PartialApplyError,
     PlanError,
@@ -57,40 +55,14 @@ if TYPE_CHECKING:
 STATUSES = ("deleted", "already_deleted", "conflict", "failed", "not_attempted")
 
 
-@dataclass
-class UndoResult:
+class UndoResult(InvoiceResult):
     """What an invoice undo did, one row per draft (index ``client_id``): ``client_name``,
     ``status`` (:data:`STATUSES`), ``invoice_id``, ``invoice_number``, ``entries``,
     ``unbilled`` (entries marked unbilled again), ``reason``."""
 
-    run_id: str
-    journal_path: Path
-    invoices: pd.DataFrame
-    stopped: str | None = None
-
-    @property
-    def counts(self) -> dict[str, int]:
-        found = self.invoices["status"].value_counts()
-        return {s: int(found.get(s, 0)) for s in STATUSES}
-
-    @property
-    def ok(self) -> bool:
-        done = self.invoices["status"].isin(["deleted", "already_deleted"]).all()
-        return self.stopped is None and bool(done)
-
-    def __repr__(self) -> str:
-        counts = ", ".join(f"{n} {s}" for s, n in self.counts.items() if n)
-        table = self.invoices.reset_index()[
-            ["client_name", "status", "invoice_number", "unbilled", "entries", "reason"]
-        ]
-        return "\n".join(
-            [
-                f"UndoResult {self.run_id}: {counts or 'nothing to do'}",
-                f"journal: {for_terminal(self.journal_path)}",
-                *([f"stopped: {for_terminal(self.stopped)}"] if self.stopped else []),
-                table.astype("object").map(lambda v: cell(v, width=60)).to_string(index=False),
-            ]
-        )
+    STATUSES = STATUSES
+    DONE = ("deleted", "already_deleted")
+    WRITTEN = "unbilled"
 
 
 @dataclass(frozen=True)
@@ -142,11 +114,8 @@ class InvoiceUndo:
             PartialApplyError: stopped early (``journal_path``; :func:`fbtime.resume`).
         """
         count = self.entry_count
-        if not confirm or (count > max_changes and confirm != count):
-            raise ConfirmationError(
-                f"undo deletes {len(self)} draft invoices and marks {count} entries unbilled: "
-                f"pass confirm={'True' if count <= max_changes else count} to go ahead"
-            )
+        changes = f"deletes {len(self)} draft invoices and marks {count} entries unbilled"
+        check_confirmation(count, confirm, max_changes, changes)
         held = [lock(self.source.path)]  # one undo (or resume) of that apply at a time
         try:
             source = read_invoice_journal(self.source.path)  # as it is now, under the lock

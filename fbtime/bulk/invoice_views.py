@@ -139,15 +139,14 @@ def result_text(result: InvoiceResult) -> str:
     """An invoice apply as a terminal shows it: counts, journal, each draft's outcome."""
     counts = ", ".join(f"{n} {s}" for s, n in result.counts.items() if n)
     out = [
-        f"InvoiceResult {result.run_id}: {counts or 'nothing to do'}",
+        f"{type(result).__name__} {result.run_id}: {counts or 'nothing to do'}",
         f"journal: {for_terminal(result.journal_path)}",
     ]
     if result.stopped:
         out.append(f"stopped: {for_terminal(result.stopped)}")
     if len(result.invoices):
-        table = result.invoices.reset_index()[
-            ["client_name", "status", "invoice_number", "invoice_id", "amount", "billed", "reason"]
-        ]
+        shown_columns = ["client_name", "status", "invoice_number", result.WRITTEN, "entries"]
+        table = result.invoices.reset_index()[[*shown_columns, "reason"]]
         shown = table.astype("object").map(cell)
         shown["reason"] = table["reason"].map(lambda v: cell(v, width=60))
         out.append(shown.to_string(index=False))

@@ -18,12 +18,12 @@ from pathlib import Path
 
 from fbtime.api.client import Client
 from fbtime.api.query import encode_filters
-from fbtime.bulk.invoice_undo import InvoiceUndo
+from fbtime.bulk.invoice_apply import InvoiceResult
+from fbtime.bulk.invoice_undo import InvoiceUndo, UndoResult
 from fbtime.bulk.journal import deferred_interrupts
 from fbtime.bulk.journals import resume, undo
 from fbtime.bulk.plan import UpdatePlan
 from fbtime.bulk.result import ApplyResult
-from fbtime.cli import invoice
 from fbtime.cli.options import add_connection_options, add_filters, connect_from, filters
 from fbtime.errors import ApplyInterrupted, ConfirmationError, PartialApplyError
 from fbtime.load import load_time_entries
@@ -33,16 +33,19 @@ from fbtime.text import for_terminal
 EXIT_INTERRUPTED = 130
 
 
-def _confirmation(plan: UpdatePlan, yes: bool) -> int | bool:
-    """``--yes`` confirms the count; otherwise a person types it at the prompt."""
-    count = len(plan)
+def confirmation(count: int, yes: bool, changes: str | None = None) -> int:
+    """``--yes`` confirms the count; otherwise a person types it at the prompt.
+    ``changes`` says what is confirmed ("create 4 draft invoices and mark 12 entries
+    billed"; default: "change <count> entries")."""
     if yes:
         return count
+    changes = changes or f"change {count} entries"
     if not sys.stdin.isatty():
         raise ConfirmationError(
-            f"refusing to change {count} entries without confirmation: pass --yes in scripts"
+            f"refusing to {changes} without confirmation: pass --yes in scripts"
         )
-    answer = input(f"Apply {count} changes? Type {count} to confirm: ").strip()
+    asked = f"Apply {count} changes" if changes == f"change {count} entries" else changes
+    answer = input(f"{asked[0].upper()}{asked[1:]}? Type {count} to confirm: ").strip()
     if answer != str(count):
         raise ConfirmationError("not confirmed; nothing was written")
     return count
@@ -53,8 +56,8 @@ def _apply(plan: UpdatePlan, client: Client | None, args: argparse.Namespace) ->
     if not plan.changes:
         print("nothing to apply")
         return 0
-    confirm = _confirmation(plan, args.yes)
-    return _report(
+    confirm = confirmation(len(plan), args.yes)
+    return report(
         lambda: plan.apply(
             client,
             confirm=confirm,
@@ -82,7 +85,7 @@ def _journal_shown() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _report(run: Callable[[], ApplyResult]) -> int:
+def report(run: Callable[[], ApplyResult | InvoiceResult | UndoResult]) -> int:
     """Run an apply or resume and print its result; 130 after Ctrl-C, 1 if it stopped."""
     try:
         with _journal_shown():
@@ -136,14 +139,21 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    return _report(lambda: resume(args.journal))  # type: ignore[arg-type,return-value]  # any result
+    return report(lambda: resume(args.journal))  # the journal is checked before any client
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
     plan = undo(args.journal)
-    if isinstance(plan, InvoiceUndo):  # drafts to delete: fbtime.cli.invoice says how
-        return invoice.undo(plan, args)
-    return _review(plan, args, lambda: None)
+    if not isinstance(plan, InvoiceUndo):
+        return _review(plan, args, lambda: None)
+    print(plan)  # an invoice apply's: drafts to delete, entries to mark unbilled
+    if not args.apply:
+        print("dry run: nothing was written (add --apply to apply it)")
+        return 0
+    count = plan.entry_count
+    changes = f"delete {len(plan)} draft invoices and mark {count} entries unbilled"
+    confirm = confirmation(count, args.yes, changes)
+    return report(lambda: plan.apply(confirm=confirm, max_changes=count, journal=args.journal_dir))
 
 
 def _add_apply_options(parser: argparse.ArgumentParser) -> None:

@@ -1,27 +1,23 @@
-"""``fbtime invoice``: draft invoices from unbilled time (dry run by default), and the undo of
-an invoice apply.
+"""``fbtime invoice``: draft invoices from unbilled time (a dry run by default).
 
 The entries are chosen with the filters of ``fbtime export``; names are loaded so the plan
 reads as a person expects (clients, projects, services, teammates). The plan is printed
 (every cell escaped); ``--save`` writes it; nothing is sent without ``--apply``, which asks
-for the number of entries to bill, as ``mark-billed`` does (or ``--yes`` in scripts).
-Ctrl-C stops cleanly (exit 130) and says how to resume.
+for the number of entries to bill, as ``mark-billed`` does (or ``--yes`` in scripts), and
+reports like every apply (:func:`fbtime.cli.bulk.report`: the journal shown as it starts,
+exit 130 after Ctrl-C). ``fbtime resume`` and ``fbtime undo`` take its journal.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from fbtime.api.query import encode_filters
-from fbtime.bulk.invoice_undo import InvoiceUndo
+from fbtime.cli.bulk import confirmation, report
 from fbtime.cli.options import add_connection_options, add_filters, connect_from, filters
 from fbtime.drafts import GROUPINGS
-from fbtime.errors import ApplyInterrupted, ConfirmationError, PartialApplyError
 from fbtime.load import (
     load_clients,
     load_projects,
@@ -31,38 +27,6 @@ from fbtime.load import (
     load_time_entries,
 )
 from fbtime.text import for_terminal
-
-#: The exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells expect.
-EXIT_INTERRUPTED = 130
-
-
-def confirmation(count: int, what: str, yes: bool) -> int:
-    """``--yes`` confirms the count; otherwise a person types it at the prompt."""
-    if yes:
-        return count
-    if not sys.stdin.isatty():
-        raise ConfirmationError(f"refusing to {what} without confirmation: pass --yes in scripts")
-    answer = input(f"{what[0].upper()}{what[1:]}? Type {count} to confirm: ").strip()
-    if answer != str(count):
-        raise ConfirmationError("not confirmed; nothing was written")
-    return count
-
-
-def report(run: Callable[[], Any]) -> int:
-    """Run an apply and print its result; 130 after Ctrl-C, 1 if it stopped or is not ok."""
-    try:
-        result = run()
-    except ApplyInterrupted as stop:
-        print(stop.result)
-        print(f"fbtime: {for_terminal(stop)}", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except PartialApplyError as stop:
-        if stop.result is not None:
-            print(stop.result)
-        print(f"fbtime: error: {for_terminal(stop)}", file=sys.stderr)
-        return 1
-    print(result)
-    return 0 if result.ok else 1
 
 
 def cmd_invoice(args: argparse.Namespace) -> int:
@@ -96,34 +60,18 @@ def cmd_invoice(args: argparse.Namespace) -> int:
         if not len(plan):
             print("nothing to invoice")
             return 0
-        count = confirmation(
-            plan.entry_count,
-            f"create {len(plan)} draft invoices and mark {plan.entry_count} entries billed",
-            args.yes,
-        )
+        count = plan.entry_count
+        changes = f"create {len(plan)} draft invoices and mark {count} entries billed"
+        confirm = confirmation(count, args.yes, changes)
         return report(
             lambda: plan.apply(
                 client,
-                confirm=count,
+                confirm=confirm,
                 max_changes=count,
                 journal=args.journal_dir,
                 allow_stale=args.yes,
             )
         )
-
-
-def undo(plan: InvoiceUndo, args: argparse.Namespace) -> int:
-    """``fbtime undo`` of an invoice journal: print what it would do; ``--apply`` does it."""
-    print(plan)
-    if not args.apply:
-        print("dry run: nothing was sent (add --apply to undo it)")
-        return 0
-    count = confirmation(
-        plan.entry_count,
-        f"delete {len(plan)} draft invoices and mark {plan.entry_count} entries unbilled",
-        args.yes,
-    )
-    return report(lambda: plan.apply(confirm=count, max_changes=count, journal=args.journal_dir))
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
