@@ -155,6 +155,8 @@ def draft_invoices(
     if not has_amounts(rated) or "client_currency" not in rated:
         raise PlanError("the frame has no amounts: use df.fbtime.invoice(rates) or with_rates")
     currency = _currency(rated)
+    rated = rated.copy(deep=False)
+    rated.attrs = {}  # read once here; kept, pandas would copy them at every step
     reason = skip_reasons(rated)
     billed = reason.isna().to_numpy()
     chosen = rated.loc[billed]
@@ -229,8 +231,8 @@ def _lines(
     agg["line"] = agg.groupby("client_id").cumcount().to_numpy() + 1
     line_of = agg.set_index("group")["line"].reindex(number).to_numpy()
     rows = [
-        _line(r, group_by, places, lump, chosen.iloc[r["first"]], labels)
-        for r in agg.to_dict("records")
+        _line(r, group_by, places, lump, first, labels)
+        for r, first in zip(agg.to_dict("records"), _firsts(chosen, agg["first"]), strict=True)
     ]
     out = pd.DataFrame(rows, columns=["name", "description", "qty", "amount_cents", "unit_cents",
                                       "lump"])  # fmt: skip
@@ -252,12 +254,19 @@ def _lines(
     return lines.reset_index(drop=True), line_of
 
 
+def _firsts(chosen: pd.DataFrame, positions: pd.Series) -> list[dict[Any, Any]]:
+    """What a detailed line says of its entry, for each line's first entry (one take)."""
+    columns = [c for c in ("project_id", "identity_id", "service_id", "note") if c in chosen]
+    rows = chosen[columns].iloc[positions.to_numpy()]
+    return rows.astype(object).where(rows.notna(), None).to_dict("records")
+
+
 def _line(
     row: Mapping[Any, Any],
     group_by: str,
     places: int,
     lump: bool,
-    first: pd.Series,
+    first: Mapping[str, Any],
     labels: _Labels,
 ) -> tuple[str, str, Decimal, int, int, bool]:
     """``(name, description, qty, amount cents, unit cost cents, lump)`` of one line."""

@@ -268,11 +268,12 @@ class InvoicePlanData:
             if d.client_id not in keep
             for i in d.entry_ids
         ]
-        return dataclasses.replace(
+        plan = dataclasses.replace(
             self,
             drafts=tuple(d for d in self.drafts if d.client_id in keep),
             skipped=(*self.skipped, *left),
         )
+        return plan.mark_checked() if getattr(self, "_checked", False) else plan
 
     def age(self) -> dt.timedelta:
         """How long ago the plan was built."""
@@ -300,15 +301,23 @@ class InvoicePlanData:
         }
         return {**body, "sha256": digest(body)}
 
-    @property
+    @cached_property
     def sha256(self) -> str:
         """The integrity hash ``fbtime plan show`` prints and apply checks."""
         return str(self.to_dict()["sha256"])
 
+    def mark_checked(self) -> Self:
+        """Record that every part of this plan was checked (by whoever made it)."""
+        object.__setattr__(self, "_checked", True)
+        return self
+
     def checked(self) -> Self:
-        """A validated copy, exactly as :meth:`load` would read it back (PlanError if not)."""
+        """The plan checked in every part as :meth:`load` checks a saved one: itself if it
+        was checked when it was built or read, else a checked copy (PlanError if not)."""
+        if getattr(self, "_checked", False):
+            return self
         plan = self.from_dict(self.to_dict(), where="the invoice plan")
-        return dataclasses.replace(plan, connection=self.connection)
+        return dataclasses.replace(plan, connection=self.connection).mark_checked()
 
     def save(self, path: str | Path) -> Path:
         """Write the plan as JSON, atomically and private (0600: it holds account data)."""
@@ -377,7 +386,7 @@ class InvoicePlanData:
                 f"{where} does not match its integrity hash: it was edited after it was "
                 "saved. Rebuild the plan"
             )
-        return plan
+        return plan.mark_checked()
 
 
 def _money(values: Sequence[Decimal | None]) -> Any:

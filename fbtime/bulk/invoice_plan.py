@@ -14,6 +14,7 @@ applied (:mod:`fbtime.bulk.invoice_apply`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
@@ -82,8 +83,12 @@ def plan_invoices(
     """
     if not isinstance(rates, Rates):
         raise PlanError(f"rates must be fbtime.load_rates(client), got {type(rates).__name__}")
+    # the business, API and connection are the frame's, read as every plan reads them
+    probe = plan_mark_billed(frame.iloc[:0], business_id=business_id)
+    work = frame.copy(deep=False)
+    work.attrs = {}  # read above; kept, pandas would copy them at every step
     rated = with_rates(
-        frame, rates, standard_rate=standard_rate, overrides=overrides, currency=currency
+        work, rates, standard_rate=standard_rate, overrides=overrides, currency=currency
     )
     names = {"project": rates.projects["name"].dropna().to_dict()}
     if "project_name" not in rated:  # the reviewer reads projects by name, as the lines do
@@ -91,10 +96,16 @@ def plan_invoices(
     drafts = draft_invoices(
         rated, group_by=cast(GroupBy, group_by), qty_places=qty_places, lump=lump, names=names
     )
-    day = create_date or clock.today(resolve_tz(frame))
+    day = create_date or clock.today(resolve_tz(work))
     if isinstance(day, dt.datetime) or not isinstance(day, dt.date):
         raise PlanError(f"create_date must be a date, got {day!r}")
     entries = drafts.entries
+    every = plan_mark_billed(entries, business_id=probe.business_id)
+    if len(every.changes) != len(entries):  # drafts and mark_billed disagree: a bug
+        raise PlanError("some entries of the drafts cannot be marked billed")
+    by_client: dict[int, list[Any]] = {}
+    for change in every.changes:
+        by_client.setdefault(int(change.client_id or 0), []).append(change)
     built = []
     for client_id, name, code in zip(
         drafts.invoices.index.tolist(),
@@ -104,9 +115,7 @@ def plan_invoices(
     ):
         mine = drafts.lines[drafts.lines["client_id"] == client_id].to_dict("records")
         billed = entries[entries["client_id"] == client_id]
-        marks = plan_mark_billed(billed, business_id=business_id)
-        if len(marks.changes) != len(billed):  # drafts and mark_billed disagree: a bug
-            raise PlanError(f"client {client_id}: some entries cannot be marked billed")
+        marks = dataclasses.replace(every, changes=by_client[int(client_id)], skipped=())
         per_line = billed.groupby("line").groups
         lines = tuple(
             InvoiceLine(
@@ -139,8 +148,6 @@ def plan_invoices(
             strict=True,
         )
     )
-    # the business, API and connection are the frame's, read as every plan reads them
-    probe = plan_mark_billed(frame.iloc[:0], business_id=business_id)
     plan = InvoicePlan(
         probe.business_id,
         tuple(built),
@@ -149,4 +156,6 @@ def plan_invoices(
         api_url=probe.api_url,
         connection=probe.connection,
     )
-    return plan.checked()
+    for d in plan.drafts:
+        d.draft.payload()  # what a create checks before sending: each line and the currency
+    return plan.mark_checked()
