@@ -1,4 +1,5 @@
-"""``fbtime.resume`` and ``fbtime.undo`` for every journal: entry changes, invoices, undos.
+"""``fbtime.resume`` and ``fbtime.undo`` for every journal (entry changes, invoices, undos),
+and :func:`load_plan` for every saved plan.
 
 A journal's run header says its kind: an invoice apply (``invoice``) and its undo
 (``invoice_undo``) go to :mod:`fbtime.bulk.invoice_apply` and
@@ -13,13 +14,19 @@ from pathlib import Path
 
 from fbtime.api.client import Client
 from fbtime.bulk.apply import resume as resume_entries
+from fbtime.bulk.change import MAX_PLAN_BYTES, read_untrusted
+from fbtime.bulk.checks import loads
 from fbtime.bulk.invoice_apply import InvoiceResult, resume_invoices
+from fbtime.bulk.invoice_change import PLAN_FORMAT as INVOICE_PLAN_FORMAT
 from fbtime.bulk.invoice_journal import KIND, UNDO_KIND, journal_kind
+from fbtime.bulk.invoice_plan import InvoicePlan
 from fbtime.bulk.invoice_undo import InvoiceUndo, UndoResult, resume_undo, undo_invoices
 from fbtime.bulk.plan import UpdatePlan
 from fbtime.bulk.result import ApplyResult
 from fbtime.bulk.runner import Progress
 from fbtime.bulk.undo import undo as undo_entries
+from fbtime.errors import PlanError
+from fbtime.text import for_terminal
 
 
 def resume(
@@ -65,3 +72,20 @@ def undo(journal: str | Path) -> UpdatePlan | InvoiceUndo:
     if journal_kind(journal) == KIND:
         return undo_invoices(journal)
     return undo_entries(journal)
+
+
+def load_plan(path: str | Path) -> UpdatePlan | InvoicePlan:
+    """A saved plan of either kind (an update plan or an invoice plan), read once and
+    checked in every part by its own class.
+
+    Raises:
+        PlanError: missing, too large, not JSON, not a plan, or edited.
+    """
+    raw = read_untrusted(path, MAX_PLAN_BYTES, "plan")
+    try:
+        data = loads(raw)
+    except (ValueError, RecursionError):
+        raise PlanError(f"{for_terminal(path)} is not a plan file (not JSON)") from None
+    if isinstance(data, dict) and data.get("format") == INVOICE_PLAN_FORMAT:
+        return InvoicePlan.from_dict(data, where=str(path))
+    return UpdatePlan.from_dict(data, where=str(path))

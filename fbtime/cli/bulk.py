@@ -19,9 +19,10 @@ from pathlib import Path
 from fbtime.api.client import Client
 from fbtime.api.query import encode_filters
 from fbtime.bulk.invoice_apply import InvoiceResult
+from fbtime.bulk.invoice_plan import InvoicePlan
 from fbtime.bulk.invoice_undo import InvoiceUndo, UndoResult
 from fbtime.bulk.journal import deferred_interrupts
-from fbtime.bulk.journals import resume, undo
+from fbtime.bulk.journals import load_plan, resume, undo
 from fbtime.bulk.plan import UpdatePlan
 from fbtime.bulk.result import ApplyResult
 from fbtime.cli.options import add_connection_options, add_filters, connect_from, filters
@@ -51,8 +52,26 @@ def confirmation(count: int, yes: bool, changes: str | None = None) -> int:
     return count
 
 
-def _apply(plan: UpdatePlan, client: Client | None, args: argparse.Namespace) -> int:
+def apply_invoices(plan: InvoicePlan, client: Client | None, args: argparse.Namespace) -> int:
+    """Confirm the entries to bill, then create the drafts (``fbtime invoice``, ``apply``)."""
+    if not len(plan):
+        print("nothing to invoice")
+        return 0
+    count = plan.entry_count
+    changes = f"create {len(plan)} draft invoices and mark {count} entries billed"
+    confirm = confirmation(count, args.yes, changes)
+    return report(
+        lambda: plan.apply(
+            client, confirm=confirm, max_changes=count, journal=args.journal_dir,
+            allow_stale=args.yes,
+        )
+    )  # fmt: skip
+
+
+def _apply(plan: UpdatePlan | InvoicePlan, client: Client | None, args: argparse.Namespace) -> int:
     """Confirm, then apply; ``client=None`` lets the plan pick its own API (never another)."""
+    if isinstance(plan, InvoicePlan):
+        return apply_invoices(plan, client, args)
     if not plan.changes:
         print("nothing to apply")
         return 0
@@ -126,14 +145,14 @@ def cmd_mark_billed(args: argparse.Namespace) -> int:
 
 
 def cmd_plan_show(args: argparse.Namespace) -> int:
-    plan = UpdatePlan.load(args.file)
+    plan = load_plan(args.file)
     print(plan)
     print(f"age: {plan.age()}")
     return 0
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    plan = UpdatePlan.load(args.file)
+    plan = load_plan(args.file)
     print(plan)
     return _apply(plan, None, args)
 

@@ -4,8 +4,10 @@ The entries are chosen with the filters of ``fbtime export``; names are loaded s
 reads as a person expects (clients, projects, services, teammates). The plan is printed
 (every cell escaped); ``--save`` writes it; nothing is sent without ``--apply``, which asks
 for the number of entries to bill, as ``mark-billed`` does (or ``--yes`` in scripts), and
-reports like every apply (:func:`fbtime.cli.bulk.report`: the journal shown as it starts,
-exit 130 after Ctrl-C). ``fbtime resume`` and ``fbtime undo`` take its journal.
+reports like every apply (:func:`fbtime.cli.bulk.apply_invoices`: the journal shown as it
+starts, exit 130 after Ctrl-C). A plan saved with ``--save`` is shown and applied by
+``fbtime plan show`` and ``fbtime apply``; ``fbtime resume`` and ``fbtime undo`` take its
+journal.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from fbtime.api.query import encode_filters
-from fbtime.cli.bulk import confirmation, report
+from fbtime.cli.bulk import apply_invoices
 from fbtime.cli.options import add_connection_options, add_filters, connect_from, filters
 from fbtime.drafts import GROUPINGS
 from fbtime.load import (
@@ -57,21 +59,7 @@ def cmd_invoice(args: argparse.Namespace) -> int:
         if not args.apply:
             print("dry run: nothing was sent (add --apply to create the drafts)")
             return 0
-        if not len(plan):
-            print("nothing to invoice")
-            return 0
-        count = plan.entry_count
-        changes = f"create {len(plan)} draft invoices and mark {count} entries billed"
-        confirm = confirmation(count, args.yes, changes)
-        return report(
-            lambda: plan.apply(
-                client,
-                confirm=confirm,
-                max_changes=count,
-                journal=args.journal_dir,
-                allow_stale=args.yes,
-            )
-        )
+        return apply_invoices(plan, client, args)
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

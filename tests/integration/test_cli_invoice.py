@@ -59,3 +59,16 @@ def test_bad_options_exit_2_before_any_request(monkeypatch, tmp_path, capsys):
         assert main(["invoice", "--started-from", "soon"]) == 2
         assert "started_from" in capsys.readouterr().err
         assert sum(sb.stats().values()) == 0
+
+
+def test_a_saved_invoice_plan_is_shown_and_applied(monkeypatch, tmp_path, capsys):
+    with fbtime.Sandbox(entries=150, seed=1, end=END) as sb:
+        use_sandbox(monkeypatch, sb, tmp_path)
+        saved = plan_for(sb).save(tmp_path / "invoices.json")
+        assert main(["plan", "show", str(saved)]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("InvoicePlan: ") and "sha256 " in out and "age: " in out
+        journals = tmp_path / "journals"
+        assert main(["apply", str(saved), "--yes", "--journal-dir", str(journals)]) == 0
+        assert_billed_once(sb, fbtime.InvoicePlan.load(saved))
+        assert "journal " in capsys.readouterr().err  # shown as the run starts
