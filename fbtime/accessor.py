@@ -495,9 +495,10 @@ class TimeEntriesAccessor:
         Example:
             >>> plan = df.fbtime.invoice(fbtime.load_rates(client), standard_rate=100)
             >>> plan.invoices[["lines", "entries", "amount"]].head(2)
-                      lines  entries   amount
+                       lines  entries    amount
             client_id
-            78930         6      100  14000.00
+            78745          3       41  10062.99
+            78930          6       78  13083.49
         """
         return invoice_plan.plan_invoices(self._frame, rates, group_by=group_by, **options)
 

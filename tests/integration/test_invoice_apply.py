@@ -64,6 +64,9 @@ def test_apply_makes_one_draft_per_client_and_bills_every_entry(sb, plan, tmp_pa
     assert all(i["v3_status"] == "draft" for i in made)
     assert sorted(result.invoices["invoice_id"]) == sorted(i["id"] for i in made)
     assert list(result.invoices["billed"]) == list(plan.invoices["entries"])
+    written = [p.read_text() for p in tmp_path.rglob("*.jsonl")]
+    assert len(written) == 1 + len(plan)  # the invoice journal, a mark_billed one per draft
+    assert all(sb.token not in text for text in written)
 
 
 def test_confirmation_is_needed_before_anything_is_sent(sb, plan, tmp_path):
