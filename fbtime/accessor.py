@@ -490,7 +490,7 @@ class TimeEntriesAccessor:
         ``standard_rate=``, ``overrides=``, ``currency=`` as there); ``qty_places``,
         ``lump``, ``create_date``, ``due_offset_days`` and ``notes`` are
         :func:`fbtime.bulk.invoice_plan.plan_invoices`'. Entries that cannot be billed are
-        in ``plan.skipped`` with the reason. Sends nothing; the frame is not modified.
+        in ``plan.skipped`` with the reason. Sends nothing; the caller's frame is not modified.
 
         Example:
             >>> plan = df.fbtime.invoice(fbtime.load_rates(client), standard_rate=100)
