@@ -8,7 +8,8 @@ For each draft, in order:
    is a ``conflict`` and nothing is sent for it.
 2. **Journal the intent** (client, time sent), then **POST once** (``?include[]=lines``),
    paced under FreshBooks' 250 accounting POSTs a minute. Never retried: after a lost
-   answer, a 5xx, a 409 or anything else, the server is searched (:func:`find_made`).
+   answer, a 5xx, a 409 or anything else, the server is searched
+   (:func:`~fbtime.bulk.invoice_once.find_made`).
 3. **Verify** the answer to the cent (:meth:`fbtime.api.invoices.Draft.differences`) and
    that it is a draft. A server that stored anything else (a quantity truncated...): the
    draft is deleted again (``vis_state`` 1), journaled ``mismatch``, and nothing marked.
@@ -18,28 +19,27 @@ For each draft, in order:
 **Found again, never made twice.** Before any POST for a draft whose intent has no outcome
 (a lost answer, a crash, Ctrl-C), and after any failed POST, the client's invoices of the
 draft's date are listed with their lines (deleted ones left out) and those created since
-the intent (less :data:`CLOCK_SKEW`) compared with the draft: exactly one matching -> it
-is adopted; none at all -> the POST is sent; several, or one made since that does not
-match (the server may have changed it) -> ``ambiguous``: nothing is sent, the user decides.
+the intent (less :data:`~fbtime.bulk.invoice_once.CLOCK_SKEW`) compared with the draft:
+exactly one matching -> it is adopted; none at all -> the POST is sent; several, or one
+made since that does not match (the server may have changed it) -> ``ambiguous``: nothing
+is sent, the user decides.
 """
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 import logging
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from fbtime.api import reference
 from fbtime.api.client import Client
-from fbtime.api.invoices import Invoice, Invoices
+from fbtime.api.invoice_answers import Invoice
+from fbtime.api.invoices import Invoices
 from fbtime.bulk.apply import apply_plan, check_confirmation, resume, writer
 from fbtime.bulk.change import DEFAULT_MAX_AGE, snapshot
 from fbtime.bulk.invoice_journal import (
@@ -48,11 +48,11 @@ from fbtime.bulk.invoice_journal import (
     marks_directory,
     read_invoice_journal,
 )
-from fbtime.bulk.invoice_views import result_html, result_text
+from fbtime.bulk.invoice_once import STARTED, STARTED_LOCK, Pacer, claim, find_made
+from fbtime.bulk.invoice_result import InvoiceResult
 from fbtime.bulk.journal import Journal, lock
 from fbtime.bulk.result import ApplyResult
 from fbtime.errors import (
-    AlreadyAppliedError,
     APIError,
     ApplyInterrupted,
     AuthError,
@@ -68,89 +68,8 @@ from fbtime.text import for_terminal
 if TYPE_CHECKING:
     from fbtime.bulk.invoice_change import InvoiceDraft, InvoicePlanData
 
-#: Accounting POSTs FreshBooks allows in :data:`POST_WINDOW` seconds (its published
-#: ``X-RateLimit-Limit`` on create-invoice answers; GET and PUT have 600).
-POST_LIMIT = 250
-POST_WINDOW = 60.0
-#: How far the server's clock may lag this machine's when a draft's ``created_at`` is
-#: compared with the time its POST was sent.
-CLOCK_SKEW = dt.timedelta(minutes=5)
-#: Statuses of a draft in :attr:`InvoiceResult.invoices`.
-STATUSES = ("created", "adopted", "conflict", "mismatch", "ambiguous", "failed", "not_attempted")
 DEFAULT_MAX_CHANGES = 200
 logger = logging.getLogger("fbtime.bulk")
-
-
-class Pacer:
-    """At most ``limit`` calls of :meth:`wait` in any ``window`` seconds (a rolling window)."""
-
-    def __init__(
-        self,
-        limit: int = POST_LIMIT,
-        window: float = POST_WINDOW,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.limit, self.window, self.clock, self.sleep = limit, window, clock, sleep
-        self.sent: collections.deque[float] = collections.deque()
-
-    def wait(self) -> float:
-        """Wait until one more call fits the window; return the seconds waited."""
-        waited = 0.0
-        while True:
-            now = self.clock()
-            while self.sent and self.sent[0] <= now - self.window:
-                self.sent.popleft()
-            if len(self.sent) < self.limit:
-                self.sent.append(now)
-                return waited
-            pause = self.sent[0] + self.window - now
-            self.sleep(pause)
-            waited += pause
-
-
-@dataclass
-class InvoiceResult:
-    """What an invoice apply (or resume) did, one row per draft.
-
-    Attributes:
-        run_id: the journal's run id.
-        journal_path: pass it to :func:`fbtime.resume` or :func:`fbtime.undo`.
-        invoices: index ``client_id``: ``client_name``, ``status`` (:data:`STATUSES`),
-            ``invoice_id``, ``invoice_number``, ``amount``, ``entries``, ``billed``
-            (entries marked billed), ``reason``.
-        stopped: why the run stopped early, or None.
-    """
-
-    run_id: str
-    journal_path: Path
-    invoices: pd.DataFrame
-    stopped: str | None = None
-    #: Every status a row may have, the ones that are done, and the column counting the
-    #: entries written (:class:`~fbtime.bulk.invoice_undo.UndoResult` has its own).
-    STATUSES: ClassVar[tuple[str, ...]] = STATUSES
-    DONE: ClassVar[tuple[str, ...]] = ("created", "adopted")
-    WRITTEN: ClassVar[str] = "billed"
-
-    @property
-    def counts(self) -> dict[str, int]:
-        found = self.invoices["status"].value_counts()
-        return {s: int(found.get(s, 0)) for s in self.STATUSES}
-
-    @property
-    def ok(self) -> bool:
-        """Every draft done (made or found again; deleted for an undo) and every entry of
-        it written (billed; unbilled for an undo)."""
-        rows = self.invoices
-        done = rows["status"].isin(self.DONE).all()
-        written = (rows[self.WRITTEN] == rows["entries"]).all()
-        return self.stopped is None and bool(done) and bool(written)
-
-    def __repr__(self) -> str:
-        return result_text(self)
-
-    def _repr_html_(self) -> str:
-        return result_html(self)
 
 
 class _Halt(Exception):
@@ -475,56 +394,6 @@ class InvoiceRunner:
             row.reason = f"{left} entries not marked billed: see {done.journal_path}"
 
 
-@dataclass
-class Found:
-    """What a search for a draft already made found."""
-
-    adopt: Invoice | None = None
-    others: list[Invoice] = field(default_factory=list)
-
-
-def find_made(invoices: Invoices, draft: InvoiceDraft, sent_at: str) -> Found:
-    """The client's invoices of the draft's date made since ``sent_at`` (less
-    :data:`CLOCK_SKEW`), with their lines, compared with the draft (see the module
-    docstring for what is adopted)."""
-    since = dt.datetime.fromisoformat(sent_at) - CLOCK_SKEW
-    day = draft.draft.create_date
-    recent = [
-        i
-        for i in invoices.search(customer_id=draft.client_id, date_min=day, date_max=day)
-        if i.created_at is None or i.created_at >= since
-    ]
-    matching = [i for i in recent if not draft.draft.differences(i)]
-    if len(matching) == 1 and matching[0].is_untouched_draft:
-        return Found(adopt=matching[0], others=[i for i in recent if i is not matching[0]])
-    return Found(others=recent)
-
-
-# -- entry points ---------------------------------------------------------------------------
-#: Invoice plans applied in this process (their hash): the same plan is never applied
-#: twice (a double-click, a cell run again), as :func:`fbtime.bulk.apply.apply_plan` does
-#: for update plans. Resume its journal instead.
-_STARTED: dict[str, Path | None] = {}
-_STARTED_LOCK = threading.Lock()
-
-
-def _once(plan: InvoicePlanData, journal: Path | None = None) -> None:
-    """Claim ``plan`` for this process (then record its journal); refuse a second claim."""
-    with _STARTED_LOCK:
-        if plan.sha256 not in _STARTED or journal is not None:
-            _STARTED[plan.sha256] = journal
-            return
-        earlier = _STARTED[plan.sha256]
-    raise AlreadyAppliedError(
-        for_terminal(
-            f"this invoice plan (sha256 {plan.sha256[:12]}…) was already applied in this "
-            f"process (journal: {earlier or 'being written'}); nothing was sent. Resume that "
-            "journal to finish it; build a new plan to invoice again"
-        ),
-        journal_path=str(earlier or ""),
-    )
-
-
 def apply_invoices(
     plan: InvoicePlanData,
     client: Client | None = None,
@@ -562,7 +431,7 @@ def apply_invoices(
             "it, or pass allow_stale=True (--yes) to apply it anyway"
         )
     client = writer(client, plan.api_url, plan.business_id, plan.connection, "invoice plan")
-    _once(plan)
+    claim(plan)
     try:
         log = Journal.create(
             journal,
@@ -572,10 +441,10 @@ def apply_invoices(
         )
         held = lock(log.path)
     except BaseException:  # nothing was sent: the plan may be applied after all
-        with _STARTED_LOCK:
-            _STARTED.pop(plan.sha256, None)
+        with STARTED_LOCK:
+            STARTED.pop(plan.sha256, None)
         raise
-    _once(plan, log.path)
+    claim(plan, log.path)
     logger.info("journal %s", for_terminal(log.path))
     try:
         runner = InvoiceRunner(client, log, plan, cancel=cancel, workers=workers, progress=progress)

@@ -16,7 +16,8 @@ import math
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from fbtime.api.invoices import MAX_LINES, MAX_QTY_PLACES, MAX_TEXT, Draft, InvoiceLine
+from fbtime.api.invoice_answers import InvoiceLine
+from fbtime.api.invoices import MAX_LINES, MAX_QTY_PLACES, MAX_TEXT, Draft
 from fbtime.bulk.checks import MAX_HOURS, check_text, is_id, shown
 from fbtime.bulk.plan import UpdatePlan
 from fbtime.drafts import SKIP_REASONS

@@ -23,10 +23,12 @@ import pandas as pd
 
 from fbtime import clock
 from fbtime.analysis import resolve_tz
-from fbtime.api.invoices import Draft, InvoiceLine
+from fbtime.api.invoice_answers import InvoiceLine
+from fbtime.api.invoices import Draft
 from fbtime.bulk.builders import plan_mark_billed
-from fbtime.bulk.invoice_apply import InvoiceResult, apply_invoices
+from fbtime.bulk.invoice_apply import apply_invoices
 from fbtime.bulk.invoice_change import InvoiceDraft, InvoicePlanData
+from fbtime.bulk.invoice_result import InvoiceResult
 from fbtime.drafts import GroupBy, draft_invoices
 from fbtime.errors import PlanError
 from fbtime.rates import Overrides, Rates, with_rates

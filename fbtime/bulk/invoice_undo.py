@@ -27,15 +27,17 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from fbtime.api.client import Client
-from fbtime.api.invoices import Invoice, Invoices
+from fbtime.api.invoice_answers import Invoice
+from fbtime.api.invoices import Invoices
 from fbtime.bulk.apply import check_confirmation, writer
-from fbtime.bulk.invoice_apply import InvoiceResult, logger
+from fbtime.bulk.invoice_apply import logger
 from fbtime.bulk.invoice_journal import (
     UNDO_KIND,
     InvoiceJournal,
     marks_directory,
     read_invoice_journal,
 )
+from fbtime.bulk.invoice_result import InvoiceResult
 from fbtime.bulk.journal import Journal, lock
 from fbtime.bulk.undo import undo
 from fbtime.errors import (

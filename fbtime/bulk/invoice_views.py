@@ -19,8 +19,8 @@ from fbtime.errors import PlanError
 from fbtime.text import for_html, for_terminal
 
 if TYPE_CHECKING:
-    from fbtime.bulk.invoice_apply import InvoiceResult
     from fbtime.bulk.invoice_change import InvoiceDraft, InvoicePlanData
+    from fbtime.bulk.invoice_result import InvoiceResult
 
 #: Entries of each draft the views list (the plan's frames hold them all).
 SHOWN_ENTRIES = 10

@@ -16,10 +16,11 @@ from fbtime.api.client import Client
 from fbtime.bulk.apply import resume as resume_entries
 from fbtime.bulk.change import MAX_PLAN_BYTES, read_untrusted
 from fbtime.bulk.checks import loads
-from fbtime.bulk.invoice_apply import InvoiceResult, resume_invoices
+from fbtime.bulk.invoice_apply import resume_invoices
 from fbtime.bulk.invoice_change import PLAN_FORMAT as INVOICE_PLAN_FORMAT
 from fbtime.bulk.invoice_journal import KIND, UNDO_KIND, journal_kind
 from fbtime.bulk.invoice_plan import InvoicePlan
+from fbtime.bulk.invoice_result import InvoiceResult
 from fbtime.bulk.invoice_undo import InvoiceUndo, UndoResult, resume_undo, undo_invoices
 from fbtime.bulk.plan import UpdatePlan
 from fbtime.bulk.result import ApplyResult

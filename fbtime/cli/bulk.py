@@ -18,8 +18,8 @@ from pathlib import Path
 
 from fbtime.api.client import Client
 from fbtime.api.query import encode_filters
-from fbtime.bulk.invoice_apply import InvoiceResult
 from fbtime.bulk.invoice_plan import InvoicePlan
+from fbtime.bulk.invoice_result import InvoiceResult
 from fbtime.bulk.invoice_undo import InvoiceUndo, UndoResult
 from fbtime.bulk.journal import deferred_interrupts
 from fbtime.bulk.journals import load_plan, resume, undo

@@ -21,8 +21,8 @@ from fbtime.text import for_html
 
 if TYPE_CHECKING:
     from fbtime.api.client import Client
-    from fbtime.bulk.invoice_apply import InvoiceResult
     from fbtime.bulk.invoice_plan import InvoicePlan
+    from fbtime.bulk.invoice_result import InvoiceResult
 
 _ERROR = "<span style='color:#b00020'>{}</span>"
 

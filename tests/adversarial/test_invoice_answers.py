@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from fbtime import Client
-from fbtime.api.invoices import Draft, InvoiceLine, Invoices, eastern, parse_invoice
+from fbtime.api.invoice_answers import InvoiceLine, eastern, parse_invoice
+from fbtime.api.invoices import Draft, Invoices
 from fbtime.errors import ServerError, TransportError, UnexpectedAnswerError
 from tests.adversarial.servers import Hostile, Reply
 

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 
 import fbtime
-from fbtime.api.invoices import Draft, InvoiceLine, Invoices
+from fbtime.api.invoice_answers import InvoiceLine
+from fbtime.api.invoices import Draft, Invoices
 from fbtime.drafts import draft_invoices
 from fbtime.money import total
 

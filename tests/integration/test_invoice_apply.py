@@ -12,8 +12,8 @@ import threading
 import pytest
 
 import fbtime
-from fbtime.bulk.invoice_apply import Pacer
 from fbtime.bulk.invoice_journal import read_invoice_journal
+from fbtime.bulk.invoice_once import Pacer
 from fbtime.errors import ApplyInterrupted, ConfirmationError
 from tests.integration.invoicing import END, assert_billed_once, live_invoices, plan_for
 

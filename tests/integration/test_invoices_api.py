@@ -13,7 +13,8 @@ from decimal import Decimal
 import pytest
 import requests
 
-from fbtime.api.invoices import Draft, InvoiceLine, Invoices
+from fbtime.api.invoice_answers import InvoiceLine
+from fbtime.api.invoices import Draft, Invoices
 from fbtime.errors import NotFoundError, QueryError, TransportError, ValidationError
 from fbtime.sandbox import Sandbox
 
