@@ -11,9 +11,9 @@ Example:
     >>> df.fbtime.unbilled().fbtime.by_client()[["entries", "hours"]].head(3)
                entries       hours
     client_id
-    78930          107  151.199722
+    78930          106  149.199722
     78745           52   90.043611
-    78995           48   62.220833
+    78995           47   61.336111
 """
 
 from __future__ import annotations
@@ -354,8 +354,8 @@ class TimeEntriesAccessor:
                     entries  unbilled_hours  unbilled_amount
             age
             future        2             2.0           120.00
-            0–30        318      446.062778         30210.36
-            31–60         4        8.336111           575.00
+            0–30        318      446.062778         30195.36
+            31–60         2        5.451389           275.00
             61–90         0             0.0             0.00
             90+           0             0.0             0.00
         """
@@ -452,13 +452,14 @@ class TimeEntriesAccessor:
     def explore(self, **kwargs: Any) -> Explorer:
         """An ipywidgets panel to filter, group, chart and export these entries.
 
-        ``kwargs`` go to :class:`fbtime.widgets.Explorer` (``debounce=``, ``export_dir=``).
+        ``kwargs`` go to :class:`fbtime.widgets.Explorer` (``debounce=``, ``export_dir=``,
+        ``week_start=``).
         The caller's frame is not modified.
 
         Example:
             >>> panel = df.fbtime.with_names(clients=fbtime.load_clients(client)).fbtime.explore()
             >>> panel.status.value  # in a notebook, `panel` on the last line shows the panel
-            '<b>495</b> entries, 687.58 h (456.40 h unbilled)'
+            '<b>490</b> entries, 681.69 h (453.51 h unbilled)'
         """
         from fbtime.widgets import Explorer  # lazy: ipywidgets loads only in a notebook
 
