@@ -49,7 +49,7 @@ METHODS: tuple[tuple[str, str], ...] = (
                "for_project() for_teammate()"),
     ("add", "with_names() with_rates()"),
     ("summarise", "by_client() by_project() by_teammate() by_service() by_period() aging() "
-                  "utilization() totals() summary()"),
+                  "utilization() timers() totals() summary()"),
     ("check", "audit() budget()"),
     ("chart", "plot() plot.weekly_hours() plot.hours_by_client() plot.weekday_heatmap() "
               "plot.unbilled_aging()"),
@@ -322,22 +322,30 @@ class TimeEntriesAccessor:
         by: Group | None = None,
         tz: str | None = None,
         values: str = "hours",
+        *,
+        week_start: str | None = None,
     ) -> pd.DataFrame:
-        """Hours (and money) per local day/week (Monday)/month, optionally per group.
+        """Hours (and money) per local day/week/month, optionally per group.
 
         Buckets use ``tz`` (default: the data's most common ``local_timezone``, else UTC)
-        so an evening's work lands on the local day. With ``by``, ``values`` picks what
-        the cells hold (``"unbilled_amount"``...). The caller's frame is not modified.
+        so an evening's work lands on the local day. Weeks start on the business's day
+        (``business.first_day_of_week``, recorded by the load; Monday when unknown) unless
+        ``week_start="monday"|"sunday"`` says otherwise; ``attrs["week_start"]`` names it.
+        With ``by``, ``values`` picks what the cells hold (``"unbilled_amount"``...). The
+        caller's frame is not modified.
 
         Example:
-            >>> df.fbtime.by_period("W", by="client").iloc[:3, :3]  # hours per week and client
+            >>> weeks = df.fbtime.by_period("W", by="client")  # hours per week and client
+            >>> weeks.attrs["week_start"]  # the business says Monday (users/me)
+            'monday'
+            >>> weeks.iloc[1:4, :3]
             client          78745      78838      78930
             period
-            2026-10-26        1.5        0.0        3.0
             2026-11-02  21.581667  22.005833  47.716111
             2026-11-09    17.5725  13.890833  49.396667
+            2026-11-16  23.443889  12.245833  60.164167
         """
-        return analysis.by_period(self._frame, freq, by, tz, values)
+        return analysis.by_period(self._frame, freq, by, tz, values, week_start=week_start)
 
     def aging(
         self, now: Any = None, *, by: Group | None = None, values: str = "unbilled_hours"
@@ -377,12 +385,27 @@ class TimeEntriesAccessor:
         """
         return analysis.totals(self._frame)
 
-    def utilization(self, target_hours_per_week: float = 40, tz: str | None = None) -> pd.DataFrame:
+    def utilization(
+        self,
+        target_hours_per_week: float = 40,
+        tz: str | None = None,
+        *,
+        week_start: str | None = None,
+    ) -> pd.DataFrame:
         """Per teammate and week: hours, billable hours and billable_hours / target.
 
-        The caller's frame is not modified.
+        Weeks start as in :meth:`by_period`. The caller's frame is not modified.
         """
-        return analysis.utilization(self._frame, target_hours_per_week, tz)
+        return analysis.utilization(self._frame, target_hours_per_week, tz, week_start=week_start)
+
+    def timers(self, now: Any = None) -> pd.DataFrame:
+        """Timers not logged yet, one row per timer (running or paused), with their hours.
+
+        FreshBooks keeps a timer as unlogged segments sharing a ``timer_id``; they are in
+        the frame when it was loaded with ``include_unlogged=True``. See
+        :func:`fbtime.analysis.timers`. The caller's frame is not modified.
+        """
+        return analysis.timers(self._frame, now)
 
     # audit and reports -------------------------------------------------------------------
     def audit(
