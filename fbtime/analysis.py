@@ -37,6 +37,8 @@ float precision (hours).
 
 from __future__ import annotations
 
+import difflib
+import unicodedata
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -189,8 +191,54 @@ def _flatten(values: Iterable[Any]) -> list[Any]:
     return out
 
 
+def _folded(name: str) -> str:
+    """A name compared without case or accents (``Zoë`` is ``zoe``), for suggestions only."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
+
+
+def name_ids(frame: pd.DataFrame, group: Group, names: list[str]) -> list[int]:
+    """The one id each name stands for in ``frame``; a name is never a guess.
+
+    Raises:
+        QueryError: a name shared by several ids (it lists them: select by id), or a name
+            no entry has (exact match: it names the closest names the frame has).
+    """
+    id_col, name_col = GROUPS[group]
+    pairs = frame.loc[frame[name_col].notna().to_numpy(), [id_col, name_col]].drop_duplicates()
+    known: dict[str, list[int]] = {}
+    for key, name in pairs.itertuples(index=False):
+        if not pd.isna(key):
+            known.setdefault(str(name), []).append(int(key))
+    out: list[int] = []
+    for name in names:
+        ids = sorted(known.get(name, []))
+        if len(ids) > 1:
+            raise QueryError(
+                f"{group} name {name!r} is shared by {len(ids)} {group}s (ids "
+                f"{', '.join(map(str, ids))}); select by id, e.g. for_{group}({ids[0]})"
+            )
+        if not ids:
+            folded: dict[str, str] = {}
+            for other in known:
+                folded.setdefault(_folded(other), other)
+            close = difflib.get_close_matches(_folded(name), list(folded), n=3, cutoff=0.6)
+            hint = (
+                "; did you mean " + " or ".join(repr(folded[c]) for c in close) + "?"
+                if close else f"; the frame has {len(known)} {group} names"
+            )  # fmt: skip
+            raise QueryError(f"no {group} named {name!r} in these entries (names match "
+                             f"exactly){hint}")  # fmt: skip
+        out.append(ids[0])
+    return out
+
+
 def for_group(frame: pd.DataFrame, group: Group, values: Iterable[Any]) -> pd.DataFrame:
-    """Entries of the given ids, names (when the name column exists) or None (no group)."""
+    """Entries of the given ids, names (when the name column exists) or None (no group).
+
+    A name must name exactly one id among the entries (see :func:`name_ids`): a shared
+    or unknown name raises rather than selecting too much or nothing.
+    """
     id_col, name_col = GROUPS[group]
     ids, names, want_na = [], [], False
     for value in _flatten(values):
@@ -204,16 +252,16 @@ def for_group(frame: pd.DataFrame, group: Group, values: Iterable[Any]) -> pd.Da
             names.append(value)
         else:
             raise QueryError(f"{group} must be an id or a name, got {value!r}")
-    mask = frame[id_col].isin(ids).to_numpy(dtype=bool, na_value=False)
-    if want_na:
-        mask |= frame[id_col].isna().to_numpy()
     if names:
         if name_col not in frame:
             raise QueryError(
                 f"selecting by {group} name needs a {name_col!r} column; "
                 f"add it with df.fbtime.with_names(...) or pass ids"
             )
-        mask |= frame[name_col].isin(names).to_numpy(dtype=bool, na_value=False)
+        ids += name_ids(frame, group, names)
+    mask = frame[id_col].isin(ids).to_numpy(dtype=bool, na_value=False)
+    if want_na:
+        mask |= frame[id_col].isna().to_numpy()
     return select(frame, mask)
 
 
