@@ -19,13 +19,16 @@ from fbtime.auth.oauth import login
 from fbtime.bulk import ApplyResult, UpdatePlan, resume, undo
 from fbtime.bulk.journal_frame import read_journal
 from fbtime.errors import (
+    AlreadyAppliedError,
     APIError,
+    ApplyInterrupted,
     AuthError,
     BulkError,
     ConfigError,
     ConfirmationError,
     FBTimeError,
     InconsistentPagesError,
+    JournalLockedError,
     LoginError,
     NotFoundError,
     PartialApplyError,
@@ -56,6 +59,8 @@ from fbtime.sync import SyncReport, sync
 
 __all__ = [
     "APIError",
+    "AlreadyAppliedError",
+    "ApplyInterrupted",
     "ApplyResult",
     "AuthError",
     "BulkError",
@@ -64,6 +69,7 @@ __all__ = [
     "ConfirmationError",
     "FBTimeError",
     "InconsistentPagesError",
+    "JournalLockedError",
     "LoginError",
     "NotFoundError",
     "PartialApplyError",

@@ -127,6 +127,8 @@ def test_the_http_layer_runs_without_pandas_in_a_fresh_interpreter():
 
 PUBLIC = [
     "APIError",
+    "AlreadyAppliedError",
+    "ApplyInterrupted",
     "ApplyResult",
     "AuthError",
     "BulkError",
@@ -135,6 +137,7 @@ PUBLIC = [
     "ConfirmationError",
     "FBTimeError",
     "InconsistentPagesError",
+    "JournalLockedError",
     "LoginError",
     "NotFoundError",
     "PartialApplyError",

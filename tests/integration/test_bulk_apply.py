@@ -1,5 +1,8 @@
-"""Bulk changes against the sandbox: plan, apply, conflicts, undo, in every PUT mode (the
-live one, where a PUT clears the client and project it leaves out, and the two test modes)."""
+"""Bulk changes against the sandbox: plan, apply, conflicts, undo, in every PUT mode.
+
+Apply GETs an entry and PUTs its whole writable set, and undo re-creates an entry with
+every field it had, so a PUT that keeps left-out fields and one that clears them (as
+FreshBooks' does with ``client_id``/``project_id``) give the same result."""
 
 import json
 import logging
@@ -8,9 +11,10 @@ import pytest
 
 import fbtime
 from fbtime.bulk import UpdatePlan
+from fbtime.sandbox import PUT_MODES
 
 
-@pytest.fixture(params=["live", "partial", "full"])
+@pytest.fixture(params=PUT_MODES)  # every PUT the sandbox can play, the live one included
 def sb(request):
     # no rate limit: the undo test sends about 1,000 requests, past the live 600 a minute
     with fbtime.Sandbox(entries=300, seed=11, put_mode=request.param, rate_limit=None) as sandbox:
