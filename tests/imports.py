@@ -45,6 +45,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "fbtime.incremental",
             "fbtime.load",
             "fbtime.sync",
+            "fbtime.weeks",
             "fbtime.analysis",
             "fbtime.audit",
             "fbtime.plots",
