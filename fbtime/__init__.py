@@ -24,6 +24,7 @@ from fbtime.errors import (
     ConfigError,
     ConfirmationError,
     FBTimeError,
+    ImportFileError,
     InconsistentPagesError,
     LoginError,
     NotFoundError,
@@ -37,6 +38,7 @@ from fbtime.errors import (
     SyncFiltersError,
     TransportError,
     UnexpectedAnswerError,
+    UnmatchedNamesError,
     ValidationError,
 )
 from fbtime.load import (
@@ -62,6 +64,7 @@ __all__ = [
     "ConfigError",
     "ConfirmationError",
     "FBTimeError",
+    "ImportFileError",
     "InconsistentPagesError",
     "LoginError",
     "NotFoundError",
@@ -78,6 +81,7 @@ __all__ = [
     "SyncReport",
     "TransportError",
     "UnexpectedAnswerError",
+    "UnmatchedNamesError",
     "UpdatePlan",
     "ValidationError",
     "__version__",
