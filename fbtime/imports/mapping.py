@@ -234,8 +234,9 @@ class _Matcher:
             return None
         if isinstance(to, int):  # an id (read_mapping checked it)
             if valid is not None and to not in valid:
-                self.miss(kind, name, f"the mapping's id {to} is not a FreshBooks {kind[:-1]}",
-                          mask, client)  # fmt: skip
+                scope = " of this client" if among is not None else ""
+                self.miss(kind, name, f"the mapping's id {to} is not a FreshBooks {kind[:-1]}"
+                          f"{scope}", mask, client)  # fmt: skip
                 return None
             return int(to)
         target = to if isinstance(to, str) else name
@@ -296,6 +297,13 @@ class _Matcher:
             among = None if pd.isna(cid) else {int(i) for i in owner.index[owner.eq(cid)]}
             mask = pd.Series(False, index=self.rows.index)
             mask[group.index] = True
+            if file_client and among is None:  # its client is unmatched (or left out)
+                mapped = self.mapping["projects"].get((same(name), same(file_client)))
+                if mapped is None and not self.projects.find(str(name))[0]:
+                    self.miss("projects", str(name), "no FreshBooks project has this name; "
+                              f"FreshBooks has: {self.projects.choices()}", mask,
+                              str(file_client))  # fmt: skip
+                continue
             absent = None
             if among is not None and not self.projects.find(str(name), among)[0]:
                 elsewhere, _ = self.projects.find(str(name))
@@ -388,7 +396,7 @@ def match_names(
     out = rows.copy()
     for column, values in (("identity_id", identity), ("client_id", client_ids),
                            ("project_id", project_ids), ("service_id", service_ids)):  # fmt: skip
-        out[column] = values.to_numpy()
+        out[column] = values
     for column, ids, frame in (("teammate", identity, reference.team),
                                ("client_name", client_ids, reference.clients),
                                ("project_name", project_ids, reference.projects),
