@@ -49,19 +49,20 @@ def split_duplicates(
     first_row = rows["row"].groupby([keys[k] for k in KEY], dropna=False).transform("first")
     skipped: list[dict[str, Any]] = []
     drop = found.notna() | earlier
-    for label in rows.index[drop]:
-        row = int(rows.at[label, "row"])
-        if pd.notna(found[label]):
-            entry = int(found[label])
+    for row, entry_id, first in zip(
+        rows.loc[drop, "row"].tolist(), found[drop].tolist(), first_row[drop].tolist(), strict=True
+    ):
+        if pd.notna(entry_id):
+            entry = int(entry_id)
             skipped.append({
-                "row": row, "entry_id": entry,
+                "row": int(row), "entry_id": entry,
                 "reason": f"already in FreshBooks as entry {entry} (same teammate, start, "
                           "duration and note)",
             })  # fmt: skip
         else:
             skipped.append({
-                "row": row, "entry_id": None,
-                "reason": f"the same as row {int(first_row[label])} of the file (teammate, "
+                "row": int(row), "entry_id": None,
+                "reason": f"the same as row {int(first)} of the file (teammate, "
                           "start, duration and note)",
             })  # fmt: skip
     return rows[~drop.to_numpy()], skipped
