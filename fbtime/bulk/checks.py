@@ -62,6 +62,9 @@ KIND_RULES: dict[str, KindRule] = {
     "delete": KindRule(("delete",)),
     # bounded further by the journal it undoes (fbtime.bulk.undo.check_undo_source)
     "undo": KindRule(("update", "create", "delete"), COMPARED),
+    # new entries, each with its whole writable set (fbtime.bulk.imports)
+    "import": KindRule(("create",)),
+    "create": KindRule(("create",)),
 }
 
 

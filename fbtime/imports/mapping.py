@@ -251,7 +251,8 @@ class _Matcher:
             reason = f"{len(ids)} FreshBooks {kind} have this name (ids {', '.join(map(str, ids))})"
             self.miss(kind, name, reason + ": give one id in the mapping", mask, client)
             return None
-        reason = absent or "no FreshBooks " + kind[:-1] + " has this name"
+        what = "e-mail" if names is self.emails else "name"
+        reason = absent or f"no FreshBooks {kind[:-1]} has this {what}"
         if isinstance(to, str):
             reason = f"the mapping's {for_terminal(repr(to))}: no FreshBooks {kind[:-1]} has it"
         self.miss(kind, name, reason + f"; FreshBooks has: {names.choices()}", mask, client)
