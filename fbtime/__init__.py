@@ -17,6 +17,7 @@ from fbtime.api.client import Client
 from fbtime.auth.identity import whoami
 from fbtime.auth.oauth import login
 from fbtime.bulk import ApplyResult, UpdatePlan, resume, undo
+from fbtime.bulk.imports import import_time, plan_create
 from fbtime.bulk.journal_frame import read_journal
 from fbtime.errors import (
     APIError,
@@ -88,6 +89,7 @@ __all__ = [
     "__version__",
     "as_time_entries",
     "connect",
+    "import_time",
     "load_clients",
     "load_projects",
     "load_rates",
@@ -95,6 +97,7 @@ __all__ = [
     "load_team",
     "load_time_entries",
     "login",
+    "plan_create",
     "read_journal",
     "resume",
     "sync",

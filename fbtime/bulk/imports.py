@@ -262,6 +262,9 @@ def _changes(rows: pd.DataFrame, zone: str | None) -> list[Change]:
                     "project": _text(row.get("project_name")),
                     "amount": None,
                     "note": _text(row["note"]),
+                    "source": f"{row['source_file']} row {row['row']}"
+                    if "source_file" in row
+                    else f"row {row['row']}",
                 },
             )
         )
