@@ -86,9 +86,15 @@ def import_time(
         UnmatchedNamesError: names with no FreshBooks match (nothing written).
 
     Example:
+        >>> _ = open("toggl.csv", "w", encoding="utf-8").write(
+        ...     "User,Email,Client,Project,Task,Description,Billable,Start date,Start time,"
+        ...     "End date,End time,Duration\\n"
+        ...     "Zoë Roy,zo.roy@example.com,Acme Robotics,Support Retainer,Consulting,Call,"
+        ...     "Yes,2026-12-01,10:00:00,2026-12-01,10:30:00,00:30:00\\n"
+        ... )
         >>> plan = fbtime.import_time("toggl.csv", "toggl", tz="America/Toronto", client=client)
-        >>> plan.kind, len(plan), plan.skipped
-        ('import', 2, [])
+        >>> plan.kind, plan.ids, plan.changes[0].after["started_at"], plan.skipped
+        ('import', [2], '2026-12-01T15:00:00Z', [])
     """
     export = read_time_export(
         path, format, tz=tz, date_order=date_order, decimal=decimal, day_start=day_start
