@@ -34,8 +34,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 from time_exports import toggl  # the test suite's writer of sample-shaped exports
 
