@@ -164,6 +164,13 @@ class _Rows:
                  problems: list[dict[str, Any]]) -> None:  # fmt: skip
         self.layout, self.cells, self.table, self.problems = layout, cells, table, problems
         self.duration_field = "hours" if layout.name == "harvest" else "duration"
+        # what reading the start learns, for the end's check: the date order, the days,
+        # the clock (12-hour or not, seconds after midnight, whether they had seconds)
+        self.order: str | None = None
+        self.days = pd.Series(dtype="datetime64[s]")
+        self.twelve = False
+        self.clock = pd.Series(dtype="Int64")
+        self.with_seconds = pd.Series(dtype=bool)
 
     def header(self, name: str) -> str:
         spellings = self.layout.required.get(name) or self.layout.optional[name]

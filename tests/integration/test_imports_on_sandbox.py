@@ -137,6 +137,9 @@ def test_a_toggl_export_is_created_exactly_as_its_rows_say(sb, names, tmp_path):
     ], names)  # fmt: skip
     journal = fbtime.read_journal(result.journal_path)
     assert set(journal["new_id"].dropna()) == set(result.rows["new_id"])
+    with open(result.journal_path, encoding="utf-8") as lines:  # the run line holds the plan
+        planned = json.loads(next(lines))["plan"]["changes"]
+    assert [c["context"]["source"] for c in planned] == [f"{path} row {n}" for n in (2, 3, 4)]
 
 
 def test_a_harvest_export_with_decimal_comma_is_placed_from_the_day_start(sb, names, tmp_path):
