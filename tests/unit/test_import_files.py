@@ -456,7 +456,7 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path, monke
 
 
 def test_hostile_text_reaches_the_frame_exactly(tmp_path):
-    note = "=HYPERLINK(\"http://x\")\u202e\x1b[31m"
+    note = '=HYPERLINK("http://x")\u202e\x1b[31m'
     path = toggl(tmp_path / "t.csv", [toggl_row(Description=note)])
     rows = read_time_export(path, "toggl", tz=PARIS).rows
     assert rows["note"][0] == note  # data is kept exactly; each display escapes it
