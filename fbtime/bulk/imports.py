@@ -268,13 +268,21 @@ def _changes(rows: pd.DataFrame, zone: str | None) -> list[Change]:
                     "project": _text(row.get("project_name")),
                     "amount": None,
                     "note": _text(row["note"]),
-                    "source": f"{row['source_file']} row {row['row']}"
-                    if "source_file" in row
-                    else f"row {row['row']}",
+                    "source": _source(row),
                 },
             )
         )
     return changes
+
+
+def _source(row: dict[str, Any]) -> str:
+    """Where a create comes from: ``"toggl.csv row 12"`` (and whether fbtime placed it)."""
+    where = (
+        f"{row['source_file']} row {row['row']}" if "source_file" in row else f"row {row['row']}"
+    )
+    if row.get("synthetic_start") is True:
+        where += " (no clock time: start placed by fbtime)"
+    return where
 
 
 def _text(value: Any) -> str | None:

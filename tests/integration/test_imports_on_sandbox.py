@@ -157,6 +157,9 @@ def test_a_harvest_export_with_decimal_comma_is_placed_from_the_day_start(sb, na
     ])  # fmt: skip
     with pytest.warns(ImportNotice, match="synthetic, from 09:00"):
         plan = import_time(path, "harvest", tz=TORONTO, client=sb.client(cache=False))
+    assert plan.changes[0].context["source"] == (
+        f"{path} row 2 (no clock time: start placed by fbtime)"
+    )
     result = apply(plan, sb, tmp_path)
     acme = names["acme"]
     check_created(created(sb, result), [
