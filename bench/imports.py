@@ -2,9 +2,10 @@
 
 FreshBooks allows 600 requests per rolling 60 s (``freshbooks-api.md`` §8), one pool for
 every request of an account. A create is one POST and nothing can batch it, so 5,000 new
-entries need at least 5,000 requests: **500 s (8 min 20 s) at the limit**, whatever the
-client does. The bench measures how close an import gets to that floor and what it
-spends besides the POSTs:
+entries need at least 5,000 requests. In a rolling window the first 600 may go at once
+and every later one waits for one 60 s older: **440 s (7 min 20 s) at the least**,
+whatever the client does (500 s at the average rate of 10 a second). The bench measures
+how close an import gets to that floor and what it spends besides the POSTs:
 
 * reading and checking the file (no request);
 * planning (``import_time``): the names (team, invitations, clients, projects,
@@ -114,7 +115,7 @@ def run(rows: int, limit: int, per: float, workers: int) -> dict[str, Any]:
         found["apply requests"] = sum(spent.values())
         found["POST"] = spent["POST time_entries"]
         found["429"] = sum(n for k, n in spent.items() if k.startswith("429"))
-        found["apply floor s"] = found["apply requests"] / limit * per
+        found["apply floor s"] = floor(found["apply requests"], limit, per)
         live = sb.entries()
         made = live[live["id"].isin(result.rows["new_id"].dropna().astype(int))]
         found["entries made"] = len(made)
@@ -127,8 +128,14 @@ def run(rows: int, limit: int, per: float, workers: int) -> dict[str, Any]:
     return found
 
 
+def floor(requests: int, limit: int, per: float) -> float:
+    """The least time ``requests`` can take under ``limit`` per rolling ``per`` seconds:
+    the first ``limit`` at once, then one each ``per / limit`` seconds."""
+    return max(0, requests - limit) / limit * per
+
+
 def table(r: dict[str, Any]) -> list[str]:
-    floor = r["rows"] / r["limit"] * r["per"]
+    least = floor(r["rows"], r["limit"], r["per"])
     return [
         "| step | seconds | requests | note |",
         "| --- | ---: | ---: | --- |",
@@ -144,8 +151,8 @@ def table(r: dict[str, Any]) -> list[str]:
         f"| limit | floor of {r['rows']:,} POSTs | floor of the apply's requests | apply | "
         "apply / POST floor |",
         "| --- | ---: | ---: | ---: | ---: |",
-        f"| {r['limit']} per {r['per']:g} s | {floor:.0f} s | {r['apply floor s']:.0f} s | "
-        f"{r['apply s']:.0f} s | {r['apply s'] / floor:.2f} |",
+        f"| {r['limit']} per {r['per']:g} s | {least:.0f} s | {r['apply floor s']:.0f} s | "
+        f"{r['apply s']:.0f} s | {r['apply s'] / least:.2f} |",
     ]
 
 
@@ -161,8 +168,12 @@ def section(r: dict[str, Any]) -> str:
         f"{os.getloadavg()[0]:.1f}). A Toggl export of {r['rows']:,} rows (6 teammates, "
         f"weekdays from {FIRST_DAY}) into a sandbox of 2,000 entries that publishes a limit "
         f"of {r['limit']} requests per {r['per']:g} s. One create is one POST and nothing "
-        f"batches it, so the floor is {r['rows']:,} / {r['limit']} x {r['per']:g} s = "
-        f"{r['rows'] / r['limit'] * r['per']:.0f} s whatever the client does.",
+        f"batches it; the first {r['limit']} may go at once, every later one waits for one "
+        f"{r['per']:g} s older, so the floor is ({r['rows']:,} - {r['limit']}) / "
+        f"{r['limit']} x {r['per']:g} s = {floor(r['rows'], r['limit'], r['per']):.0f} s "
+        f"whatever the client does ({r['rows'] / r['limit'] * r['per']:.0f} s at the "
+        "average rate). The sandbox counts in fixed windows, where a run that starts late "
+        "in one can go a little faster than a rolling window lets it.",
         "",
         *table(r),
         "",
