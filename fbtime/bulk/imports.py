@@ -275,7 +275,7 @@ def _changes(rows: pd.DataFrame, zone: str | None) -> list[Change]:
     return changes
 
 
-def _source(row: dict[str, Any]) -> str:
+def _source(row: Mapping[Any, Any]) -> str:
     """Where a create comes from: ``"toggl.csv row 12"`` (and whether fbtime placed it)."""
     where = (
         f"{row['source_file']} row {row['row']}" if "source_file" in row else f"row {row['row']}"
