@@ -443,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accessor-rows", type=int, default=1_000_000)
     parser.add_argument("--no-accessor", action="store_true", help="skip bench/accessor.py")
     parser.add_argument("--no-widgets", action="store_true", help="skip bench/widgets.py")
+    parser.add_argument("--no-plans", action="store_true", help="skip bench/plans.py")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = parser.parse_args(argv)
     if args.child:
@@ -468,6 +469,11 @@ def main(argv: list[str] | None = None) -> int:
         print("\n== widgets ==", flush=True)
         widgets_md = widgets.main()
         accessor_md = f"{accessor_md or ''}\n{widgets_md}"
+    if not args.no_plans:
+        import plans
+
+        print("\n== plans ==", flush=True)
+        accessor_md = f"{accessor_md or ''}\n{plans.main(write=False)}"
     args.out.write_text(write_results(all_results, accessor_md))
     print(f"\nwrote {args.out} in {time.perf_counter() - started:.0f} s")
     return 0

@@ -20,7 +20,9 @@ from fbtime.bulk import ApplyResult, UpdatePlan, resume, undo
 from fbtime.bulk.imports import import_time, plan_create
 from fbtime.bulk.journal_frame import read_journal
 from fbtime.errors import (
+    AlreadyAppliedError,
     APIError,
+    ApplyInterrupted,
     AuthError,
     BulkError,
     ConfigError,
@@ -28,6 +30,7 @@ from fbtime.errors import (
     FBTimeError,
     ImportFileError,
     InconsistentPagesError,
+    JournalLockedError,
     LoginError,
     NotFoundError,
     PartialApplyError,
@@ -59,6 +62,8 @@ from fbtime.sync import SyncReport, sync
 
 __all__ = [
     "APIError",
+    "AlreadyAppliedError",
+    "ApplyInterrupted",
     "ApplyResult",
     "AuthError",
     "BulkError",
@@ -68,6 +73,7 @@ __all__ = [
     "FBTimeError",
     "ImportFileError",
     "InconsistentPagesError",
+    "JournalLockedError",
     "LoginError",
     "NotFoundError",
     "PartialApplyError",

@@ -476,7 +476,6 @@ class TimeEntriesAccessor:
             >>> len(plan)  # nothing is sent until apply
             7
             >>> result = plan.apply(client, confirm=True)
-            fbtime: journal .../fbtime/journals/...-mark_billed-....jsonl
             >>> result.counts["applied"]
             7
         """

@@ -23,6 +23,8 @@
     └── BulkError                    plans, apply, journal, resume and undo
         ├── PlanError (ValueError)   a plan that cannot be built or a plan file that is invalid
         ├── ConfirmationError        apply without the confirmation it needs
+        ├── AlreadyAppliedError      this plan was already applied in this process
+        ├── JournalLockedError       another apply, resume or undo holds the journal
         └── PartialApplyError        apply stopped part way (``journal_path`` says where)
 
     KeyboardInterrupt
@@ -200,6 +202,26 @@ class PlanError(BulkError, ValueError):
 
 class ConfirmationError(BulkError):
     """``apply`` was called without the confirmation the plan needs."""
+
+
+class AlreadyAppliedError(BulkError):
+    """The same plan (same content, same hash) was already applied, or is being applied,
+    in this process: a double-click, a cell run twice. Nothing was sent.
+
+    Attributes:
+        journal_path: the journal of that apply; ``fbtime.resume`` finishes it.
+    """
+
+    journal_path: str
+
+    def __init__(self, message: str, *, journal_path: str) -> None:
+        self.journal_path = journal_path
+        super().__init__(message)
+
+
+class JournalLockedError(BulkError):
+    """Another apply, resume or undo is writing this journal (or undoing it) right now, in
+    this process or another; nothing was sent. Try again once it has finished."""
 
 
 class PartialApplyError(BulkError):

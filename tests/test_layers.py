@@ -127,6 +127,8 @@ def test_the_http_layer_runs_without_pandas_in_a_fresh_interpreter():
 
 PUBLIC = [
     "APIError",
+    "AlreadyAppliedError",
+    "ApplyInterrupted",
     "ApplyResult",
     "AuthError",
     "BulkError",
@@ -136,6 +138,7 @@ PUBLIC = [
     "FBTimeError",
     "ImportFileError",
     "InconsistentPagesError",
+    "JournalLockedError",
     "LoginError",
     "NotFoundError",
     "PartialApplyError",

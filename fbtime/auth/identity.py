@@ -19,6 +19,8 @@ from fbtime.auth.connection import resolve
 from fbtime.auth.tokens import Profile, profile_name
 from fbtime.config import DEFAULT_TIMEOUT, check_business_id
 from fbtime.errors import ConfigError, TransportError, error_for_status
+from fbtime.text import for_terminal
+from fbtime.transport import bounded, describe
 
 ME_PATH = "/auth/api/v1/users/me"
 
@@ -61,12 +63,14 @@ class Identity:
         return replace(self, profile=profile.name, business_id=chosen)
 
     def __str__(self) -> str:
+        # names come from the account: each is one line, whatever it holds (escaped)
         where = f", profile {self.profile!r}" if self.profile else ""
         email = f" <{self.email}>" if self.email else ""
-        lines = [f"{self.name}{email} (identity {self.identity_id}{where})"]
+        lines = [for_terminal(f"{self.name}{email} (identity {self.identity_id}{where})")]
         for b in self.businesses:
             mark = "*" if b.id == self.business_id else " "
-            lines.append(f"  {mark} {b.id:<10} {b.name}" + (f" ({b.role})" if b.role else ""))
+            role = f" ({b.role})" if b.role else ""
+            lines.append(f"  {mark} {b.id:<10} {for_terminal(b.name + role)}")
         if self.business_id is None and len(self.businesses) > 1:
             lines.append("no business chosen: run `fbtime use BUSINESS_ID`")
         return "\n".join(lines)
@@ -102,20 +106,22 @@ def get_identity(
 ) -> Identity:
     """GET ``users/me`` with an access token (or a renewing auth object).
 
-    No redirect is followed: the token goes to ``base_url`` and nowhere else.
+    No redirect is followed: the token goes to ``base_url`` and nowhere else. The answer
+    is read within the size cap and deadline of every answer (:mod:`fbtime.transport`).
     """
     url = base_url.rstrip("/") + ME_PATH
     headers = {"Authorization": f"Bearer {auth}"} if isinstance(auth, str) else {}
     try:
-        response = requests.get(
-            url,
-            headers=headers,
-            auth=None if isinstance(auth, str) else auth,
-            timeout=timeout,
-            allow_redirects=False,
-        )
+        with bounded(requests.Session()) as session:
+            response = session.get(
+                url,
+                headers=headers,
+                auth=None if isinstance(auth, str) else auth,
+                timeout=timeout,
+                allow_redirects=False,
+            )
     except requests.exceptions.RequestException as exc:
-        raise TransportError(f"GET {url} failed: {type(exc).__name__}") from None
+        raise TransportError(describe(exc, "GET", url, timeout)) from None
     if response.is_redirect:
         raise TransportError(
             f"GET {url} answered {response.status_code}, a redirect; fbtime does not follow "
@@ -157,9 +163,11 @@ def whoami(profile: str | None = None) -> Identity:
     identity = get_identity(connection.base_url, auth)
     name = auth.profile.name
     saved = auth.store.update(
-        name, identity_id=identity.identity_id, email=identity.email,
+        name,
+        identity_id=identity.identity_id,
+        email=identity.email,
         businesses=[b.as_dict() for b in identity.businesses],
-    )  # fmt: skip
+    )
     return identity.with_profile(saved)
 
 

@@ -10,13 +10,16 @@ interruption, and the command exits 130 saying how to resume.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from fbtime.api.client import Client
 from fbtime.api.query import encode_filters
 from fbtime.bulk.apply import resume
+from fbtime.bulk.journal import deferred_interrupts
 from fbtime.bulk.plan import UpdatePlan
 from fbtime.bulk.result import ApplyResult
 from fbtime.bulk.undo import undo
@@ -61,13 +64,34 @@ def _apply(plan: UpdatePlan, client: Client | None, args: argparse.Namespace) ->
     )
 
 
+@contextlib.contextmanager
+def _journal_shown() -> Iterator[None]:
+    """Show the journal's path on stderr as the run starts (logger ``fbtime.bulk``), so
+    a run killed before its end still says where to resume from."""
+    logger = logging.getLogger("fbtime.bulk")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("fbtime: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def _report(run: Callable[[], ApplyResult]) -> int:
     """Run an apply or resume and print its result; 130 after Ctrl-C, 1 if it stopped."""
     try:
-        result = run()
+        with _journal_shown():
+            result = run()
     except ApplyInterrupted as stop:
-        print(stop.result)
-        print(f"fbtime: {for_terminal(stop)}", file=sys.stderr)
+        with deferred_interrupts(
+            deliver=False
+        ):  # Ctrl-C pressed yet again must not hide where to resume
+            print(stop.result)
+            print(f"fbtime: {for_terminal(stop)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except PartialApplyError as stop:
         if stop.result is not None:
