@@ -23,7 +23,8 @@ import pandas as pd
 
 from fbtime.api.client import Client
 from fbtime.api.query import MAX_INT
-from fbtime.bulk.change import Change, api_value
+from fbtime.bulk.builders import api_values
+from fbtime.bulk.change import Change, Fields
 from fbtime.bulk.plan import UpdatePlan
 from fbtime.errors import ImportFileError, PlanError
 from fbtime.imports.account import load_existing, load_reference, usual_zone
@@ -94,7 +95,7 @@ def import_time(
         ... )
         >>> plan = fbtime.import_time("toggl.csv", "toggl", tz="America/Toronto", client=client)
         >>> plan.kind, plan.ids, plan.changes[0].after["started_at"], plan.skipped
-        ('import', [2], '2026-12-01T15:00:00Z', [])
+        ('import', [2], '2026-12-01T15:00:00Z', ())
     """
     export = read_time_export(
         path, format, tz=tz, date_order=date_order, decimal=decimal, day_start=day_start
@@ -234,45 +235,56 @@ def _plan(rows: pd.DataFrame, kind: str, client: Client, skipped: list[dict[str,
 
 
 def _changes(rows: pd.DataFrame, zone: str | None) -> list[Change]:
-    """One create per row: the entry's whole writable set, and what a reviewer reads."""
-    local = rows["started_at"].dt.tz_convert(zone or "UTC")
-    dates = local.dt.strftime("%Y-%m-%d")
-    local_text = local.dt.strftime("%Y-%m-%dT%H:%M:%S")
-    changes = []
-    for i, row in enumerate(rows.to_dict("records")):
-        client_id = api_value(row["client_id"])
-        after = {
-            "identity_id": api_value(row["identity_id"]), "is_logged": True,
-            "started_at": api_value(row["started_at"]), "duration": api_value(row["duration"]),
-            "client_id": client_id, "project_id": api_value(row["project_id"]),
-            "service_id": api_value(row["service_id"]), "task_id": None, "retainer_id": None,
-            "pending_client": None, "pending_project": None, "pending_task": None,
-            "note": row["note"], "billable": bool(row["billable"]),
-            "billed": bool(row["billed"]), "internal": client_id is None,
-        }  # fmt: skip
-        if zone is not None:
-            after["local_started_at"] = local_text.iat[i]
-            after["local_timezone"] = zone
-        changes.append(
-            Change(
-                int(row["row"]),
-                "create",
-                {},
-                after,
-                round(int(row["duration"]) / 3600, 4),
-                client_id,
-                {
-                    "date": dates.iat[i],
-                    "teammate": _text(row.get("teammate")),
-                    "client": _text(row.get("client_name")),
-                    "project": _text(row.get("project_name")),
-                    "amount": None,
-                    "note": _text(row["note"]),
-                    "source": _source(row),
-                },
-            )
+    """One create per row: the entry's whole writable set, and what a reviewer reads
+    (built on columns, as :func:`fbtime.bulk.builders.build_plan` builds its changes)."""
+    count = len(rows)
+    none: list[Any] = [None] * count
+    started = rows["started_at"]
+    clients = api_values(rows["client_id"])
+    after: dict[str, list[Any]] = {
+        "identity_id": api_values(rows["identity_id"]), "is_logged": [True] * count,
+        "started_at": api_values(started), "duration": api_values(rows["duration"]),
+        "client_id": clients, "project_id": api_values(rows["project_id"]),
+        "service_id": api_values(rows["service_id"]), "task_id": none, "retainer_id": none,
+        "pending_client": none, "pending_project": none, "pending_task": none,
+        "note": api_values(rows["note"]), "billable": api_values(rows["billable"]),
+        "billed": api_values(rows["billed"]), "internal": [c is None for c in clients],
+    }  # fmt: skip
+    local = started.dt.tz_convert(zone or "UTC")
+    if zone is not None:
+        after["local_started_at"] = local.dt.strftime("%Y-%m-%dT%H:%M:%S").tolist()
+        after["local_timezone"] = [zone] * count
+    records = rows.to_dict("records")
+    context = {
+        "date": local.dt.strftime("%Y-%m-%d").tolist(),
+        "teammate": [_text(r.get("teammate")) for r in records],
+        "client": [_text(r.get("client_name")) for r in records],
+        "project": [_text(r.get("project_name")) for r in records],
+        "amount": none,
+        "note": [_text(n) for n in after["note"]],
+        "source": [_source(r) for r in records],
+    }
+    hours = (rows["duration"].astype("Float64") / 3600).round(4).tolist()
+    names, keys = list(after), list(context)
+    return [
+        Change.made(
+            int(row),
+            "create",
+            Fields(),
+            Fields(zip(names, fields, strict=True)),
+            h,
+            c,
+            Fields(zip(keys, shown, strict=True)),
         )
-    return changes
+        for row, fields, h, c, shown in zip(
+            api_values(rows["row"]),
+            zip(*after.values(), strict=True),
+            hours,
+            clients,
+            zip(*context.values(), strict=True),
+            strict=True,
+        )
+    ]
 
 
 def _source(row: Mapping[Any, Any]) -> str:
