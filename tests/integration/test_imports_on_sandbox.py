@@ -342,6 +342,20 @@ def test_a_lost_answer_then_resume_leaves_one_entry_per_row(sb, names, tmp_path)
     one_entry_per_row(sb, plan)
 
 
+def test_two_plans_of_one_file_create_its_entries_once(sb, names, tmp_path):
+    path = toggl(tmp_path / "t.csv", toggl_rows(names)[:3])
+    first, second = (
+        quiet_import(path, "toggl", tz=PARIS, client=sb.client(cache=False)) for _ in range(2)
+    )
+    made = apply(first, sb, tmp_path)
+    sb.reset_stats()
+    again = apply(second, sb, tmp_path)
+    assert again.counts["already_applied"] == 3
+    assert sb.stats()["POST time_entries"] == 0
+    assert again.rows["new_id"].tolist() == made.rows["new_id"].tolist()
+    one_entry_per_row(sb, first)
+
+
 def test_undo_deletes_what_the_import_created(sb, names, tmp_path):
     before = set(server_entries(sb).index)
     plan = quiet_import(toggl(tmp_path / "t.csv", toggl_rows(names)), "toggl", tz=PARIS,
@@ -371,6 +385,7 @@ def test_creates_keep_under_a_published_limit(sb, names, tmp_path):
     result = apply(plan, sb, tmp_path, workers=4)
     assert result.counts["applied"] == 30
     assert sb.stats()["POST time_entries"] == 30
+    assert sb.stats()["GET time_entries"] == 1  # one look ahead, not one look per create
     assert not any(k.startswith("429") for k in sb.stats()), sb.stats()
     one_entry_per_row(sb, plan)
 
