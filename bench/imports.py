@@ -10,8 +10,8 @@ how close an import gets to that floor and what it spends besides the POSTs:
 * reading and checking the file (no request);
 * planning (``import_time``): the names (team, invitations, clients, projects,
   services) and the entries over the file's span, for the duplicate check;
-* applying, with the requests counted by the sandbox (POSTs, the look for each entry
-  before its POST, 429 answers) and the floor those requests imply at the limit;
+* applying, with the requests counted by the sandbox (POSTs, the one listing that
+  tells which rows already exist, 429 answers) and the floor those requests imply;
 * importing the same file again: every row skipped as a duplicate, nothing planned.
 
 The sandbox is told the published limit (``--limit`` per ``--per`` seconds); ``--rows``
