@@ -127,6 +127,10 @@ def test_a_toggl_export_is_created_exactly_as_its_rows_say(sb, names, tmp_path):
     olivia, liam, zoe = names["people"]
     p1, p2 = names["acme_projects"][:2]
     acme = names["acme"]
+    shown = [label.value for label in plan.review(sb.client(cache=False)).labels]
+    assert shown[0].startswith("<code>2</code> create starting 2026-04-06T09:15:00 · 1.51 h")
+    assert f"{olivia['name']} · Acme Robotics / {p1}" in shown[0]
+    assert str(olivia["identity_id"]) not in "".join(shown)  # names, not ids
     check_created(created(sb, result), [
         (olivia, acme, p1, "Development", "2026-04-06T07:15:00Z", "2026-04-06T09:15:00",
          PARIS, 5430, 'Fixed "checkout", again', True),
