@@ -181,6 +181,14 @@ def section(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def section_of(text: str) -> str | None:
+    """The ``## Imports`` section of a results file (None if it has none)."""
+    if SECTION not in text:
+        return None
+    rest = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
+    return SECTION + rest.rstrip("\n") + "\n"
+
+
 def replace_section(text: str, new: str) -> str:
     """``text`` with its ``## Imports`` section replaced by ``new`` (appended if absent)."""
     if SECTION not in text:
