@@ -29,8 +29,9 @@ from fbtime.bulk.plan import UpdatePlan
 from fbtime.errors import ImportFileError, PlanError
 from fbtime.imports.account import load_existing, load_reference, usual_zone
 from fbtime.imports.duplicates import split_duplicates
-from fbtime.imports.mapping import Reference, match_names, read_mapping
+from fbtime.imports.mapping import Reference, match_names
 from fbtime.imports.read import DEFAULT_DAY_START, read_time_export
+from fbtime.imports.template import read_mapping
 from fbtime.text import for_terminal
 
 #: The columns :func:`plan_create` needs, with the FreshBooks field each one is.

@@ -19,7 +19,7 @@ from fbtime.cli.bulk import add_apply_options, review
 from fbtime.cli.options import add_connection_options, connect_from
 from fbtime.errors import UnmatchedNamesError
 from fbtime.imports.layouts import FORMATS
-from fbtime.imports.mapping import save_mapping
+from fbtime.imports.template import save_mapping
 from fbtime.imports.values import check_zone
 from fbtime.text import for_terminal
 

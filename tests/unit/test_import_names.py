@@ -17,7 +17,8 @@ from time_exports import harvest, toggl
 
 import fbtime
 from fbtime.imports import read_time_export
-from fbtime.imports.mapping import Reference, match_names, read_mapping, save_mapping
+from fbtime.imports.mapping import Reference, match_names
+from fbtime.imports.template import read_mapping, save_mapping
 from fbtime.load import TEAM_COLUMNS
 from fbtime.rates import projects_frame
 
