@@ -54,6 +54,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "fbtime.money",
             "fbtime.display",
             "fbtime.journal_frame",
+            "fbtime.imports",
         ),
     ),
     ("bulk", ("fbtime.bulk",)),
