@@ -19,6 +19,7 @@ from fbtime.auth.oauth import login
 from fbtime.bulk import ApplyResult, UpdatePlan, resume, undo
 from fbtime.bulk.invoice_plan import InvoicePlan
 from fbtime.bulk.invoice_result import InvoiceResult
+from fbtime.bulk.imports import import_time, plan_create
 from fbtime.bulk.journal_frame import read_journal
 from fbtime.errors import (
     AlreadyAppliedError,
@@ -29,6 +30,7 @@ from fbtime.errors import (
     ConfigError,
     ConfirmationError,
     FBTimeError,
+    ImportFileError,
     InconsistentPagesError,
     JournalLockedError,
     LoginError,
@@ -43,6 +45,7 @@ from fbtime.errors import (
     SyncFiltersError,
     TransportError,
     UnexpectedAnswerError,
+    UnmatchedNamesError,
     ValidationError,
 )
 from fbtime.load import (
@@ -70,6 +73,7 @@ __all__ = [
     "ConfigError",
     "ConfirmationError",
     "FBTimeError",
+    "ImportFileError",
     "InconsistentPagesError",
     "InvoicePlan",
     "InvoiceResult",
@@ -89,11 +93,13 @@ __all__ = [
     "SyncReport",
     "TransportError",
     "UnexpectedAnswerError",
+    "UnmatchedNamesError",
     "UpdatePlan",
     "ValidationError",
     "__version__",
     "as_time_entries",
     "connect",
+    "import_time",
     "load_clients",
     "load_projects",
     "load_rates",
@@ -101,6 +107,7 @@ __all__ = [
     "load_team",
     "load_time_entries",
     "login",
+    "plan_create",
     "read_journal",
     "resume",
     "sync",

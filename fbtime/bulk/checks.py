@@ -43,8 +43,9 @@ COMPARED = (*WRITABLE, *OPTIONAL_WRITABLE)
 MAX_ID = 2**63 - 1
 #: How far in the future a plan's ``created_at`` may be (another machine's clock).
 CLOCK_SKEW = dt.timedelta(minutes=5)
-#: What a change shows a reviewer besides its fields (display only: never compared).
-CONTEXT_KEYS = ("date", "teammate", "client", "project", "amount", "note")
+#: What a change shows a reviewer besides its fields (display only: never compared);
+#: ``source`` is where an imported entry comes from (file and row).
+CONTEXT_KEYS = ("date", "teammate", "client", "project", "amount", "note", "source")
 #: Hours a single entry can plausibly hold (a year); beyond this the file was edited.
 MAX_HOURS = 24 * 366
 ACTIONS = ("update", "delete", "create")
@@ -72,6 +73,9 @@ KIND_RULES: dict[str, KindRule] = {
     "delete": KindRule(("delete",)),
     # bounded further by the journal it undoes (fbtime.bulk.journal.check_undo_source)
     "undo": KindRule(("update", "create", "delete"), COMPARED),
+    # new entries, each with its whole writable set (fbtime.bulk.imports)
+    "import": KindRule(("create",)),
+    "create": KindRule(("create",)),
 }
 
 

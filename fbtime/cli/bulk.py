@@ -125,7 +125,7 @@ def report(run: Callable[[], ApplyResult | InvoiceResult | UndoResult]) -> int:
     return 0 if result.ok else 1
 
 
-def _review(plan: UpdatePlan, args: argparse.Namespace, client: Callable[[], Client | None]) -> int:
+def review(plan: UpdatePlan, args: argparse.Namespace, client: Callable[[], Client | None]) -> int:
     """Print the plan, save it if asked, and apply it only with ``--apply``."""
     print(plan)
     if args.save:
@@ -141,7 +141,7 @@ def cmd_mark_billed(args: argparse.Namespace) -> int:
     encode_filters(chosen)  # bad input fails before any client, file or request
     with connect_from(args) as (client, _):
         df = load_time_entries(client, **chosen, refresh=True)
-        return _review(df.fbtime.unbilled().fbtime.mark_billed(), args, lambda: client)
+        return review(df.fbtime.unbilled().fbtime.mark_billed(), args, lambda: client)
 
 
 def cmd_plan_show(args: argparse.Namespace) -> int:
@@ -164,7 +164,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_undo(args: argparse.Namespace) -> int:
     plan = undo(args.journal)
     if not isinstance(plan, InvoiceUndo):
-        return _review(plan, args, lambda: None)
+        return review(plan, args, lambda: None)
     print(plan)  # an invoice apply's: drafts to delete, entries to mark unbilled
     if not args.apply:
         print("dry run: nothing was written (add --apply to apply it)")
@@ -175,7 +175,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
     return report(lambda: plan.apply(confirm=confirm, max_changes=count, journal=args.journal_dir))
 
 
-def _add_apply_options(parser: argparse.ArgumentParser) -> None:
+def add_apply_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--yes",
         action="store_true",
@@ -199,7 +199,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     add_filters(p)
     p.add_argument("--apply", action="store_true", help="apply the plan (default: dry run)")
     p.add_argument("--save", type=Path, help="save the plan to this file")
-    _add_apply_options(p)
+    add_apply_options(p)
     p.set_defaults(func=cmd_mark_billed)
 
     plan = sub.add_parser("plan", help="inspect saved plans")
@@ -210,7 +210,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("apply", help="apply a saved plan")
     p.add_argument("file", type=Path)
-    _add_apply_options(p)
+    add_apply_options(p)
     p.set_defaults(func=cmd_apply)
 
     p = sub.add_parser("resume", help="finish an interrupted apply from its journal")
@@ -221,5 +221,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("journal", type=Path)
     p.add_argument("--apply", action="store_true", help="apply the undo plan")
     p.add_argument("--save", type=Path, help="save the undo plan to this file")
-    _add_apply_options(p)
+    add_apply_options(p)
     p.set_defaults(func=cmd_undo)

@@ -48,6 +48,9 @@ def change_label(change: Change) -> str:
         f"<ins>{_fmt(change.after[f])}</ins>"
         for f in change.changed_fields()
     )
+    if change.action == "create":  # a new entry: when it starts; the context names the rest
+        start = change.after.get("local_started_at") or change.after.get("started_at")
+        fields = f"starting {_fmt(start)}"
     hours = f"{change.hours:.2f} h" if change.hours is not None else "? h"
     context = change.context or {}
     where = " / ".join(_fmt(context.get(k)) for k in ("client", "project"))
