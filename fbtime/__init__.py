@@ -17,9 +17,9 @@ from fbtime.api.client import Client
 from fbtime.auth.identity import whoami
 from fbtime.auth.oauth import login
 from fbtime.bulk import ApplyResult, UpdatePlan, resume, undo
+from fbtime.bulk.imports import import_time, plan_create
 from fbtime.bulk.invoice_plan import InvoicePlan
 from fbtime.bulk.invoice_result import InvoiceResult
-from fbtime.bulk.imports import import_time, plan_create
 from fbtime.bulk.journal_frame import read_journal
 from fbtime.errors import (
     AlreadyAppliedError,

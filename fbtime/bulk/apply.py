@@ -27,7 +27,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -54,6 +54,9 @@ from fbtime.errors import (
 )
 from fbtime.progress import progress_bar
 from fbtime.text import for_terminal
+
+if TYPE_CHECKING:
+    from fbtime.bulk.invoice_change import InvoicePlanData
 
 __all__ = ["MAX_TRANSPORT_FAILURES", "STATUSES", "ApplyResult", "apply_plan", "resume"]
 
@@ -252,8 +255,9 @@ _WRITERS: dict[str, str] = {}
 _APPLIED_LOCK = threading.Lock()
 
 
-def _claim(plan: PlanData) -> str:
-    """Record that ``plan`` is being applied; refuse a plan applied before in this process."""
+def claim(plan: PlanData | InvoicePlanData) -> str:
+    """Record that ``plan`` (an update or an invoice plan) is being applied; refuse a plan
+    applied before in this process. Then :func:`release` it or :func:`record` its journal."""
     key = plan.sha256
     with _APPLIED_LOCK:
         if key not in _APPLIED:
@@ -269,6 +273,19 @@ def _claim(plan: PlanData) -> str:
         ),
         journal_path=str(journal or ""),
     )
+
+
+def release(key: str) -> None:
+    """Forget a claim whose apply sent nothing (its journal could not be made)."""
+    with _APPLIED_LOCK:
+        _APPLIED.pop(key, None)
+
+
+def record(key: str, journal: Path, connection_id: str) -> None:
+    """Note the journal of a claimed plan, and which client writes it (for resume)."""
+    with _APPLIED_LOCK:
+        _APPLIED[key] = journal
+        _WRITERS[_key(journal)] = connection_id
 
 
 def _key(path: str | Path) -> str:
@@ -347,7 +364,7 @@ def apply_plan(
             "changed since. Rebuild it, or pass allow_stale=True (--yes) to apply it anyway"
         )
     client = writer(client, plan.api_url, plan.business_id, plan.connection, "plan")
-    key = _claim(plan)
+    key = claim(plan)
     locks: list[JournalLock] = []
     try:
         locks, since = _hold_source(plan)
@@ -361,12 +378,9 @@ def apply_plan(
     except BaseException:
         for held in locks:
             held.release()
-        with _APPLIED_LOCK:
-            _APPLIED.pop(key, None)
+        release(key)
         raise
-    with _APPLIED_LOCK:
-        _APPLIED[key] = log.path
-        _WRITERS[_key(log.path)] = client.connection_id
+    record(key, log.path, client.connection_id)
     logger.info("journal %s", for_terminal(log.path))
     runner = Runner(
         client,

@@ -19,7 +19,7 @@ For each draft, in order:
 **Found again, never made twice.** Before any POST for a draft whose intent has no outcome
 (a lost answer, a crash, Ctrl-C), and after any failed POST, the client's invoices of the
 draft's date are listed with their lines (deleted ones left out) and those created since
-the intent (less :data:`~fbtime.bulk.invoice_once.CLOCK_SKEW`) compared with the draft:
+the intent (less :data:`~fbtime.bulk.once.CLOCK_SKEW`) compared with the draft:
 exactly one matching -> it is adopted; none at all -> the POST is sent; several, or one
 made since that does not match (the server may have changed it) -> ``ambiguous``: nothing
 is sent, the user decides.
@@ -40,7 +40,16 @@ from fbtime.api import reference
 from fbtime.api.client import Client
 from fbtime.api.invoice_answers import Invoice
 from fbtime.api.invoices import Invoices
-from fbtime.bulk.apply import apply_plan, check_confirmation, resume, writer
+from fbtime.bulk.apply import (
+    apply_plan,
+    check_confirmation,
+    claim,
+    record,
+    release,
+    resume,
+    writer,
+    written_by,
+)
 from fbtime.bulk.change import DEFAULT_MAX_AGE, snapshot
 from fbtime.bulk.invoice_journal import (
     KIND,
@@ -48,7 +57,7 @@ from fbtime.bulk.invoice_journal import (
     marks_directory,
     read_invoice_journal,
 )
-from fbtime.bulk.invoice_once import STARTED, STARTED_LOCK, Pacer, claim, find_made
+from fbtime.bulk.invoice_once import Pacer, find_made
 from fbtime.bulk.invoice_result import InvoiceResult
 from fbtime.bulk.journal import Journal, lock
 from fbtime.bulk.result import ApplyResult
@@ -431,7 +440,7 @@ def apply_invoices(
             "it, or pass allow_stale=True (--yes) to apply it anyway"
         )
     client = writer(client, plan.api_url, plan.business_id, plan.connection, "invoice plan")
-    claim(plan)
+    key = claim(plan)  # one registry with update plans: a plan is applied once a process
     try:
         log = Journal.create(
             journal,
@@ -441,10 +450,9 @@ def apply_invoices(
         )
         held = lock(log.path)
     except BaseException:  # nothing was sent: the plan may be applied after all
-        with STARTED_LOCK:
-            STARTED.pop(plan.sha256, None)
+        release(key)
         raise
-    claim(plan, log.path)
+    record(key, log.path, client.connection_id)
     logger.info("journal %s", for_terminal(log.path))
     try:
         runner = InvoiceRunner(client, log, plan, cancel=cancel, workers=workers, progress=progress)
@@ -468,7 +476,8 @@ def resume_invoices(
         state = read_invoice_journal(journal)
         if state.kind != KIND:
             raise PlanError(f"{for_terminal(state.path)} is not an invoice apply's journal")
-        client = writer(client, state.header.get("base_url"), state.business_id, None, "journal")
+        api_url, connection = state.header.get("base_url"), written_by(journal)
+        client = writer(client, api_url, state.business_id, connection, "journal")
         log = Journal.reopen(state)  # type: ignore[arg-type]  # a journal state, as read
         left = [d for d in state.plan.drafts if d.client_id not in state.invoice_ids()]
         log.write("resume", pending=len(left))

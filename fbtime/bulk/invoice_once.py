@@ -5,40 +5,38 @@ so :mod:`fbtime.bulk.invoice_apply` never retries a create; this module holds wh
 instead, apart from the journal:
 
 * :func:`find_made`: the client's invoices of the draft's date, created since the POST was
-  sent (less :data:`CLOCK_SKEW`), compared with the draft: one match is adopted; several,
-  or one made since that does not match, stop the draft (``ambiguous``); none, and it is
-  created;
-* :class:`Pacer`: accounting POSTs kept under FreshBooks' 250 a minute;
-* :func:`claim`: an invoice plan is applied once per process (a double-click, a cell run
-  again), as :func:`fbtime.bulk.apply.apply_plan` does for update plans.
+  sent (less :data:`~fbtime.bulk.once.CLOCK_SKEW`), compared with the draft: one match is
+  adopted; several, or one made since that does not match, stop the draft
+  (``ambiguous``); none, and it is created;
+* :class:`Pacer`: accounting POSTs kept under FreshBooks' 250 a minute.
+
+An invoice plan is applied once per process through the registry of update plans
+(:func:`fbtime.bulk.apply.claim`), and a draft is looked for since its intent less
+:data:`fbtime.bulk.once.CLOCK_SKEW`, the margin entry creates use. Drafts are not found
+with :class:`fbtime.bulk.once.Creates`: that adopts the first unclaimed match, where a
+draft with several candidates must stop and ask (facts sheet §7 "Crash recovery").
 """
 
 from __future__ import annotations
 
 import collections
 import datetime as dt
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fbtime.api.invoice_answers import Invoice
 from fbtime.api.invoices import Invoices
-from fbtime.errors import AlreadyAppliedError
-from fbtime.text import for_terminal
+from fbtime.bulk.once import CLOCK_SKEW
 
 if TYPE_CHECKING:
-    from fbtime.bulk.invoice_change import InvoiceDraft, InvoicePlanData
+    from fbtime.bulk.invoice_change import InvoiceDraft
 
 #: Accounting POSTs FreshBooks allows in :data:`POST_WINDOW` seconds (its published
 #: ``X-RateLimit-Limit`` on create-invoice answers; GET and PUT have 600).
 POST_LIMIT = 250
 POST_WINDOW = 60.0
-#: How far the server's clock may lag this machine's when a draft's ``created_at`` is
-#: compared with the time its POST was sent.
-CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 class Pacer:
@@ -79,8 +77,8 @@ class Found:
 
 def find_made(invoices: Invoices, draft: InvoiceDraft, sent_at: str) -> Found:
     """The client's invoices of the draft's date made since ``sent_at`` (less
-    :data:`CLOCK_SKEW`), with their lines, compared with the draft (see the module
-    docstring for what is adopted)."""
+    :data:`~fbtime.bulk.once.CLOCK_SKEW`), with their lines, compared with the draft (see
+    the module docstring for what is adopted)."""
     since = dt.datetime.fromisoformat(sent_at) - CLOCK_SKEW
     day = draft.draft.create_date
     recent = [
@@ -92,28 +90,3 @@ def find_made(invoices: Invoices, draft: InvoiceDraft, sent_at: str) -> Found:
     if len(matching) == 1 and matching[0].is_untouched_draft:
         return Found(adopt=matching[0], others=[i for i in recent if i is not matching[0]])
     return Found(others=recent)
-
-
-# -- entry points ---------------------------------------------------------------------------
-#: Invoice plans applied in this process (their hash): the same plan is never applied
-#: twice (a double-click, a cell run again), as :func:`fbtime.bulk.apply.apply_plan` does
-#: for update plans. Resume its journal instead.
-STARTED: dict[str, Path | None] = {}
-STARTED_LOCK = threading.Lock()
-
-
-def claim(plan: InvoicePlanData, journal: Path | None = None) -> None:
-    """Claim ``plan`` for this process (then record its journal); refuse a second claim."""
-    with STARTED_LOCK:
-        if plan.sha256 not in STARTED or journal is not None:
-            STARTED[plan.sha256] = journal
-            return
-        earlier = STARTED[plan.sha256]
-    raise AlreadyAppliedError(
-        for_terminal(
-            f"this invoice plan (sha256 {plan.sha256[:12]}…) was already applied in this "
-            f"process (journal: {earlier or 'being written'}); nothing was sent. Resume that "
-            "journal to finish it; build a new plan to invoice again"
-        ),
-        journal_path=str(earlier or ""),
-    )

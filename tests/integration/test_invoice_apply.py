@@ -222,6 +222,24 @@ def test_the_saved_plan_applies_like_the_one_in_memory(sb, plan, tmp_path):
     assert_billed_once(sb, plan)
 
 
+def test_the_same_invoice_plan_applied_again_in_one_process_is_refused(sb, plan, tmp_path):
+    # the registry of update plans serves invoice plans too (fbtime.bulk.apply.claim)
+    client = sb.client(cache=False)
+    first = plan.apply(client, confirm=True, journal=tmp_path, progress=False)
+    assert first.ok
+    sb.reset_stats()
+    saved = fbtime.InvoicePlan.load(plan.save(tmp_path / "plan.json"))
+    for again in (plan, saved):
+        with pytest.raises(fbtime.AlreadyAppliedError, match="already applied") as info:
+            apply(again, sb, tmp_path)
+        assert str(first.journal_path) in str(info.value) and "resume" in str(info.value)
+    assert sum(sb.stats().values()) == 0
+    assert len(live_invoices(sb)) == len(plan)
+    # a resume in the same process writes with the client that applied it (given none)
+    assert fbtime.resume(first.journal_path).ok
+    assert len(live_invoices(sb)) == len(plan)
+
+
 def test_accounting_posts_are_paced_under_their_limit():
     now = [0.0]
     waits: list[float] = []
