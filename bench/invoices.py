@@ -61,6 +61,11 @@ def loaded(sb: fbtime.Sandbox) -> tuple[Any, pd.DataFrame, fbtime.Rates]:
     return client, df, fbtime.load_rates(client)
 
 
+#: The bench's own sandbox settings, as bench/run.py's and bench/plans.py's: no rate limit
+#: (it measures speed, as these figures were measured) and one-level meta totals.
+SETTINGS: dict[str, Any] = {"rate_limit": None, "meta_totals": "flat"}
+
+
 def requests(sb: fbtime.Sandbox) -> str:
     stats = sb.stats()
     parts = [f"{n:,} {k}" for k, n in sorted(stats.items(), key=lambda kv: -kv[1])]
@@ -69,7 +74,7 @@ def requests(sb: fbtime.Sandbox) -> str:
 
 def measure() -> tuple[str, list[tuple[str, str, float, float | None, float | None]]]:
     rows: list[tuple[str, str, float, float | None, float | None]] = []
-    with fbtime.Sandbox(entries=ENTRIES, seed=1, end=END, latency=LATENCY) as sb:
+    with fbtime.Sandbox(entries=ENTRIES, seed=1, end=END, latency=LATENCY, **SETTINGS) as sb:
         seconds, (client, df, rates) = timed(lambda: loaded(sb))
         rows.append(("load entries, names and rates", requests(sb), seconds, None, None))
         unbilled = df.fbtime.unbilled()
@@ -101,7 +106,7 @@ def measure() -> tuple[str, list[tuple[str, str, float, float | None, float | No
         assert result.ok, result
         made = requests(sb)
     billed_ids = list(plan.entries.index)
-    with fbtime.Sandbox(entries=ENTRIES, seed=1, end=END, latency=LATENCY) as sb:
+    with fbtime.Sandbox(entries=ENTRIES, seed=1, end=END, latency=LATENCY, **SETTINGS) as sb:
         base_client, base_df, _ = loaded(sb)
         marks = base_df.loc[billed_ids].fbtime.mark_billed()
         sb.reset_stats()
