@@ -522,7 +522,7 @@ class TimeEntriesAccessor:
                        lines  entries    amount
             client_id
             78745          3       41  10062.99
-            78930          6       78  13083.49
+            78930          6       77  12768.49
         """
         return invoice_plan.plan_invoices(self._frame, rates, group_by=group_by, **options)
 
