@@ -181,19 +181,20 @@ def section(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def section_of(text: str) -> str | None:
-    """The ``## Imports`` section of a results file (None if it has none)."""
-    if SECTION not in text:
+def section_of(text: str, title: str = SECTION) -> str | None:
+    """The ``## Imports`` (or ``title``) section of a results file (None if it has none)."""
+    if title not in text:
         return None
-    rest = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
-    return SECTION + rest.rstrip("\n") + "\n"
+    rest = text.split(title, 1)[1].split("\n## ", 1)[0]
+    return title + rest.rstrip("\n") + "\n"
 
 
-def replace_section(text: str, new: str) -> str:
-    """``text`` with its ``## Imports`` section replaced by ``new`` (appended if absent)."""
-    if SECTION not in text:
+def replace_section(text: str, new: str, title: str = SECTION) -> str:
+    """``text`` with its ``## Imports`` (or ``title``) section replaced by ``new``
+    (appended if absent)."""
+    if title not in text:
         return text.rstrip("\n") + "\n\n" + new
-    head, rest = text.split(SECTION, 1)
+    head, rest = text.split(title, 1)
     tail = rest.split("\n## ", 1)
     after = "\n## " + tail[1] if len(tail) > 1 else ""
     return head + new.rstrip("\n") + "\n" + after

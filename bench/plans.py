@@ -136,9 +136,11 @@ def table(rows: list[tuple[str, int, float, float, float]]) -> str:
 
 
 def write_section(section: str, path: Path = HERE / "RESULTS.md") -> None:
-    """Replace the ``## Plans`` section of ``path`` (or add it at the end)."""
+    """Replace the section of ``path`` titled as ``section`` (its first line, such as
+    ``## Plans``), or add it at the end."""
     text = path.read_text() if path.exists() else "# fbtime benchmark results\n"
-    pattern = re.compile(r"^## Plans\n.*?(?=^## |\Z)", re.S | re.M)
+    title = re.escape(section.split("\n", 1)[0])
+    pattern = re.compile(rf"^{title}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(text):
         text = pattern.sub(lambda _: section + "\n", text)
     else:

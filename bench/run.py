@@ -480,11 +480,13 @@ def main(argv: list[str] | None = None) -> int:
         print("\n== plans ==", flush=True)
         accessor_md = f"{accessor_md or ''}\n{plans.main(write=False)}"
     text = write_results(all_results, accessor_md)
-    if args.out.exists():  # bench/imports.py's section (9 minutes at the limit) is kept
-        import imports
+    if args.out.exists():  # sections their own scripts write are kept: bench/imports.py's
+        import imports  # (9 minutes at the limit) and bench/invoices.py's
 
-        kept = imports.section_of(args.out.read_text())
-        text = imports.replace_section(text, kept) if kept else text
+        old = args.out.read_text()
+        for title in (imports.SECTION, "## Invoices"):
+            kept = imports.section_of(old, title)
+            text = imports.replace_section(text, kept, title) if kept else text
     args.out.write_text(text)
     print(f"\nwrote {args.out} in {time.perf_counter() - started:.0f} s")
     return 0

@@ -18,6 +18,8 @@ from fbtime.auth.identity import whoami
 from fbtime.auth.oauth import login
 from fbtime.bulk import ApplyResult, UpdatePlan, resume, undo
 from fbtime.bulk.imports import import_time, plan_create
+from fbtime.bulk.invoice_plan import InvoicePlan
+from fbtime.bulk.invoice_result import InvoiceResult
 from fbtime.bulk.journal_frame import read_journal
 from fbtime.errors import (
     AlreadyAppliedError,
@@ -73,6 +75,8 @@ __all__ = [
     "FBTimeError",
     "ImportFileError",
     "InconsistentPagesError",
+    "InvoicePlan",
+    "InvoiceResult",
     "JournalLockedError",
     "LoginError",
     "NotFoundError",

@@ -27,7 +27,8 @@ from fbtime import audit as audit_rules
 from fbtime import rates as rate_rules
 from fbtime.analysis import Freq, Group, NameSource, Totals
 from fbtime.audit import Summary
-from fbtime.bulk import builders
+from fbtime.bulk import builders, invoice_plan
+from fbtime.bulk.invoice_plan import InvoicePlan
 from fbtime.bulk.plan import UpdatePlan
 from fbtime.errors import QueryError
 from fbtime.rates import Overrides, Rates
@@ -55,8 +56,8 @@ METHODS: tuple[tuple[str, str], ...] = (
               "plot.unbilled_aging()"),
     ("explore", "explore()"),
     ("files", "to_csv() to_excel()"),
-    ("change", "mark_billed() mark_unbilled() update() delete()  (plans: nothing is sent "
-               "until plan.apply)"),
+    ("change", "invoice() mark_billed() mark_unbilled() update() delete()  (plans: nothing "
+               "is sent until plan.apply)"),
 )  # fmt: skip
 
 
@@ -504,6 +505,26 @@ class TimeEntriesAccessor:
             7
         """
         return builders.plan_mark_billed(self._frame, business_id=business_id)
+
+    def invoice(self, rates: Rates, group_by: str = "project", **options: Any) -> InvoicePlan:
+        """Plan one draft invoice per client from the billable, unbilled entries.
+
+        Lines group the time by ``group_by`` (``project``, ``service``, ``teammate``,
+        ``entry`` or ``client``), split by rate; amounts follow ``with_rates`` (pass
+        ``standard_rate=``, ``overrides=``, ``currency=`` as there); ``qty_places``,
+        ``lump``, ``create_date``, ``due_offset_days`` and ``notes`` are
+        :func:`fbtime.bulk.invoice_plan.plan_invoices`'. Entries that cannot be billed are
+        in ``plan.skipped`` with the reason. Sends nothing; the caller's frame is not modified.
+
+        Example:
+            >>> plan = df.fbtime.invoice(fbtime.load_rates(client), standard_rate=100)
+            >>> plan.invoices[["lines", "entries", "amount"]].head(2)
+                       lines  entries    amount
+            client_id
+            78745          3       41  10062.99
+            78930          6       77  12768.49
+        """
+        return invoice_plan.plan_invoices(self._frame, rates, group_by=group_by, **options)
 
     def mark_unbilled(self, *, business_id: int | None = None) -> UpdatePlan:
         """Plan ``billed=False`` for billed entries.

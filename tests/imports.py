@@ -53,6 +53,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "fbtime.rates",
             "fbtime.money",
             "fbtime.display",
+            "fbtime.drafts",
             "fbtime.journal_frame",
             "fbtime.imports",
         ),

@@ -138,6 +138,8 @@ PUBLIC = [
     "FBTimeError",
     "ImportFileError",
     "InconsistentPagesError",
+    "InvoicePlan",
+    "InvoiceResult",
     "JournalLockedError",
     "LoginError",
     "NotFoundError",

@@ -9,6 +9,8 @@
 * :mod:`.fields`: writable time-entry fields and request payloads.
 * :mod:`.time_entries`: the time-entries endpoint.
 * :mod:`.reference`: users/me, clients, projects, services, as plain dicts.
+* :mod:`.invoices`: accounting invoices (create a draft once, get, search, update, delete);
+  :mod:`.invoice_answers` reads their answers, typed (Decimal Money).
 
 Answers are plain dicts and lists: nothing here imports pandas, or anything above it.
 """

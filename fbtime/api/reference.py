@@ -79,7 +79,7 @@ def list_all(
     return listing.rows
 
 
-def _accounting(key: str) -> Locate:
+def accounting_list(key: str) -> Locate:
     """Accounting lists keep rows and paging together under ``response.result``."""
 
     def locate(body: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -92,7 +92,7 @@ def _accounting(key: str) -> Locate:
 def list_clients(client: Client, *, refresh: bool = False) -> list[dict]:
     """The business's clients, as the accounting API returns them."""
     path = f"/accounting/account/{account_id(client)}/users/clients"
-    return list_all(client, path, _accounting("clients"), refresh=refresh)
+    return list_all(client, path, accounting_list("clients"), refresh=refresh)
 
 
 def list_projects(

@@ -8,15 +8,20 @@ and resumes them (``runner.py`` one change at a time, ``once.py`` creates exactl
 reads it back as a frame), ``undo.py`` plans restoring them and ``views.py`` shows plans
 and results. The CLI commands are in :mod:`fbtime.cli.bulk`, the review panel in
 :mod:`fbtime.widgets.review`.
+
+Invoices: ``invoice_plan.py`` (the plan; ``invoice_change.py`` and ``invoice_checks.py``
+what it holds, ``invoice_views.py`` how it shows), ``invoice_apply.py`` (create each draft
+exactly once, verify it, mark its entries billed; resume), ``invoice_journal.py`` and
+``invoice_undo.py``; ``journals.py`` sends each journal to its own resume and undo.
 """
 
-from fbtime.bulk.apply import apply_plan, resume
+from fbtime.bulk.apply import apply_plan
 from fbtime.bulk.builders import plan_delete, plan_mark_billed, plan_mark_unbilled, plan_update
 from fbtime.bulk.change import Change
 from fbtime.bulk.journal_frame import read_journal
+from fbtime.bulk.journals import resume, undo
 from fbtime.bulk.plan import UpdatePlan
 from fbtime.bulk.result import ApplyResult
-from fbtime.bulk.undo import undo
 
 __all__ = [
     "ApplyResult",

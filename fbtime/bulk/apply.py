@@ -27,7 +27,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -55,6 +55,9 @@ from fbtime.errors import (
 from fbtime.progress import progress_bar
 from fbtime.text import for_terminal
 
+if TYPE_CHECKING:
+    from fbtime.bulk.invoice_change import InvoicePlanData
+
 __all__ = ["MAX_TRANSPORT_FAILURES", "STATUSES", "ApplyResult", "apply_plan", "resume"]
 
 DEFAULT_MAX_CHANGES = 200
@@ -65,11 +68,19 @@ LOOK_AHEAD_KINDS = ("import", "create")
 logger = logging.getLogger("fbtime.bulk")
 
 
-def _check_confirmation(plan: PlanData, confirm: bool | int, max_changes: int) -> None:
-    count = len(plan.changes)
+def check_confirmation(
+    count: int, confirm: bool | int, max_changes: int, changes: str | None = None
+) -> None:
+    """Refuse an apply without ``confirm``, or over ``max_changes`` entries without
+    ``confirm=<count>``; ``changes`` says what it does ("changes 12 entries").
+
+    Raises:
+        ConfirmationError: saying which confirmation is needed.
+    """
+    changes = changes or f"changes {count} entries"
     if confirm is False or confirm is None:
         raise ConfirmationError(
-            f"apply changes {count} entries on the server: pass confirm=True to go ahead"
+            f"apply {changes} on the server: pass confirm=True to go ahead"
             + (
                 f" (or confirm={count}, since it is over max_changes={max_changes})"
                 if count > max_changes
@@ -78,7 +89,7 @@ def _check_confirmation(plan: PlanData, confirm: bool | int, max_changes: int) -
         )
     if count > max_changes and (confirm is True or confirm != count):
         raise ConfirmationError(
-            f"this plan changes {count} entries, more than max_changes={max_changes}: "
+            f"this plan {changes}, more than max_changes={max_changes}: "
             f"confirm the count with confirm={count}"
         )
 
@@ -244,8 +255,9 @@ _WRITERS: dict[str, str] = {}
 _APPLIED_LOCK = threading.Lock()
 
 
-def _claim(plan: PlanData) -> str:
-    """Record that ``plan`` is being applied; refuse a plan applied before in this process."""
+def claim(plan: PlanData | InvoicePlanData) -> str:
+    """Record that ``plan`` (an update or an invoice plan) is being applied; refuse a plan
+    applied before in this process. Then :func:`release` it or :func:`record` its journal."""
     key = plan.sha256
     with _APPLIED_LOCK:
         if key not in _APPLIED:
@@ -261,6 +273,19 @@ def _claim(plan: PlanData) -> str:
         ),
         journal_path=str(journal or ""),
     )
+
+
+def release(key: str) -> None:
+    """Forget a claim whose apply sent nothing (its journal could not be made)."""
+    with _APPLIED_LOCK:
+        _APPLIED.pop(key, None)
+
+
+def record(key: str, journal: Path, connection_id: str) -> None:
+    """Note the journal of a claimed plan, and which client writes it (for resume)."""
+    with _APPLIED_LOCK:
+        _APPLIED[key] = journal
+        _WRITERS[_key(journal)] = connection_id
 
 
 def _key(path: str | Path) -> str:
@@ -331,7 +356,7 @@ def apply_plan(
             once; they finish in the background). A ``KeyboardInterrupt`` with the same
             ``.journal_path`` and ``.result``.
     """
-    _check_confirmation(plan, confirm, max_changes)
+    check_confirmation(len(plan.changes), confirm, max_changes)
     plan = plan.checked()
     if plan.age() > max_age and not allow_stale:
         raise ConfirmationError(
@@ -339,7 +364,7 @@ def apply_plan(
             "changed since. Rebuild it, or pass allow_stale=True (--yes) to apply it anyway"
         )
     client = writer(client, plan.api_url, plan.business_id, plan.connection, "plan")
-    key = _claim(plan)
+    key = claim(plan)
     locks: list[JournalLock] = []
     try:
         locks, since = _hold_source(plan)
@@ -353,12 +378,9 @@ def apply_plan(
     except BaseException:
         for held in locks:
             held.release()
-        with _APPLIED_LOCK:
-            _APPLIED.pop(key, None)
+        release(key)
         raise
-    with _APPLIED_LOCK:
-        _APPLIED[key] = log.path
-        _WRITERS[_key(log.path)] = client.connection_id
+    record(key, log.path, client.connection_id)
     logger.info("journal %s", for_terminal(log.path))
     runner = Runner(
         client,

@@ -358,17 +358,15 @@ class _Reader:
         self.state.finished = True  # type: ignore[union-attr]
 
 
-def read_state(path: str | Path, *, lines: bool = False) -> JournalState:
-    """Read and check a journal, tolerating a last line cut short by a crash.
-
-    ``lines=True`` keeps every line as read in ``.lines`` (for :func:`fbtime.read_journal`,
-    so the file is read and parsed once).
+def read_lines(path: Path) -> tuple[list[tuple[bytes, Any]], int | None, bool]:
+    """A journal file's lines, each as ``(raw bytes, parsed)``, tolerating a last line cut
+    short by a crash: also the byte length without that line (None if there is none) and
+    whether the last whole line lacks its newline. The chain and the lines' meaning are the
+    caller's to check (:func:`read_state`, :mod:`fbtime.bulk.invoice_journal`).
 
     Raises:
-        PlanError: the file is missing, too large, not a journal, or a line is damaged,
-            out of the chain, or not what the journal's plan allows (naming the line).
+        PlanError: missing, too large, unreadable, a line that is not JSON, or empty.
     """
-    path = Path(path)
     where = for_terminal(path)
     data = read_untrusted(path, MAX_JOURNAL_BYTES, "journal")
     pieces = data.split(b"\n")
@@ -388,6 +386,21 @@ def read_state(path: str | Path, *, lines: bool = False) -> JournalState:
             cut_at = len(data) - len(tail)  # a crash mid-write: that line recorded nothing
     if not records:
         raise PlanError(f"{where} is not an fbtime journal (no run header on its first line)")
+    return records, cut_at, unterminated
+
+
+def read_state(path: str | Path, *, lines: bool = False) -> JournalState:
+    """Read and check a journal, tolerating a last line cut short by a crash.
+
+    ``lines=True`` keeps every line as read in ``.lines`` (for :func:`fbtime.read_journal`,
+    so the file is read and parsed once).
+
+    Raises:
+        PlanError: the file is missing, too large, not a journal, or a line is damaged,
+            out of the chain, or not what the journal's plan allows (naming the line).
+    """
+    path = Path(path)
+    records, cut_at, unterminated = read_lines(path)
     reader = _Reader(path)
     reader.header(records[0][1], _digest(records[0][0]))
     for number, (raw, record) in enumerate(records[1:], start=2):

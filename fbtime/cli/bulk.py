@@ -18,11 +18,13 @@ from pathlib import Path
 
 from fbtime.api.client import Client
 from fbtime.api.query import encode_filters
-from fbtime.bulk.apply import resume
+from fbtime.bulk.invoice_plan import InvoicePlan
+from fbtime.bulk.invoice_result import InvoiceResult
+from fbtime.bulk.invoice_undo import InvoiceUndo, UndoResult
 from fbtime.bulk.journal import deferred_interrupts
+from fbtime.bulk.journals import load_plan, resume, undo
 from fbtime.bulk.plan import UpdatePlan
 from fbtime.bulk.result import ApplyResult
-from fbtime.bulk.undo import undo
 from fbtime.cli.options import add_connection_options, add_filters, connect_from, filters
 from fbtime.errors import ApplyInterrupted, ConfirmationError, PartialApplyError
 from fbtime.load import load_time_entries
@@ -32,28 +34,49 @@ from fbtime.text import for_terminal
 EXIT_INTERRUPTED = 130
 
 
-def _confirmation(plan: UpdatePlan, yes: bool) -> int | bool:
-    """``--yes`` confirms the count; otherwise a person types it at the prompt."""
-    count = len(plan)
+def confirmation(count: int, yes: bool, changes: str | None = None) -> int:
+    """``--yes`` confirms the count; otherwise a person types it at the prompt.
+    ``changes`` says what is confirmed ("create 4 draft invoices and mark 12 entries
+    billed"; default: "change <count> entries")."""
     if yes:
         return count
+    changes = changes or f"change {count} entries"
     if not sys.stdin.isatty():
         raise ConfirmationError(
-            f"refusing to change {count} entries without confirmation: pass --yes in scripts"
+            f"refusing to {changes} without confirmation: pass --yes in scripts"
         )
-    answer = input(f"Apply {count} changes? Type {count} to confirm: ").strip()
+    asked = f"Apply {count} changes" if changes == f"change {count} entries" else changes
+    answer = input(f"{asked[0].upper()}{asked[1:]}? Type {count} to confirm: ").strip()
     if answer != str(count):
         raise ConfirmationError("not confirmed; nothing was written")
     return count
 
 
-def _apply(plan: UpdatePlan, client: Client | None, args: argparse.Namespace) -> int:
+def apply_invoices(plan: InvoicePlan, client: Client | None, args: argparse.Namespace) -> int:
+    """Confirm the entries to bill, then create the drafts (``fbtime invoice``, ``apply``)."""
+    if not len(plan):
+        print("nothing to invoice")
+        return 0
+    count = plan.entry_count
+    changes = f"create {len(plan)} draft invoices and mark {count} entries billed"
+    confirm = confirmation(count, args.yes, changes)
+    return report(
+        lambda: plan.apply(
+            client, confirm=confirm, max_changes=count, journal=args.journal_dir,
+            allow_stale=args.yes,
+        )
+    )  # fmt: skip
+
+
+def _apply(plan: UpdatePlan | InvoicePlan, client: Client | None, args: argparse.Namespace) -> int:
     """Confirm, then apply; ``client=None`` lets the plan pick its own API (never another)."""
+    if isinstance(plan, InvoicePlan):
+        return apply_invoices(plan, client, args)
     if not plan.changes:
         print("nothing to apply")
         return 0
-    confirm = _confirmation(plan, args.yes)
-    return _report(
+    confirm = confirmation(len(plan), args.yes)
+    return report(
         lambda: plan.apply(
             client,
             confirm=confirm,
@@ -81,7 +104,7 @@ def _journal_shown() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _report(run: Callable[[], ApplyResult]) -> int:
+def report(run: Callable[[], ApplyResult | InvoiceResult | UndoResult]) -> int:
     """Run an apply or resume and print its result; 130 after Ctrl-C, 1 if it stopped."""
     try:
         with _journal_shown():
@@ -122,24 +145,34 @@ def cmd_mark_billed(args: argparse.Namespace) -> int:
 
 
 def cmd_plan_show(args: argparse.Namespace) -> int:
-    plan = UpdatePlan.load(args.file)
+    plan = load_plan(args.file)
     print(plan)
     print(f"age: {plan.age()}")
     return 0
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    plan = UpdatePlan.load(args.file)
+    plan = load_plan(args.file)
     print(plan)
     return _apply(plan, None, args)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    return _report(lambda: resume(args.journal))  # the journal is checked before any client
+    return report(lambda: resume(args.journal))  # the journal is checked before any client
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    return review(undo(args.journal), args, lambda: None)
+    plan = undo(args.journal)
+    if not isinstance(plan, InvoiceUndo):
+        return review(plan, args, lambda: None)
+    print(plan)  # an invoice apply's: drafts to delete, entries to mark unbilled
+    if not args.apply:
+        print("dry run: nothing was written (add --apply to apply it)")
+        return 0
+    count = plan.entry_count
+    changes = f"delete {len(plan)} draft invoices and mark {count} entries unbilled"
+    confirm = confirmation(count, args.yes, changes)
+    return report(lambda: plan.apply(confirm=confirm, max_changes=count, journal=args.journal_dir))
 
 
 def add_apply_options(parser: argparse.ArgumentParser) -> None:

@@ -20,7 +20,7 @@ Documented choices where the real API is silent:
   ``total_logged_per_client`` over the whole filtered set (see
   :class:`~fbtime.sandbox.store.ListResult`).
 * The reference endpoints (projects, team, rates, system, ...) are in
-  :mod:`fbtime.sandbox.resources`.
+  :mod:`fbtime.sandbox.resources`; the accounting invoices in :mod:`fbtime.sandbox.invoices`.
 * An employee token sees only its own time: ``team=true`` is narrowed to its own entries,
   ``identity_id=<someone else>`` and reading or writing someone else's entry answer 403
   ``{"message": ...}``. The owner sees everyone.
@@ -70,6 +70,9 @@ from fbtime.sandbox.data import Dataset
 from fbtime.sandbox.entries import build_new, build_update
 from fbtime.sandbox.faults import ENVIRON_KEY as FAULT_KEY
 from fbtime.sandbox.faults import Faults
+from fbtime.sandbox.invoices import METHODS as INVOICE_METHODS
+from fbtime.sandbox.invoices import PATTERNS as INVOICE_PATTERNS
+from fbtime.sandbox.invoices import Invoices
 from fbtime.sandbox.oauth import OAuthServer
 from fbtime.sandbox.resources import PATTERNS, Resources
 from fbtime.sandbox.store import ListQuery, Store
@@ -93,12 +96,13 @@ ROUTES = (
     (re.compile(r"^/timetracking/business/([^/]+)/time_entries/([^/]+)/?$"), "time_entry"),
     (re.compile(r"^/auth/api/v1/users/me/?$"), "users/me"),
     *((re.compile(pattern), name) for pattern, name in PATTERNS),
+    *((re.compile(pattern), name) for pattern, name in INVOICE_PATTERNS),
     (re.compile(r"^/oauth/authorize/?$"), "oauth/authorize"),
     (re.compile(r"^/auth/oauth/token/?$"), "oauth/token"),
     (re.compile(r"^/auth/oauth/revoke/?$"), "oauth/revoke"),
 )
 METHODS = {"time_entries": ("GET", "POST"), "time_entry": ("GET", "PUT", "DELETE"),
-           "project": ("GET", "PUT")}  # fmt: skip
+           "project": ("GET", "PUT"), **INVOICE_METHODS}  # fmt: skip
 WRITE_KEYS = ("POST time_entries", "PUT time_entry", "DELETE time_entry")
 JSON = "application/json; charset=utf-8"
 VND = "application/vnd.api+json"
@@ -207,6 +211,7 @@ class SandboxApp:
         self.owner_id: int = dataset.identities[0]["id"]
         self.projects = {p["id"]: p for p in dataset.projects}
         self.resources = Resources(dataset, store)
+        self.invoices = Invoices(dataset)
         self.tokens: dict[str, int] = {}
         self.revoked: set[str] = set()
         self.stats: Counter[str] = Counter()
@@ -352,6 +357,8 @@ class SandboxApp:
             return json_response(405, {"error": "Method Not Allowed"})
         if route == "users/me":
             return json_response(200, self._me(caller))
+        if route in INVOICE_METHODS:
+            return json_response(*self.invoices.answer(method, route, groups, environ))
         query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
         if route not in ("time_entries", "time_entry"):  # the reference routes
             if not self.resources.owns(route, groups[0]):

@@ -35,6 +35,7 @@ from fbtime.sandbox.app import RATE_LIMIT, RATE_WINDOW, WRITE_KEYS, Injection, S
 from fbtime.sandbox.data import ENTRY_FIELDS, Dataset, generate
 from fbtime.sandbox.faults import ENVIRON_KEY as FAULT_KEY
 from fbtime.sandbox.faults import Faults
+from fbtime.sandbox.invoices import InvoiceFaults
 from fbtime.sandbox.oauth import ACCESS_TOKEN_TTL, OAuthKnobs
 from fbtime.sandbox.store import META_TOTALS, ORDERS, Store
 
@@ -415,6 +416,34 @@ class Sandbox(OAuthKnobs):
         for name in _INT_COLUMNS:
             frame[name] = frame[name].astype("Int64")
         return frame
+
+    # -- invoices (accounting): ground truth and the web app's hand -----------------------
+    @property
+    def invoice_faults(self) -> InvoiceFaults:
+        """What invoice creates do wrong on purpose (qty stored truncated or rounded, a
+        committed create whose answer is lost, a 409); see :class:`InvoiceFaults`."""
+        return self._app.invoices.faults
+
+    def invoices(self) -> list[dict[str, Any]]:
+        """Every invoice stored (deleted ones too, ``vis_state`` 1), with its lines, by id."""
+        return self._app.invoices.all()
+
+    def create_invoice(self, **fields: Any) -> dict[str, Any]:
+        """Create an invoice as a person would in the web app (``customerid``,
+        ``create_date``, ``lines``...); not counted. Returns it with its lines."""
+        return self._app.invoices.create(fields)
+
+    def mark_invoice_sent(self, invoice_id: int) -> dict[str, Any]:
+        """Mark an invoice sent, as a person would in the web app (not counted)."""
+        return self._app.invoices.mark_sent(invoice_id)
+
+    def pay_invoice(self, invoice_id: int, amount: Any = None) -> dict[str, Any]:
+        """Record a payment on an invoice (all that is owed by default), as in the web app."""
+        return self._app.invoices.pay(invoice_id, amount)
+
+    def edit_invoice(self, invoice_id: int, **fields: Any) -> dict[str, Any]:
+        """Edit an invoice's fields (``notes``, ``lines``...) as in the web app."""
+        return self._app.invoices.update(invoice_id, fields)
 
     # -- direct writes for tests (no HTTP, not counted) --------------------------------
     def create_entry(self, **fields: Any) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from nbclient import NotebookClient
 import fbtime
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-NAMES = ("01-explore", "02-billing-audit", "03-bulk-cleanup")
+NAMES = ("01-explore", "02-billing-audit", "03-bulk-cleanup", "04-invoice")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 #: The last cell of every run: the widget models the kernel still holds.
 LIVE_WIDGETS = """
@@ -47,7 +47,7 @@ assert review.result is not None and review.result is not result
 """
 
 
-def test_the_three_notebooks_are_there():
+def test_the_four_notebooks_are_there():
     assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == sorted(NAMES)
 
 
@@ -173,3 +173,31 @@ def test_notebook_03_code_then_widget(run):
     # the widget found the code's changes applied, and applied the entry ticked again
     assert outcomes(widget) == {"applied": 1, "already_applied": count}
     assert sorted(outcomes(u)["applied"] for u in undos) == [1, count]
+
+
+#: Clicked in the kernel after notebook 04's review cell: untick nothing, Apply..., Confirm.
+INVOICE_WIDGET_APPLIES = """
+review.apply_button.click()
+review.confirm_button.click()
+review.wait(180)
+assert review.result is not None and review.result.ok, review.result_html.value
+"""
+
+
+def invoice_journals(folder: Path) -> list:
+    """Each invoice (or invoice-undo) journal the run wrote, read back, oldest first."""
+    from fbtime.bulk.invoice_journal import read_invoice_journal
+
+    return [read_invoice_journal(p) for p in sorted((folder / "journals").glob("*.jsonl"))]
+
+
+@pytest.mark.parametrize("after", [None, {"04-10": INVOICE_WIDGET_APPLIES}],
+                         ids=["code", "widget"])  # fmt: skip
+def test_notebook_04_drafts_applies_and_undoes_invoices(run, after):
+    run("04-invoice", after=after)
+    applied, undo = invoice_journals(run.folder)  # one apply (code or widget), its undo
+    assert (applied.kind, undo.kind) == ("invoice", "invoice_undo")
+    drafts = len(applied.plan.drafts)
+    assert drafts >= 3 and {o["status"] for o in applied.outcomes.values()} == {"created"}
+    assert len(undo.outcomes) == drafts
+    assert {o["status"] for o in undo.outcomes.values()} == {"deleted"}
