@@ -175,7 +175,6 @@ def cycles(imports: list[Import], kinds: tuple[str, ...] = ("runtime",)) -> list
     stack: list[str] = []
     on_stack: set[str] = set()
     found: list[list[str]] = []
-    sys.setrecursionlimit(10_000)
 
     def visit(node: str) -> None:
         index[node] = low[node] = len(index)
@@ -198,9 +197,16 @@ def cycles(imports: list[Import], kinds: tuple[str, ...] = ("runtime",)) -> list
             if len(component) > 1:
                 found.append(sorted(component))
 
-    for node in sorted(edges):
-        if node not in index:
-            visit(node)
+    # Deep enough for any import graph, and put back: a raised limit would outlive this
+    # call in the test process and change what other tests see (json's nesting guard).
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10_000))
+    try:
+        for node in sorted(edges):
+            if node not in index:
+                visit(node)
+    finally:
+        sys.setrecursionlimit(limit)
     return found
 
 
