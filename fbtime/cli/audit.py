@@ -274,8 +274,9 @@ def exit_status(found: pd.DataFrame, fail_on: str) -> int:
     """1 when a finding is at or above ``fail_on`` (never, for ``"never"``), else 0."""
     if fail_on == "never" or found.empty:
         return EXIT_CLEAN
-    worst = found["severity"].astype(SEVERITY).max()
-    return EXIT_FINDINGS if worst >= fail_on else EXIT_CLEAN
+    levels = list(SEVERITY.categories)  # ordered: compare ranks, never the words
+    worst = found["severity"].astype(SEVERITY).cat.codes.max()
+    return EXIT_FINDINGS if worst >= levels.index(fail_on) else EXIT_CLEAN
 
 
 def counts(found: pd.DataFrame) -> dict[str, int]:
