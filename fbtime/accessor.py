@@ -304,7 +304,7 @@ class TimeEntriesAccessor:
         Example:
             >>> rounded = df.fbtime.round_time("6min", how="up")
             >>> round(rounded["hours"].sum() - df["hours"].sum(), 2)  # what rounding adds
-            np.float64(23.29)
+            np.float64(11.31)
         """
         return rounding.round_time(self._frame, step, how)
 

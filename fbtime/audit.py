@@ -351,9 +351,11 @@ def _expected(ctx: AuditContext, who: pd.Series, names: pd.Series) -> np.ndarray
 _DAY = pd.Timedelta(days=1)
 
 
-def _utc_day(stamp: str, shift: pd.Timedelta = pd.Timedelta(0)) -> pd.Timestamp:
-    """The date (naive midnight) of a load filter's UTC time: the date the user gave."""
-    return (pd.Timestamp(stamp) + shift).tz_convert("UTC").tz_localize(None).normalize()
+def _utc_day(stamp: str, seconds: int = 0) -> pd.Timestamp:
+    """The date (naive midnight) of a load filter's UTC time (``+ seconds``): the date the
+    user gave."""
+    moment = pd.Timestamp(stamp) + pd.Timedelta(seconds=seconds)
+    return moment.tz_convert("UTC").tz_localize(None).normalize()
 
 
 def rule_under_logged(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
@@ -380,7 +382,7 @@ def rule_under_logged(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
     if isinstance(loaded.get("started_from"), str):  # the dates the load asked for
         first = _utc_day(loaded["started_from"])
     if isinstance(loaded.get("started_to"), str):  # its last whole day
-        last = min(last, _utc_day(loaded["started_to"], pd.Timedelta(seconds=1)) - _DAY)
+        last = min(last, _utc_day(loaded["started_to"], 1) - _DAY)
     if first > last:
         return empty_findings()
     days = pd.Series(pd.date_range(first, last, freq="D"))

@@ -50,7 +50,9 @@ def step_seconds(step: Any) -> int:
     """
     bare = isinstance(step, str) and step.strip().replace(".", "", 1).isdigit()
     if bare or isinstance(step, int | float | np.integer | np.floating):
-        raise QueryError(f"give the step with its unit, e.g. '{str(step).strip()[:10]}min', not {step!r}")
+        raise QueryError(
+            f"give the step with its unit, e.g. '{str(step).strip()[:10]}min', not {step!r}"
+        )
     try:
         if isinstance(step, str | dt.timedelta | pd.Timedelta):
             delta = pd.Timedelta(step)
@@ -63,9 +65,7 @@ def step_seconds(step: Any) -> int:
         ) from None
     seconds = delta.total_seconds()
     if delta is pd.NaT or seconds != int(seconds) or not 1 <= seconds <= MAX_STEP:
-        raise QueryError(
-            f"step must be whole seconds from 1 s to a day, got {str(step)[:40]!r}"
-        )
+        raise QueryError(f"step must be whole seconds from 1 s to a day, got {str(step)[:40]!r}")
     return int(seconds)
 
 
@@ -127,7 +127,7 @@ def round_time(frame: pd.DataFrame, step: Any = "15min", how: How = "nearest") -
         >>> rounded[["logged_duration", "duration", "hours"]].head(3)
               logged_duration  duration  hours
         id
-        5479             3046      3600    1.0
+        5479             3600      3600    1.0
         5478             3600      3600    1.0
         5499              652       900   0.25
     """

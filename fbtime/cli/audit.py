@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +33,7 @@ from fbtime.api.query import encode_filters
 from fbtime.audit import (
     DEFAULT_MAX_HOURS,
     DEFAULT_UNBILLED_DAYS,
+    FINDING_COLUMNS,
     MONEY_RULES,
     OPT_IN_RULES,
     RULES,
@@ -88,38 +90,78 @@ def add_commands(sub: Any) -> None:
         description="Load time entries, run the audit rules and exit 0 (clean), 1 "
         "(findings at or above --fail-on) or 2 (a usage, connection or sign-in problem).",
     )
-    p.error = _one_line  # type: ignore[method-assign]
-    p.add_argument("--rules", metavar="NAMES",
-                   help=f"comma-separated rules (default: all that can run but "
-                        f"{', '.join(OPT_IN_RULES)}); one of: {', '.join(RULES)}")  # fmt: skip
-    p.add_argument("--fail-on", choices=FAIL_ON, default="error",
-                   help="exit 1 when a finding is at least this severe (default: error)")  # fmt: skip
-    p.add_argument("--report", type=Path, metavar="PATH",
-                   help="also write every finding to PATH: .html, .csv or .json")  # fmt: skip
-    p.add_argument("--round", metavar="STEP[:HOW]",
-                   help="round each entry's time first, e.g. 15min:up (HOW: "
-                        f"{', '.join(HOW)}; default nearest); amounts use it")  # fmt: skip
-    p.add_argument("--now", metavar="DATETIME",
-                   help="the audit's clock, e.g. 2026-12-01T12:00Z (default: now)")  # fmt: skip
+    p.error = _one_line
+    p.add_argument(
+        "--rules",
+        metavar="NAMES",
+        help=f"comma-separated rules (default: all that can run but "
+        f"{', '.join(OPT_IN_RULES)}); one of: {', '.join(RULES)}",
+    )
+    p.add_argument(
+        "--fail-on",
+        choices=FAIL_ON,
+        default="error",
+        help="exit 1 when a finding is at least this severe (default: error)",
+    )
+    p.add_argument(
+        "--report",
+        type=Path,
+        metavar="PATH",
+        help="also write every finding to PATH: .html, .csv or .json",
+    )
+    p.add_argument(
+        "--round",
+        metavar="STEP[:HOW]",
+        help="round each entry's time first, e.g. 15min:up (HOW: "
+        f"{', '.join(HOW)}; default nearest); amounts use it",
+    )
+    p.add_argument(
+        "--now", metavar="DATETIME", help="the audit's clock, e.g. 2026-12-01T12:00Z (default: now)"
+    )
     p.add_argument("--refresh", action="store_true", help="read every page again")
     rules = p.add_argument_group("rule options")
-    rules.add_argument("--unbilled-days", type=int, default=DEFAULT_UNBILLED_DAYS, metavar="DAYS",
-                       help="old_unbilled: age of unbilled time to report")  # fmt: skip
-    rules.add_argument("--max-hours", type=float, default=DEFAULT_MAX_HOURS, metavar="HOURS",
-                       help="over_12h: the longest plausible entry")  # fmt: skip
-    rules.add_argument("--expected-hours", type=float, metavar="HOURS",
-                       help="under_logged (runs it): hours expected each workday (default 8)")  # fmt: skip
-    rules.add_argument("--expected-hours-for", action="append", default=[],
-                       metavar="TEAMMATE=HOURS",
-                       help="under_logged (runs it): one teammate's hours a day, by identity "
-                            "id or name; repeat for several")  # fmt: skip
-    rules.add_argument("--week-start", choices=tuple(WEEK_STARTS),
-                       help="under_logged: first day of a week (default: the business's)")  # fmt: skip
+    rules.add_argument(
+        "--unbilled-days",
+        type=int,
+        default=DEFAULT_UNBILLED_DAYS,
+        metavar="DAYS",
+        help="old_unbilled: age of unbilled time to report",
+    )
+    rules.add_argument(
+        "--max-hours",
+        type=float,
+        default=DEFAULT_MAX_HOURS,
+        metavar="HOURS",
+        help="over_12h: the longest plausible entry",
+    )
+    rules.add_argument(
+        "--expected-hours",
+        type=float,
+        metavar="HOURS",
+        help="under_logged (runs it): hours expected each workday (default 8)",
+    )
+    rules.add_argument(
+        "--expected-hours-for",
+        action="append",
+        default=[],
+        metavar="TEAMMATE=HOURS",
+        help="under_logged (runs it): one teammate's hours a day, by identity "
+        "id or name; repeat for several",
+    )
+    rules.add_argument(
+        "--week-start",
+        choices=tuple(WEEK_STARTS),
+        help="under_logged: first day of a week (default: the business's)",
+    )
     rules.add_argument("--tz", help="zone of local days (default: the entries' own)")
-    rules.add_argument("--rates", action="store_true",
-                       help="load rates: amounts in the report, and the money rules")  # fmt: skip
-    rules.add_argument("--standard-rate", metavar="AMOUNT",
-                       help="with --rates: the business standard rate")  # fmt: skip
+    rules.add_argument(
+        "--rates",
+        action="store_true",
+        help="load rates: amounts in the report, and the money rules",
+    )
+    rules.add_argument(
+        "--standard-rate", metavar="AMOUNT", help="with --rates: the business standard rate"
+    )
     rules.add_argument("--currency", help="with --rates: the amounts' currency")
     add_connection_options(p)
     add_filters(p)
@@ -225,8 +267,12 @@ def check_options(args: argparse.Namespace) -> Options:
         now=now,
         expected=_expected(args),
         rates=args.rates,
-        rule_options={"unbilled_days": args.unbilled_days, "max_hours": args.max_hours,
-                      "tz": args.tz, "week_start": args.week_start},  # fmt: skip
+        rule_options={
+            "unbilled_days": args.unbilled_days,
+            "max_hours": args.max_hours,
+            "tz": args.tz,
+            "week_start": args.week_start,
+        },
     )
 
 
@@ -261,10 +307,10 @@ def _run(args: argparse.Namespace, options: Options) -> int:
     return status
 
 
-def _names(load: Any) -> pd.DataFrame | None:
+def _names(load: Callable[[], pd.DataFrame]) -> pd.DataFrame | None:
     """A name list, or None when the token may not read it (ids are shown instead)."""
     try:
-        return load()  # type: ignore[no-any-return]
+        return load()
     except (AuthError, NotFoundError) as exc:
         print(f"fbtime audit: names not shown ({for_terminal(exc)})", file=sys.stderr)
         return None
@@ -288,7 +334,9 @@ def counts(found: pd.DataFrame) -> dict[str, int]:
 def _print(frame: pd.DataFrame, found: pd.DataFrame, options: Options, status: int) -> None:
     tally = ", ".join(f"{n} {level}" for level, n in counts(found).items())
     verdict = "fails" if status == EXIT_FINDINGS else "passes"
-    level = "never fails" if options.fail_on == "never" else f"{verdict} --fail-on {options.fail_on}"
+    level = (
+        "never fails" if options.fail_on == "never" else f"{verdict} --fail-on {options.fail_on}"
+    )
     print(f"fbtime audit: {len(frame):,} entries, {len(found):,} findings ({tally}); {level}")
     rounding = rounding_of(frame)
     if rounding is not None:
@@ -336,17 +384,12 @@ def report_json(
     """The JSON report as a dict (documented in docs/scheduled-audits.md)."""
     info = frame.attrs.get("fbtime")
     loaded = info.get("filters", {}) if isinstance(info, dict) else {}
-    rows = [
-        {
-            "rule": str(row.rule),
-            "id": None if pd.isna(row.id) else int(row.id),
-            "teammate": None if pd.isna(row.teammate) else str(row.teammate),
-            "client": None if pd.isna(row.client) else str(row.client),
-            "detail": str(row.detail),
-            "severity": str(row.severity),
-        }
-        for row in found.itertuples(index=False)
+    table = found.astype({"severity": "str"})
+    columns = [
+        table[c].to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
+        for c in FINDING_COLUMNS
     ]
+    rows = [dict(zip(FINDING_COLUMNS, row, strict=True)) for row in zip(*columns, strict=True)]
     return {
         "format": JSON_FORMAT,
         "now": clock.now().isoformat().replace("+00:00", "Z"),
@@ -383,13 +426,12 @@ def report_html(found: pd.DataFrame, summary: Summary, document: dict[str, Any])
     )
     rounded = f"<p>{for_html(summary.rounded)}</p>" if summary.rounded else ""
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'\"><title>fbtime audit</title>"
         f"<style>{_STYLE}</style></head><body><h1>fbtime audit</h1>"
-        f"<p class=\"status\">exit status {document['exit_status']} (--fail-on "
+        f'<p class="status">exit status {document["exit_status"]} (--fail-on '
         f"{for_html(document['fail_on'])}): {len(found):,} findings ({for_html(tally)})</p>"
         f"<p>now {for_html(document['now'])}</p>{rounded}"
         f"{summary._repr_html_()}<h2>Findings</h2>{table}</body></html>\n"
     )
-

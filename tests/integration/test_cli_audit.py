@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import fbtime
-from fbtime.audit import OPT_IN_RULES, RULES
+from fbtime.audit import MONEY_RULES, OPT_IN_RULES, RULES
 from fbtime.cli import main
 
 NOW = "2026-12-01T12:00:00Z"
@@ -101,8 +101,8 @@ def test_filters_and_rule_options_match_the_library(sandbox, tmp_path, monkeypat
             "--report", str(report)]  # fmt: skip
     assert run(argv) == 0
     frame, team = library(sandbox, team=True, billable=True, started_from="2026-11-02")
-    rules = [*(n for n in RULES if n not in (*OPT_IN_RULES, "missing_rate", "zero_rate",
-             "fixed_price_billable", "foreign_currency", "over_budget")), *OPT_IN_RULES]  # fmt: skip
+    priced = (*MONEY_RULES, "over_budget")
+    rules = [*(n for n in RULES if n not in (*OPT_IN_RULES, *priced)), *OPT_IN_RULES]
     expected = frame.fbtime.audit(
         rules, now=NOW, unbilled_days=20, team=team, week_start="sunday",
         expected_hours_per_day={None: 6, "Hiro Tanaka": 2},
@@ -237,9 +237,15 @@ def test_rounded_money_in_the_json_report_equals_the_library(sandbox, tmp_path, 
 
 def _child_env(sb, tmp_path, token):
     keep = {k: os.environ[k] for k in ("PATH", "SYSTEMROOT", "LANG") if k in os.environ}
-    return {**keep, "HOME": str(tmp_path), "FBTIME_CACHE_DIR": str(tmp_path / "cache"),
-            "FBTIME_CONFIG_DIR": str(tmp_path / "config"), "FRESHBOOKS_ACCESS_TOKEN": token,
-            "FRESHBOOKS_BUSINESS_ID": str(sb.business_id), "FRESHBOOKS_API_URL": sb.url}  # fmt: skip
+    return {
+        **keep,
+        "HOME": str(tmp_path),
+        "FBTIME_CACHE_DIR": str(tmp_path / "cache"),
+        "FBTIME_CONFIG_DIR": str(tmp_path / "config"),
+        "FRESHBOOKS_ACCESS_TOKEN": token,
+        "FRESHBOOKS_BUSINESS_ID": str(sb.business_id),
+        "FRESHBOOKS_API_URL": sb.url,
+    }
 
 
 def test_run_as_cron_runs_it_no_terminal_no_prompt_no_progress_bar(sandbox, tmp_path):

@@ -12,7 +12,7 @@ import pytest
 import fbtime.accessor  # noqa: F401  (registers df.fbtime)
 from fbtime.bulk.builders import plan_mark_billed, plan_update
 from fbtime.errors import QueryError
-from fbtime.rounding import LOGGED_COLUMN, round_time, rounded_seconds, rounding_of
+from fbtime.rounding import LOGGED_COLUMN, rounded_seconds, rounding_of
 
 #: Logged seconds and what each becomes at 15 minutes (900 s), per direction.
 SECONDS = [0, 1, 449, 450, 451, 899, 900, 901, 1349, 1350, 3046]
@@ -135,7 +135,8 @@ def test_the_audit_judges_the_logged_time(make_frame):
     rounded = frame.fbtime.round_time("15min", how="up")
     for rules in (["overlap"], ["zero_duration"], ["over_12h"]):
         pd.testing.assert_frame_equal(
-            rounded.fbtime.audit(rules, now="2026-03-20"), frame.fbtime.audit(rules, now="2026-03-20")
+            rounded.fbtime.audit(rules, now="2026-03-20"),
+            frame.fbtime.audit(rules, now="2026-03-20"),
         )
     assert "time rounded up to 15 min per entry" in str(rounded.fbtime.summary(now="2026-03-20"))
 
