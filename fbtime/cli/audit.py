@@ -165,7 +165,7 @@ def add_commands(sub: Any) -> None:
     rules.add_argument("--currency", help="with --rates: the amounts' currency")
     add_connection_options(p)
     add_filters(p)
-    p.set_defaults(func=cmd_audit)
+    p.set_defaults(func=cmd_audit, usage_error=_one_line)
 
 
 def _one_line(message: str) -> NoReturn:

@@ -123,8 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if getattr(args, "command", None) == "sandbox":  # its options are its own parser's
         args.sandbox_args = [*extra, *args.sandbox_args]
-    elif extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    elif extra:  # a command may report usage errors its own way (audit: one line)
+        getattr(args, "usage_error", parser.error)(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.func(args) or 0)
     except FBTimeError as exc:

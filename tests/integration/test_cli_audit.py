@@ -143,6 +143,7 @@ def test_exit_statuses(sandbox, tmp_path, monkeypatch, argv, status):
         (["--expected-hours-for", "Zoë"], "TEAMMATE=HOURS"),
         (["--unbilled-days", "-1"], "--unbilled-days"),
         (["--standard-rate", "100"], "go with --rates"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
     ],
 )
 def test_bad_options_exit_2_in_one_line_before_any_request(
