@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import json
 import sys
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -254,6 +255,12 @@ def check_options(args: argparse.Namespace) -> Options:
     now = clock.as_utc(args.now, "--now") if args.now is not None else None
     if args.unbilled_days < 0 or not 0 < args.max_hours <= 24 * 366:
         raise QueryError("--unbilled-days must be 0 or more and --max-hours from 0 to a year")
+    if args.tz is not None:
+        try:
+            zoneinfo.ZoneInfo(args.tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise QueryError(f"--tz {args.tz[:40]!r} is no time zone; use an IANA name "
+                             "such as America/Toronto") from None  # fmt: skip
     given = args.expected_hours is not None or bool(args.expected_hours_for)
     if (args.standard_rate or args.currency) and not args.rates:
         raise QueryError("--standard-rate and --currency go with --rates")
