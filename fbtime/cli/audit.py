@@ -50,7 +50,7 @@ from fbtime.errors import AuthError, FBTimeError, NotFoundError, QueryError
 from fbtime.export import to_csv, to_text
 from fbtime.files import write_private_with
 from fbtime.load import load_clients, load_rates, load_team, load_time_entries
-from fbtime.rates import with_rates
+from fbtime.rates import check_inputs, with_rates
 from fbtime.rounding import HOW, check_how, describe, rounding_of, step_seconds
 from fbtime.rounding import round_time as round_frame
 from fbtime.text import for_html, for_terminal
@@ -264,6 +264,7 @@ def check_options(args: argparse.Namespace) -> Options:
     given = args.expected_hours is not None or bool(args.expected_hours_for)
     if (args.standard_rate or args.currency) and not args.rates:
         raise QueryError("--standard-rate and --currency go with --rates")
+    check_inputs(args.standard_rate, None, args.currency)
     return Options(
         filters=chosen,
         rules=_rule_names(args.rules, given, args.rates),

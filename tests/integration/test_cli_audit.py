@@ -145,6 +145,7 @@ def test_exit_statuses(sandbox, tmp_path, monkeypatch, argv, status):
         (["--standard-rate", "100"], "go with --rates"),
         (["--bogus"], "unrecognized arguments: --bogus"),
         (["--tz", "Mars/Olympus"], "is no time zone"),
+        (["--rates", "--standard-rate", "lots"], "standard_rate"),
     ],
 )
 def test_bad_options_exit_2_in_one_line_before_any_request(
