@@ -415,7 +415,8 @@ def report_json(
 _STYLE = (
     "body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}"
     "table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;"
-    "padding:4px 8px;text-align:left;vertical-align:top}th{background:#f3f3f3}"
+    "padding:4px 8px;text-align:left;vertical-align:top;white-space:nowrap}"
+    "th{background:#f3f3f3}.findings td:nth-child(5){white-space:normal;min-width:30em}"
     ".status{font-weight:bold}"
 )
 
@@ -428,11 +429,12 @@ def report_html(found: pd.DataFrame, summary: Summary, document: dict[str, Any])
     """
     tally = ", ".join(f"{n} {level}" for level, n in document["counts"].items())
     table = (
-        found.astype({"id": "str"}).fillna("").to_html(index=False, escape=True, border=0)
+        found.astype({"id": "str"})
+        .fillna("")
+        .to_html(index=False, escape=True, border=0, classes="findings")
         if len(found)
         else "<p>no findings</p>"
     )
-    rounded = f"<p>{for_html(summary.rounded)}</p>" if summary.rounded else ""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
@@ -440,6 +442,6 @@ def report_html(found: pd.DataFrame, summary: Summary, document: dict[str, Any])
         f"<style>{_STYLE}</style></head><body><h1>fbtime audit</h1>"
         f'<p class="status">exit status {document["exit_status"]} (--fail-on '
         f"{for_html(document['fail_on'])}): {len(found):,} findings ({for_html(tally)})</p>"
-        f"<p>now {for_html(document['now'])}</p>{rounded}"
+        f"<p>now {for_html(document['now'])}</p>"
         f"{summary._repr_html_()}<h2>Findings</h2>{table}</body></html>\n"
     )
