@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from fbtime import analysis, display, export
+from fbtime import analysis, display, export, rounding
 from fbtime import audit as audit_rules
 from fbtime import rates as rate_rules
 from fbtime.analysis import Freq, Group, NameSource, Totals
@@ -48,7 +48,7 @@ PLOT_KINDS = ("weekly_hours", "hours_by_client", "weekday_heatmap", "unbilled_ag
 METHODS: tuple[tuple[str, str], ...] = (
     ("select", "unbilled() billed() billable() internal() running() between() for_client() "
                "for_project() for_teammate()"),
-    ("add", "with_names() with_rates()"),
+    ("add", "with_names() with_rates() round_time()"),
     ("summarise", "by_client() by_project() by_teammate() by_service() by_period() aging() "
                   "utilization() timers() totals() summary()"),
     ("check", "audit() budget()"),
@@ -293,6 +293,22 @@ class TimeEntriesAccessor:
             currency=currency,
         )  # fmt: skip
 
+    def round_time(self, step: Any = "15min", how: rounding.How = "nearest") -> pd.DataFrame:
+        """Return a copy with ``duration`` and ``hours`` rounded per entry (``how``: ``"up"``,
+        ``"down"`` or ``"nearest"``, a half step up); the logged seconds stay in
+        ``logged_duration``.
+
+        ``with_rates``, the summaries and the audit's report then use the rounded time;
+        plans still compare against the logged time. See :func:`fbtime.rounding.round_time`.
+        The caller's frame is not modified.
+
+        Example:
+            >>> rounded = df.fbtime.round_time("6min", how="up")
+            >>> round(rounded["hours"].sum() - df["hours"].sum(), 2)  # what rounding adds
+            np.float64(11.31)
+        """
+        return rounding.round_time(self._frame, step, how)
+
     # summaries ---------------------------------------------------------------------------
     def by_client(self) -> pd.DataFrame:
         """Hours per client (index ``client_id``; NA row = no client); see SUMMARY_COLUMNS.
@@ -418,11 +434,16 @@ class TimeEntriesAccessor:
         max_hours: float = audit_rules.DEFAULT_MAX_HOURS,
         tz: str | None = None,
         rates: Rates | None = None,
+        expected_hours_per_day: audit_rules.ExpectedHours = audit_rules.DEFAULT_EXPECTED_HOURS,
+        team: Any = None,
+        week_start: str | None = None,
     ) -> pd.DataFrame:
         """One row per finding (rule, id, teammate, client, detail, severity), errors first.
 
         See :data:`fbtime.audit.RULES` for the rules; ``severity`` is ordered (info <
-        warning < error). Money rules need ``with_rates``; ``over_budget`` needs ``rates``.
+        warning < error). Money rules need ``with_rates``; ``over_budget`` needs ``rates``;
+        ``under_logged`` runs when named (``expected_hours_per_day``, ``team=
+        fbtime.load_team(client)``, ``week_start``; see :func:`fbtime.audit.audit`).
         The caller's frame is not modified.
 
         Example:
@@ -434,7 +455,8 @@ class TimeEntriesAccessor:
         """
         return audit_rules.audit(
             self._frame, rules, now=now, unbilled_days=unbilled_days, max_hours=max_hours,
-            tz=tz, rates=rates,
+            tz=tz, rates=rates, expected_hours_per_day=expected_hours_per_day, team=team,
+            week_start=week_start,
         )  # fmt: skip
 
     def summary(self, *, now: Any = None, rates: Rates | None = None) -> Summary:

@@ -53,6 +53,7 @@ from fbtime.clock import now as current_time
 from fbtime.display import no_group, unknown_teammate
 from fbtime.errors import QueryError
 from fbtime.money import MONEY, total
+from fbtime.rounding import LOGGED_COLUMN, rounding_of
 from fbtime.weeks import WEEK_STARTS, anchor, frame_week_start
 
 #: group name -> (id column, name column)
@@ -606,7 +607,9 @@ def totals(frame: pd.DataFrame) -> Totals:
     work = hours_frame(frame, "UTC")
     logged = flag(frame, "is_logged")
     unbilled = logged & flag(frame, "billable") & ~flag(frame, "billed")
-    seconds = frame["duration"].to_numpy(dtype="int64", na_value=0)
+    # the server's totals are of the logged time, also when this frame's time is rounded
+    kept = LOGGED_COLUMN if rounding_of(frame) is not None else "duration"
+    seconds = frame[kept].to_numpy(dtype="int64", na_value=0)
     total_logged, total_unbilled = int(seconds[logged].sum()), int(seconds[unbilled].sum())
     info = frame.attrs.get("fbtime")
     meta = info.get("meta") if isinstance(info, dict) else None

@@ -19,7 +19,7 @@ Rules never modify the frame.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -34,6 +34,7 @@ from fbtime.analysis import (
     flag,
     has_amounts,
     local_day,
+    period_start,
     resolve_tz,
     running_mask,
     summarize_by,
@@ -44,13 +45,20 @@ from fbtime.display import formatted, hours, money
 from fbtime.errors import QueryError
 from fbtime.export import to_text
 from fbtime.rates import Rates, budget, fixed_price_unbilled
+from fbtime.rounding import LOGGED_COLUMN, describe, rounding_of
 from fbtime.text import for_html, for_terminal
+from fbtime.weeks import frame_week_start
 
 FINDING_COLUMNS: tuple[str, ...] = ("rule", "id", "teammate", "client", "detail", "severity")
 #: Severity, ordered: ``findings["severity"].max()`` is the worst, and errors sort first.
 SEVERITY = pd.CategoricalDtype(["info", "warning", "error"], ordered=True)
 DEFAULT_UNBILLED_DAYS = 30
 DEFAULT_MAX_HOURS = 12
+#: Hours expected of a teammate on each workday (Monday to Friday) by ``under_logged``.
+DEFAULT_EXPECTED_HOURS = 8.0
+#: Expected hours per day: one number for everyone, or per teammate (identity id or name;
+#: the key None sets everyone else's, else :data:`DEFAULT_EXPECTED_HOURS`).
+ExpectedHours = float | Mapping[int | str | None, float]
 #: Columns that make two entries "the same work" for the ``duplicate`` rule.
 DUPLICATE_KEYS: tuple[str, ...] = (
     "identity_id",
@@ -72,6 +80,9 @@ class AuditContext:
     max_hours: float = DEFAULT_MAX_HOURS
     tz: str = "UTC"
     rates: Rates | None = None
+    expected_hours: ExpectedHours = DEFAULT_EXPECTED_HOURS
+    team: Mapping[int, str | None] | None = None
+    week_start: str = "monday"
 
 
 Rule = Callable[[pd.DataFrame, AuditContext], pd.DataFrame]
@@ -116,7 +127,11 @@ def _settled(frame: pd.DataFrame, *columns: str, running: bool = False) -> pd.Da
     unlogged = ~flag(frame, "is_logged", missing=True)
     settled = ~(running_mask(frame) | unlogged)
     mask = active_mask(frame) & (running_mask(frame) if running else settled)
-    return frame[[c for c in wanted if c in frame]].loc[mask]
+    rows = frame[[c for c in wanted if c in frame]].loc[mask]
+    if "duration" in wanted and rounding_of(frame) is not None:
+        # a rounded frame (fbtime.rounding): rules judge the time as logged, not rounded
+        rows = rows.assign(duration=frame.loc[mask, LOGGED_COLUMN])
+    return rows
 
 
 def _hours_text(seconds: pd.Series) -> pd.Series:
@@ -321,6 +336,104 @@ def rule_missing_day(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
     return out.astype({c: "str" for c in ("rule", "teammate", "detail")} | {"severity": SEVERITY})
 
 
+def _expected(ctx: AuditContext, who: pd.Series, names: pd.Series) -> np.ndarray:
+    """Hours a day each teammate is expected to log (by id, then by name, then default)."""
+    table = ctx.expected_hours
+    if not isinstance(table, Mapping):
+        return np.full(len(who), float(table))
+    default = float(table.get(None, DEFAULT_EXPECTED_HOURS))
+    by_id = who.map({k: v for k, v in table.items() if isinstance(k, int)})
+    by_name = names.map({k: v for k, v in table.items() if isinstance(k, str)})
+    chosen = by_id.astype("Float64").fillna(by_name.astype("Float64")).fillna(default)
+    return chosen.to_numpy(dtype=float)
+
+
+_DAY = pd.Timedelta(days=1)
+
+
+def _utc_day(stamp: str, seconds: int = 0) -> pd.Timestamp:
+    """The date (naive midnight) of a load filter's UTC time (``+ seconds``): the date the
+    user gave."""
+    moment = pd.Timestamp(stamp) + pd.Timedelta(seconds=seconds)
+    return moment.tz_convert("UTC").tz_localize(None).normalize()
+
+
+def rule_under_logged(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """Teammates who logged fewer hours in a week than expected, with the shortfall.
+
+    Weeks start on the business's day (``week_start``); workdays are Monday to Friday,
+    each expecting ``expected_hours_per_day`` (a number, or per teammate). The days
+    counted run from the first day anyone logged time in the frame to the last day
+    already over (before the audit's "now", in ``ctx.tz``), or to the load's
+    ``started_to``: a week not over yet expects only its days so far. A teammate of the
+    team list (``audit(team=...)``) who logged nothing is found too; without it, only
+    teammates with time in the frame are. One finding per teammate and week, ``id`` NA.
+    """
+    rows = _settled(frame, "is_logged", "started_at", "duration")
+    rows = rows.loc[flag(rows, "is_logged") & rows["identity_id"].notna().to_numpy()]
+    day = local_day(rows, ctx.tz)
+    today = pd.Timestamp(ctx.now).tz_convert(ctx.tz).tz_localize(None).normalize()
+    last = today - pd.Timedelta(days=1)
+    if day.empty:
+        return empty_findings()
+    first = day.min()
+    info = frame.attrs.get("fbtime")
+    loaded = (info.get("filters") or {}) if isinstance(info, dict) else {}
+    if isinstance(loaded.get("started_from"), str):  # the dates the load asked for
+        first = _utc_day(loaded["started_from"])
+    if isinstance(loaded.get("started_to"), str):  # its last whole day
+        last = min(last, _utc_day(loaded["started_to"], 1) - _DAY)
+    if first > last:
+        return empty_findings()
+    days = pd.Series(pd.date_range(first, last, freq="D"))
+    days = days.loc[(days.dt.day_of_week < 5).to_numpy()]
+    weeks = period_start(days, "W", ctx.week_start).value_counts().sort_index()
+    team = dict(ctx.team or {})
+    seen = rows.groupby("identity_id")["teammate_name"].first() if "teammate_name" in rows else None
+    ids = sorted(set(team) | set(rows["identity_id"].astype("int64")))
+    if weeks.empty or not ids:
+        return empty_findings()
+    names = pd.Series({i: team.get(i) for i in ids}, dtype="str")
+    if seen is not None:
+        names = names.fillna(pd.Series(seen.to_numpy(), index=seen.index.astype("int64")))
+    grid = pd.MultiIndex.from_product([ids, weeks.index], names=["who", "week"]).to_frame(False)
+    inside = ((day >= days.min()) & (day <= last)).to_numpy(dtype=bool)
+    logged = (
+        pd.DataFrame({
+            "who": rows["identity_id"].astype("int64").to_numpy()[inside],
+            "week": period_start(day[inside], "W", ctx.week_start).to_numpy(),
+            "seconds": rows["duration"].to_numpy(dtype="float64", na_value=0.0)[inside],
+        })
+        .groupby(["who", "week"])["seconds"].sum()
+    )  # fmt: skip
+    key = pd.MultiIndex.from_frame(grid)
+    hours = logged.reindex(key, fill_value=0.0).to_numpy() / 3600
+    workdays = grid["week"].map(weeks).to_numpy(dtype="int64")
+    label = grid["who"].map(names).fillna(grid["who"].astype("str"))
+    per_day = _expected(ctx, grid["who"], grid["who"].map(names))
+    expected = per_day * workdays
+    short = np.round(expected - hours, 6) > 0
+    grid, label = grid.loc[short], label.loc[short]
+    hours, expected, workdays = hours[short], expected[short], workdays[short]
+    full = (grid["week"] + pd.Timedelta(days=7) <= today).to_numpy(dtype=bool)
+    detail = [
+        f"logged {h:,.2f} h of {e:,.2f} h expected in the week of {w:%a %Y-%m-%d} "
+        f"({n} workday{'s' if n != 1 else ''}{'' if f else ' so far'}): {e - h:,.2f} h short"
+        for h, e, w, n, f in zip(hours, expected, grid["week"], workdays, full, strict=True)
+    ]
+    n = len(detail)
+    return pd.DataFrame(
+        {
+            "rule": pd.Series(["under_logged"] * n, dtype="str"),
+            "id": pd.Series([None] * n, dtype=_NO_ID).array,
+            "teammate": pd.Series(label.to_numpy(), dtype="str"),
+            "client": pd.Series([pd.NA] * n, dtype="str"),
+            "detail": pd.Series(detail, dtype="str"),
+            "severity": pd.Series(["warning"] * n, dtype=SEVERITY),
+        }
+    )
+
+
 # -- money rules (after with_rates) -------------------------------------------------------
 def _billable_priced(frame: pd.DataFrame) -> pd.DataFrame:
     rows = _settled(frame, "billable", "rate", "rate_source", "project_id")
@@ -434,12 +547,16 @@ RULES: dict[str, Rule] = {
     "future": rule_future,
     "old_unbilled": rule_old_unbilled,
     "missing_day": rule_missing_day,
+    "under_logged": rule_under_logged,
     "missing_rate": rule_missing_rate,
     "zero_rate": rule_zero_rate,
     "fixed_price_billable": rule_fixed_price_billable,
     "foreign_currency": rule_foreign_currency,
     "over_budget": rule_over_budget,
 }
+#: Rules that run only when asked for by name: ``under_logged`` needs the business's
+#: expected hours, and part-time teams would drown in findings from a guessed 8 a day.
+OPT_IN_RULES: tuple[str, ...] = ("under_logged",)
 #: Rules that need amounts (``with_rates``); ``over_budget`` needs ``audit(rates=...)``.
 MONEY_RULES: tuple[str, ...] = (
     "missing_rate", "zero_rate", "fixed_price_billable", "foreign_currency",
@@ -468,6 +585,41 @@ def _runnable(names: list[str], frame: pd.DataFrame, rates: Rates | None, asked:
     return out
 
 
+def check_expected(hours: Any) -> ExpectedHours:
+    """Expected hours per day as :func:`audit` takes them (0 to 24 each), else QueryError."""
+    table = hours if isinstance(hours, Mapping) else {None: hours}
+    out: dict[int | str | None, float] = {}
+    for key, value in table.items():
+        if key is not None and (isinstance(key, bool) or not isinstance(key, int | str)):
+            raise QueryError(f"expected hours are keyed by identity id or name, got {key!r}")
+        ok = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+        if not ok or not 0 <= float(value) <= 24:
+            raise QueryError(f"expected hours per day must be from 0 to 24, got {value!r}")
+        out[key] = float(value)
+    return out if isinstance(hours, Mapping) else out[None]
+
+
+def team_names(team: Any) -> dict[int, str | None] | None:
+    """``{identity_id: name}`` from ``load_team(client)``, a mapping or ids (None: unknown)."""
+    if team is None:
+        return None
+    if isinstance(team, pd.DataFrame):
+        names = team["name"] if "name" in team else pd.Series(pd.NA, index=team.index)
+        pairs: Iterable[tuple[Any, Any]] = zip(team.index, names, strict=True)
+    elif isinstance(team, Mapping):
+        pairs = team.items()
+    elif isinstance(team, Iterable) and not isinstance(team, str | bytes):
+        pairs = ((i, None) for i in team)
+    else:
+        raise QueryError(f"team must be fbtime.load_team(client), ids or a mapping, got {team!r}")
+    out: dict[int, str | None] = {}
+    for key, name in pairs:
+        if isinstance(key, bool) or not isinstance(key, int | np.integer):
+            raise QueryError(f"team ids must be integers, got {key!r}")
+        out[int(key)] = None if name is None or pd.isna(name) else str(name)
+    return out
+
+
 def audit(
     frame: pd.DataFrame,
     rules: Iterable[str] | str | None = None,
@@ -477,8 +629,11 @@ def audit(
     max_hours: float = DEFAULT_MAX_HOURS,
     tz: str | None = None,
     rates: Rates | None = None,
+    expected_hours_per_day: ExpectedHours = DEFAULT_EXPECTED_HOURS,
+    team: pd.DataFrame | Mapping[int, str] | Iterable[int] | None = None,
+    week_start: str | None = None,
 ) -> pd.DataFrame:
-    """Run audit rules (all of :data:`RULES` by default) and return their findings.
+    """Run audit rules (all of :data:`RULES` but :data:`OPT_IN_RULES` by default).
 
     Args:
         frame: a time-entry frame; it is not modified.
@@ -489,6 +644,12 @@ def audit(
         max_hours: entries longer than this are reported by ``over_12h``.
         tz: zone for ``missing_day`` (default: the frame's most common local zone).
         rates: ``fbtime.load_rates(client)``, for ``over_budget``.
+        expected_hours_per_day: for ``under_logged``: hours each workday (Monday to
+            Friday), or ``{identity_id or name: hours}`` (the key None: everyone else).
+        team: ``fbtime.load_team(client)`` (or ids, or ``{id: name}``): ``under_logged``
+            then finds teammates who logged nothing in a week too.
+        week_start: ``"monday"`` or ``"sunday"`` (default: the business's, see
+            :mod:`fbtime.weeks`), for ``under_logged``.
 
     Returns:
         One row per finding, errors first (then warnings, then info), each severity in
@@ -498,7 +659,8 @@ def audit(
         QueryError: a rule name is unknown (the message lists the valid names), or a rule
             asked for by name lacks what it needs (amounts, rates).
     """
-    names = [rules] if isinstance(rules, str) else list(RULES if rules is None else rules)
+    default = [name for name in RULES if name not in OPT_IN_RULES]
+    names = [rules] if isinstance(rules, str) else list(default if rules is None else rules)
     unknown = [name for name in names if name not in RULES]
     if unknown:
         raise QueryError(
@@ -506,7 +668,11 @@ def audit(
             f"valid rules: {', '.join(RULES)}"
         )
     names = _runnable(names, frame, rates, asked=rules is not None)
-    ctx = AuditContext(clock(now), unbilled_days, max_hours, resolve_tz(frame, tz), rates)
+    ctx = AuditContext(
+        clock(now), unbilled_days, max_hours, resolve_tz(frame, tz), rates,
+        expected_hours=check_expected(expected_hours_per_day), team=team_names(team),
+        week_start=frame_week_start(frame, week_start) if "under_logged" in names else "monday",
+    )  # fmt: skip
     parts = [RULES[name](frame, ctx) for name in names]
     parts = [part for part in parts if len(part)]
     if not parts:
@@ -531,6 +697,8 @@ class Summary:
     audit_counts: pd.DataFrame
     fixed_price_unbilled: Decimal | None = None
     foreign: tuple[str, ...] = ()
+    #: How the time was rounded (:func:`fbtime.rounding.round_time`), None when it was not.
+    rounded: str | None = None
 
     def _totals_lines(self) -> list[str]:
         t = self.totals
@@ -558,6 +726,8 @@ class Summary:
             for name in self.foreign:
                 extra.append(f"{name} is billed in another currency (not converted)")
             lines += [f"  {line}" for line in extra]
+        if self.rounded is not None:
+            lines.append(self.rounded)
         return lines
 
     def __str__(self) -> str:
@@ -590,10 +760,19 @@ def _server_hours(seconds: int | None) -> str:
 
 
 def summarize(
-    frame: pd.DataFrame, *, now: Any = None, tz: str | None = None, rates: Rates | None = None
+    frame: pd.DataFrame,
+    *,
+    now: Any = None,
+    tz: str | None = None,
+    rates: Rates | None = None,
+    found: pd.DataFrame | None = None,
 ) -> Summary:
-    """Build a :class:`Summary`: totals, by client and counts of :func:`audit` findings."""
-    found = audit(frame, now=now, tz=tz, rates=rates)
+    """Build a :class:`Summary`: totals, by client and counts of :func:`audit` findings.
+
+    ``found``: findings already made (``fbtime audit`` passes its own, of the rules it
+    ran); default: a full :func:`audit` of ``frame``.
+    """
+    found = audit(frame, now=now, tz=tz, rates=rates) if found is None else found
     counts = (
         found.groupby(["severity", "rule"], observed=True, sort=False)
         .size()
@@ -604,4 +783,7 @@ def summarize(
     if "foreign_currency" in set(found["rule"]):
         foreign = tuple(found.loc[found["rule"] == "foreign_currency", "client"].astype(str))
     fixed = fixed_price_unbilled(rates) if rates is not None else None
-    return Summary(totals(frame), summarize_by(frame, "client"), counts, fixed, foreign)
+    rounding = rounding_of(frame)
+    note = describe(rounding) if rounding is not None else None
+    by_client = summarize_by(frame, "client")
+    return Summary(totals(frame), by_client, counts, fixed, foreign, note)

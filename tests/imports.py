@@ -51,6 +51,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "fbtime.plots",
             "fbtime.export",
             "fbtime.rates",
+            "fbtime.rounding",
             "fbtime.money",
             "fbtime.display",
             "fbtime.drafts",

@@ -13,6 +13,10 @@ Which rows a plan may change is decided once, by the masks of :mod:`fbtime.analy
   with no duration is in no total (its hours are unknown): it is not marked.
 * ``update`` and ``delete`` change any active, logged entry that is not an open timer.
 
+A frame rounded by :func:`fbtime.rounding.round_time` is planned from its logged time: the
+plan's ``before`` holds the server's duration (so apply sees no conflict) and no plan
+writes a rounded duration back unless ``update(duration=...)`` asks for it.
+
 The rest are ``skipped`` with a reason. The values a plan records are checked on their
 columns as it is built (the plan is then checked: :meth:`~fbtime.bulk.change.PlanData.checked`
 does nothing more); a value no plan can hold raises :class:`~fbtime.PlanError` naming the
@@ -35,6 +39,7 @@ from fbtime.bulk.checks import COMPARED, MAX_HOURS, MAX_ID, check_value, is_id
 from fbtime.bulk.plan import UpdatePlan
 from fbtime.config import check_base_url
 from fbtime.errors import ConfigError, PlanError, QueryError
+from fbtime.rounding import LOGGED_COLUMN, rounding_of
 from fbtime.schema import INDEX
 
 DELETED = "deleted entry"
@@ -64,6 +69,8 @@ def _rows(frame: pd.DataFrame) -> pd.DataFrame:
         raise PlanError("the frame has no 'id' index or column: plans change entries by id")
     rows = frame if frame.index.name == INDEX else frame.set_index(INDEX)
     rows = rows.copy(deep=False)  # (copy-on-write: no data is copied)
+    if rounding_of(frame) is not None:  # plans compare and keep the logged time, never rounded
+        rows["duration"] = rows[LOGGED_COLUMN]
     rows.attrs = {}  # every column operation below would deep-copy them
     if rows.index.hasnans:
         raise PlanError("some rows have no id; only entries loaded from FreshBooks can change")

@@ -2,6 +2,7 @@
 
 * :mod:`.main`: the parser, ``demo``, ``sandbox``, ``export``, ``cache``; :func:`main`.
 * :mod:`.options`: the filter and connection options shared by commands and examples.
+* :mod:`.audit`: ``audit`` (exit 0, 1 or 2, for cron and CI).
 * :mod:`.bulk`: ``mark-billed``, ``plan show``, ``apply``, ``resume``, ``undo``.
 * :mod:`.login`: ``login``, ``whoami``, ``use``.
 * :mod:`.sync`: ``sync``.

@@ -1,5 +1,5 @@
 """The ``fbtime`` command: demo, sandbox, export, cache, and (from the other modules here)
-bulk changes, sign-in and sync.
+the audit, bulk changes, sign-in and sync.
 
 Every command that talks to an API reads the same settings as :class:`fbtime.Client`
 (``FRESHBOOKS_ACCESS_TOKEN``, ``FRESHBOOKS_BUSINESS_ID``, ``FRESHBOOKS_API_URL``, or a saved
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fbtime.api import cache
 from fbtime.api.query import encode_filters
-from fbtime.cli import bulk, imports, invoice, login, sync
+from fbtime.cli import audit, bulk, imports, invoice, login, sync
 from fbtime.cli import sandbox as sandbox_cli
 from fbtime.cli.options import add_connection_options, add_filters, connect_from, filters
 from fbtime.demo import run_demo
@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dir", help="cache directory (default: the user cache dir)")
     p.set_defaults(func=cmd_cache)
 
+    audit.add_commands(sub)  # audit
     bulk.add_commands(sub)  # mark-billed, plan show, apply, resume, undo
     invoice.add_commands(sub)  # invoice
     imports.add_commands(sub)  # import
@@ -123,8 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if getattr(args, "command", None) == "sandbox":  # its options are its own parser's
         args.sandbox_args = [*extra, *args.sandbox_args]
-    elif extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    elif extra:  # a command may report usage errors its own way (audit: one line)
+        getattr(args, "usage_error", parser.error)(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return int(args.func(args) or 0)
     except FBTimeError as exc:

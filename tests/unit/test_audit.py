@@ -7,11 +7,12 @@ import pytest
 from conftest import NOW, PLANTED
 
 import fbtime.accessor  # noqa: F401  (registers df.fbtime)
-from fbtime.audit import FINDING_COLUMNS, MONEY_RULES, RULES
+from fbtime.audit import FINDING_COLUMNS, MONEY_RULES, OPT_IN_RULES, RULES
 from fbtime.errors import QueryError
 
-#: Rules that read only the entries (the money rules are in test_money_audit.py).
-ENTRY_RULES = [name for name in RULES if name not in (*MONEY_RULES, "over_budget")]
+#: Rules that read only the entries (the money rules are in test_money_audit.py,
+#: under_logged in test_under_logged.py).
+ENTRY_RULES = [name for name in RULES if name not in (*MONEY_RULES, "over_budget", *OPT_IN_RULES)]
 
 #: Entry ids each rule must report on the anomaly frame (overlap: 109 overlaps clean
 #: entry 1, and the two duplicates 111/112 overlap each other by definition).
