@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import numbers
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeGuard
 
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
@@ -49,6 +51,8 @@ MAX_PER_PAGE = 100
 DEFAULT_MAX_RETRY_AFTER = 60.0
 #: The largest answer fbtime reads, decompressed (a page of 100 entries is about 50 KB).
 DEFAULT_MAX_ANSWER_BYTES = 16 * 1024 * 1024
+#: Ids (entries, businesses, clients, teammates...) are positive and fit in 64 bits.
+MAX_ID = 2**63 - 1
 
 ENV_TOKEN = "FRESHBOOKS_ACCESS_TOKEN"
 ENV_BUSINESS_ID = "FRESHBOOKS_BUSINESS_ID"
@@ -117,6 +121,23 @@ def _whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def is_id(value: object) -> TypeGuard[int]:
+    """The one id rule: a whole number from 1 to :data:`MAX_ID` (a bool is no id; numpy
+    integers from a frame are ids)."""
+    whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return whole and 0 < value <= MAX_ID  # type: ignore[operator]
+
+
+def is_count(value: object) -> TypeGuard[int]:
+    """A count from a server or a file: a whole number, 0 or more (a bool is no count)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def id_problem(name: str, value: object) -> str:
+    """What is wrong with an id that fails :func:`is_id` (one message for every id)."""
+    return f"{name} must be positive and fit in 64 bits (below 2**63), got {value!r}"
+
+
 def _positive(name: str, value: object, unit: str = "seconds") -> None:
     number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
     if number is None or not math.isfinite(number) or number <= 0:
@@ -147,8 +168,8 @@ def check_business_id(value: object) -> int:
             f"or business uuid), got {value!r}"
         )
     number = int(text)
-    if not 0 < number < 2**63:
-        raise ConfigError(f"business_id must be positive and below 2**63, got {number}")
+    if not is_id(number):
+        raise ConfigError(id_problem("business_id", number))
     return number
 
 

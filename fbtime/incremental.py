@@ -42,7 +42,7 @@ from fbtime.api.cache import Snapshots
 from fbtime.api.client import Client
 from fbtime.api.paging import Changes, Page, read_pages, reconcile
 from fbtime.api.query import encode_filters, to_utc
-from fbtime.config import DEFAULT_PER_PAGE, DEFAULT_WATERMARK_LAG
+from fbtime.config import DEFAULT_PER_PAGE, DEFAULT_WATERMARK_LAG, is_count
 from fbtime.errors import UnexpectedAnswerError
 from fbtime.files import read_limited
 from fbtime.frame import apply_changes, records_to_frame
@@ -111,7 +111,7 @@ def count_entries(client: Client, filters: dict[str, Any]) -> dict[str, Any]:
 
 def _total(meta: dict[str, Any], path: str) -> int:
     total = meta.get("total")
-    if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+    if not is_count(total):
         raise UnexpectedAnswerError(f"GET {path}: meta.total is {total!r}, not a count")
     return total
 
@@ -234,7 +234,7 @@ def _read_snapshot(path: Path, state: dict[str, Any]) -> pd.DataFrame | None:
     """The frame a state's file holds, or None unless it is exactly that write's frame and
     exactly a time-entry frame (the file is read back, so it is checked like an answer)."""
     size = state.get("bytes")
-    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+    if not is_count(size) or not size:
         return None
     try:
         data = read_limited(path, size)
@@ -275,7 +275,7 @@ def _check_state(state: dict[str, Any], now: float) -> dict[str, Any] | None:
         return None
     if watermark.tzinfo is None or not math.isfinite(checked) or checked > now + 300:
         return None
-    if isinstance(rows, bool) or not isinstance(rows, int) or not isinstance(meta, dict):
+    if not is_count(rows) or not isinstance(meta, dict):
         return None
     if not isinstance(generation, str):
         return None

@@ -29,7 +29,7 @@ from fbtime.api.cache import snapshot_key
 from fbtime.api.client import Client
 from fbtime.api.paging import read_pages
 from fbtime.api.query import FILTERS, DateLike, check_per_page, encode_filters
-from fbtime.config import DEFAULT_PER_PAGE, check_seconds
+from fbtime.config import DEFAULT_PER_PAGE, check_seconds, id_problem, is_id
 from fbtime.errors import (
     ConfigError,
     InconsistentPagesError,
@@ -378,8 +378,8 @@ def _identity(row: dict[str, Any], where: str) -> int | None:
     ident = row.get("identity_id")
     if ident is None:
         return None
-    if isinstance(ident, bool) or not isinstance(ident, int) or ident <= 0:
-        raise UnexpectedAnswerError(f"{where}: identity_id is {ident!r}, not a positive id")
+    if not is_id(ident):
+        raise UnexpectedAnswerError(f"{where}: {id_problem('identity_id', ident)}")
     return ident
 
 

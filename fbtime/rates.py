@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fbtime.config import id_problem, is_id
 from fbtime.errors import QueryError, SchemaError, UnexpectedAnswerError
 from fbtime.money import (
     MONEY,
@@ -252,8 +253,8 @@ Overrides = Mapping[str, Mapping[Any, Any]]
 
 
 def _int_id(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
-        raise QueryError(f"{what} must be a positive whole-number id, got {value!r}")
+    if not is_id(value):
+        raise QueryError(id_problem(what, value))
     return int(value)
 
 

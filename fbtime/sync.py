@@ -44,7 +44,7 @@ import pandas as pd
 
 from fbtime.api.client import Client
 from fbtime.api.query import check_per_page, encode_filters
-from fbtime.config import DEFAULT_PER_PAGE, DEFAULT_WATERMARK_LAG, check_seconds
+from fbtime.config import DEFAULT_PER_PAGE, DEFAULT_WATERMARK_LAG, check_seconds, is_id
 from fbtime.errors import ConfigError, QueryError, SyncError, SyncFiltersError
 from fbtime.files import read_limited, write_private, write_private_with
 from fbtime.frame import sort_entries
@@ -225,7 +225,7 @@ def _read_state(path: Path) -> dict[str, Any] | None:
         ):
             raise ValueError("filters must map names to query values")
         business = state.get("business_id")
-        if isinstance(business, bool) or not isinstance(business, int) or business <= 0:
+        if not is_id(business):
             raise ValueError(f"business_id {business!r} is not a business id")
         watermark = _parse_time(state["watermark"])
         if watermark > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5):

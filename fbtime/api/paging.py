@@ -30,6 +30,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from fbtime.config import is_count, is_id
 from fbtime.errors import InconsistentPagesError, UnexpectedAnswerError
 
 
@@ -80,7 +81,7 @@ def _count(meta: dict[str, Any], name: str, where: str) -> int | None:
     value = meta.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if not is_count(value):
         raise UnexpectedAnswerError(f"{where}: meta.{name} is {value!r}, not a count")
     return value
 
@@ -170,10 +171,7 @@ def _shape(page: Page, key: str | Locate, per_page: int, id_key: str, where: str
                 f"{where}: row {index + 1} is {type(row).__name__}, not an object"
             )
         value = row.get(id_key)
-        ok = (isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63) or (
-            id_key != "id" and isinstance(value, str) and bool(value)
-        )
-        if not ok:
+        if not (is_id(value) or (id_key != "id" and isinstance(value, str) and value)):
             raise UnexpectedAnswerError(
                 f"{where}: row {index + 1} has {id_key} {value!r}; every row needs a positive "
                 f"whole-number {id_key}"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from fbtime.api.fields import check_fields, writable_payload
 from fbtime.api.paging import Listing, read_pages
 from fbtime.api.query import check_per_page, encode_filters, to_id
-from fbtime.config import DEFAULT_PER_PAGE
+from fbtime.config import DEFAULT_PER_PAGE, is_id
 from fbtime.errors import UnexpectedAnswerError
 
 if TYPE_CHECKING:
@@ -129,6 +129,6 @@ def _entry(body: Any, where: str) -> dict[str, Any]:
     if not isinstance(entry, dict):
         raise UnexpectedAnswerError(f"{where}: the answer has no time_entry object")
     entry_id = entry.get("id")
-    if isinstance(entry_id, bool) or not isinstance(entry_id, int) or entry_id <= 0:
+    if not is_id(entry_id):
         raise UnexpectedAnswerError(f"{where}: the entry's id is {entry_id!r}, not an id")
     return entry
