@@ -28,17 +28,15 @@ DEFAULT_BASE_URL = "https://api.freshbooks.com"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CACHE_EXPIRE = timedelta(minutes=15)
 DEFAULT_RETRIES = 5
-#: Concurrent requests: None adapts them to the API (``fbtime.api.concurrency``).
-DEFAULT_WORKERS: int | None = None
+#: Requests a client keeps in flight (a load's pages). On the benchmark (a 20 ms API on 2
+#: CPUs) 16 was the fastest and 32 no faster; each request in flight holds a page in
+#: memory, and FreshBooks does not document how many parallel requests it tolerates. A
+#: concurrency adapted to latency was slower than a fixed 16 (bench/RESULTS.md), so there
+#: is none: a published limit and 429s are paced by :mod:`fbtime.api.ratelimit`.
+DEFAULT_WORKERS = 16
 #: The hard cap on concurrent requests (``workers=`` is checked against it); the
 #: connection pool holds this many connections.
 MAX_WORKERS = 32
-#: The most adaptive concurrency grows to. On the benchmark (20 ms API, 2 CPUs) 16
-#: workers were the fastest, 32 slower, and each request in flight holds a page in
-#: memory (bench/RESULTS.md); FreshBooks does not document how many it tolerates.
-ADAPTIVE_MAX_WORKERS = 16
-#: Where adaptive concurrency starts (the fixed count of earlier versions).
-START_WORKERS = 4
 #: Subtracted from the server's time of a fetch to make the watermark an ``updated_since``
 #: query starts from (sync and cache revalidation): it covers clock skew between the API's
 #: servers and the whole-second precision of ``updated_since``.
@@ -88,7 +86,7 @@ class Settings:
     cache_expire: timedelta = DEFAULT_CACHE_EXPIRE
     timeout: float = DEFAULT_TIMEOUT
     retries: int = DEFAULT_RETRIES
-    workers: int | None = DEFAULT_WORKERS
+    workers: int = DEFAULT_WORKERS
     rate_limit: float | None = None
     max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
     max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
@@ -108,12 +106,9 @@ class Settings:
             )
         if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
             raise ConfigError(f"retries must be a whole number >= 0, got {self.retries!r}")
-        if self.workers is not None and (
-            not _whole(self.workers) or not 1 <= self.workers <= MAX_WORKERS
-        ):
+        if not _whole(self.workers) or not 1 <= self.workers <= MAX_WORKERS:
             raise ConfigError(
-                f"workers must be a whole number from 1 to {MAX_WORKERS} (or None to adapt), "
-                f"got {self.workers!r}"
+                f"workers must be a whole number from 1 to {MAX_WORKERS}, got {self.workers!r}"
             )
 
 

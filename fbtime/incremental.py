@@ -91,7 +91,7 @@ def changes_since(
         page_reader(client, params, per_page, False, False),
         key="time_entries",
         per_page=per_page,
-        workers=client.concurrency,
+        workers=client.workers,
     )
     changes = reconcile(listing.rows, keep_deleted=bool(filters.get("include_deleted")))
     info = {"requests": listing.requests, "pages": listing.requests,

@@ -100,7 +100,7 @@ def load_frame(
             get_page,
             key="time_entries",
             per_page=per_page,
-            workers=client.concurrency,
+            workers=client.workers,
             progress=progress if attempt == 0 else None,
             on_total=on_total if attempt == 0 else None,
             convert=page_chunk,
@@ -274,11 +274,10 @@ class _Bar:
             self._shown = now
             self.bar.set_postfix_str(self.status(self.client))
 
-    @staticmethod
-    def status(client: Client) -> str:
-        """``"8 in flight, 310 req/s"`` (and the published limit, when there is one)."""
-        concurrency, window = client.concurrency, client.limiter.window
-        text = f"{concurrency.limit} in flight, {concurrency.rate:.0f} req/s"
+    def status(self, client: Client) -> str:
+        """``"16 in flight, 310 req/s"`` (and the published limit, when there is one)."""
+        window, rate = client.limiter.window, self.bar.format_dict.get("rate") or 0.0
+        text = f"{client.limiter.in_flight} in flight, {rate:.0f} req/s"
         return text + (f", limit {window.limit}/window" if window is not None else "")
 
     def __enter__(self) -> _Bar:

@@ -10,12 +10,10 @@ double an entry), and 400/401/403/404/422 never are. A ``Retry-After`` longer th
 ``max_retry_after`` raises :class:`~fbtime.RateLimitError` at once, and a 429 pauses
 every worker of the client together (:class:`~fbtime.api.ratelimit.RateLimiter`).
 
-**Pacing and concurrency sit outside that budget.** Before each attempt the client's
-:class:`~fbtime.api.concurrency.Concurrency` gives it a place in flight and its
+**Pacing sits outside that budget.** Before each attempt the client's
 :class:`~fbtime.api.ratelimit.RateLimiter` lets it go when the API's published window
-(``X-RateLimit-*``) has room; the attempt's answer then tells both what the API showed
-(latency, status, the window's headers). Neither ever adds or removes an attempt: a 429
-is still one attempt of its request.
+(``X-RateLimit-*``) has room; the attempt's answer then tells it what the window holds.
+It never adds or removes an attempt: a 429 is still one attempt of its request.
 
 **Worst case of one call.** Each attempt costs at most ``timeout`` to connect plus
 ``timeout`` for the whole answer (:mod:`fbtime.api.transport` reads it as a stream with a
@@ -60,7 +58,6 @@ from urllib3.util.retry import Retry
 from fbtime._version import __version__
 from fbtime.api import cache
 from fbtime.api.cache import CacheLocation
-from fbtime.api.concurrency import Concurrency
 from fbtime.api.ratelimit import RateLimiter
 from fbtime.api.time_entries import TimeEntries
 from fbtime.api.transport import BoundedAdapter, describe
@@ -126,9 +123,7 @@ class Client:
         cache_expire: how long a cached GET stays fresh (default 15 minutes).
         timeout: seconds to wait for connect and for each read.
         retries: retry budget per request for 429/5xx/connection errors.
-        workers: requests in flight at once (a load's pages, a bulk apply's entries):
-            None (the default) adapts the number to the API's latency, errors and
-            published limit, from 4 up to 16; a number from 1 to 32 fixes it.
+        workers: requests a load keeps in flight, 1 to 32 (default 16).
         rate_limit: requests per second this client will not exceed (None: no pacing).
         max_retry_after: the longest ``Retry-After`` to wait out (default 60 s); a longer
             one raises RateLimitError at once.
@@ -175,7 +170,6 @@ class Client:
             **{k: v for k, v in options.items() if v is not None},  # type: ignore[arg-type]
         )
         self.limiter = RateLimiter(self.settings.rate_limit, max_wait=self.settings.max_retry_after)
-        self.concurrency = Concurrency(self.settings.workers)
         self._cache_location: CacheLocation | None = None
         self.session = self._make_session()
         self.time_entries = TimeEntries(self)
@@ -207,7 +201,7 @@ class Client:
         # max_retries=0: the adapter never retries; Client.send is the one retry layer
         adapter = BoundedAdapter(
             max_bytes=s.max_answer_bytes, max_retries=0, pool_connections=4,
-            pool_maxsize=max(10, self.concurrency.cap),  # one connection per request in flight
+            pool_maxsize=max(10, s.workers),  # one connection per request in flight
         )  # fmt: skip
         session.mount("http://", adapter)
         session.mount("https://", adapter)
@@ -234,6 +228,11 @@ class Client:
     @property
     def base_url(self) -> str:
         return self.settings.base_url
+
+    @property
+    def workers(self) -> int:
+        """Requests a load keeps in flight."""
+        return self.settings.workers
 
     @property
     def cache_path(self) -> Path | None:
@@ -364,24 +363,18 @@ class Client:
             if not use_cache:
                 kwargs["expire_after"] = 0  # requests-cache: fetch and do not store
             kwargs["force_refresh"] = refresh or not use_cache
-        with self.concurrency.slot():
-            grant = self.limiter.acquire()
-            started = time.perf_counter()
-            response, status = None, None  # status None: no answer came (a failed connection)
-            try:
-                response = self.session.request(method, url, **kwargs)
-                status = response.status_code
-            except sqlite3.DatabaseError as exc:
-                status = 0  # the cache failed, not the API: nothing to learn about it
-                raise _Retryable(exc) from None
-            except requests.exceptions.RequestException as exc:
-                message = describe(exc, method, url, self.settings.timeout)
-                raise _Retryable(TransportError(message)) from None
-            finally:
-                self.limiter.release(grant, response.headers if response is not None else None)
-                if status != 0 and not getattr(response, "from_cache", False):
-                    elapsed = time.perf_counter() - started
-                    self.concurrency.record(elapsed, status, held=grant.held)
+        grant = self.limiter.acquire()
+        started = time.perf_counter()
+        response = None
+        try:
+            response = self.session.request(method, url, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise _Retryable(exc) from None
+        except requests.exceptions.RequestException as exc:
+            message = describe(exc, method, url, self.settings.timeout)
+            raise _Retryable(TransportError(message)) from None
+        finally:
+            self.limiter.release(grant, response.headers if response is not None else None)
         log.debug(
             "%s %s -> %s in %.3f s%s",
             method,

@@ -56,7 +56,7 @@ COMPACT_EVERY = 20
 
 class Width(Protocol):
     """How many requests may be in flight: ``limit`` now, ``cap`` at most (it may change
-    while a list is read: :class:`fbtime.api.concurrency.Concurrency`)."""
+    while a list is read)."""
 
     limit: int
     cap: int

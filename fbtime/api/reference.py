@@ -74,7 +74,7 @@ def list_all(
             get_page, key=key, per_page=per_page, id_key=id_key, where=f"GET {path}"
         )
     listing = read_pages(
-        get_page, key=key, per_page=per_page, workers=client.concurrency, id_key=id_key
+        get_page, key=key, per_page=per_page, workers=client.workers, id_key=id_key
     )
     return listing.rows
 

@@ -64,7 +64,7 @@ class TimeEntries:
             get_page,
             key="time_entries",
             per_page=per_page,
-            workers=workers or self._client.concurrency,
+            workers=workers or self._client.workers,
             progress=progress,
             on_total=on_total,
         )
