@@ -19,15 +19,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import pandas as pd
 
+from fbtime import incremental
 from fbtime.api import reference
-from fbtime.api.cache import snapshot_key
 from fbtime.api.client import Client
-from fbtime.api.paging import read_pages
 from fbtime.api.query import FILTERS, DateLike, check_per_page, encode_filters
 from fbtime.config import DEFAULT_PER_PAGE, check_seconds, id_problem, is_id
 from fbtime.errors import (
@@ -38,16 +37,7 @@ from fbtime.errors import (
     UnexpectedAnswerError,
 )
 from fbtime.frame import chunks_to_frame, compact_chunks, page_chunk
-from fbtime.incremental import (  # changes_since and count_entries: kept importable from here
-    catch_up,
-    changes_since,  # noqa: F401
-    count_entries,  # noqa: F401
-    merge_meta,
-    new_state,
-    page_reader,
-    revalidate,
-    save_snapshot,
-)
+from fbtime.incremental import Loaded, catch_up, merge_meta, new_state, revalidate
 from fbtime.progress import progress_bar
 from fbtime.rates import Rates, projects_frame
 
@@ -57,50 +47,39 @@ VERIFY_LAG = dt.timedelta(seconds=5)
 
 def load_frame(
     client: Client,
-    filters: dict[str, Any],
+    params: Mapping[str, str],
     *,
     per_page: int = DEFAULT_PER_PAGE,
     refresh: bool = False,
-    use_cache: bool = True,
-    verify: bool = True,
+    keep: bool = True,
     accept_stale: dt.timedelta | None = None,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     max_attempts: int = 3,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Load every page of ``filters`` into a frame, reconciling changes made meanwhile.
+) -> Loaded:
+    """Load every page of the query ``params`` into a frame, reconciling changes meanwhile.
 
-    With a cached client (and ``use_cache``), a snapshot of the query is revalidated
-    first (see the module docstring); ``refresh=True`` skips it. After a load that read
-    the pages, entries changed since page 1 was served (less :data:`VERIFY_LAG`) are
-    fetched with ``updated_since`` and applied; then the server's count must match, else
-    the pages are read again. Pages never come from, nor go to, the HTTP cache: the
-    snapshot is the list's cache.
-
-    Returns:
-        The frame and ``{"requests", "passes", "meta", "server_time", "notes",
-        "source"}``; ``source`` is ``"network"``, ``"revalidated"`` or ``"cache"``.
+    With a cached client (and ``keep``), the query's snapshot is revalidated first (see
+    the module docstring); ``refresh=True`` skips it. After a load that read the pages,
+    entries changed since page 1 was served (less :data:`VERIFY_LAG`) are fetched with
+    ``updated_since`` and applied; then the server's count must match, else the pages are
+    read again. With ``keep``, the frame becomes the query's snapshot.
 
     Raises:
         InconsistentPagesError: the list kept changing through ``max_attempts`` loads.
     """
-    params = encode_filters(filters)
-    snapshots = client.snapshots if use_cache and verify else None
-    key = snapshot_key(client.time_entries.path, params)
-    requests, passes, notes = 0, 0, []
-    if snapshots is not None and not refresh:
-        frame, info = revalidate(client, snapshots, key, filters, per_page, accept_stale)
-        if frame is not None:
-            return frame, info
-        requests, notes = info["requests"], info["notes"]
-    generation = client.cache_generation()
-    get_page = page_reader(client, params, per_page, True, False)
+    path = client.snapshot_path(params) if keep else None
+    requests, notes = 0, []
+    if path is not None and not refresh:
+        found = revalidate(client, path, params, per_page, accept_stale)
+        if isinstance(found, Loaded):
+            return found
+        requests, notes = found.requests, found.notes
+    passes = 0
     for attempt in range(max_attempts):
-        listing = read_pages(
-            get_page,
-            key="time_entries",
+        listing = client.time_entries.pages(
+            params,
             per_page=per_page,
-            workers=client.workers,
             progress=progress if attempt == 0 else None,
             on_total=on_total if attempt == 0 else None,
             convert=page_chunk,
@@ -109,29 +88,27 @@ def load_frame(
         requests, passes = requests + listing.requests, passes + listing.passes
         notes += listing.notes
         try:
-            frame, meta = chunks_to_frame(listing.chunks), listing.meta
+            frame = chunks_to_frame(listing.chunks)
         except SchemaError as exc:  # a time the server sent that is no time
             raise UnexpectedAnswerError(f"GET {client.time_entries.path}: {exc}") from None
         del listing.chunks[:]
-        info = {"requests": requests, "passes": passes, "meta": meta, "notes": notes,
-                "server_time": listing.server_time, "source": "network"}  # fmt: skip
-        single = listing.requests == 1  # one answer is one snapshot: nothing to reconcile
-        if not verify or listing.server_time is None:
-            return frame, info
-        if not single:
+        loaded = Loaded(frame, listing.meta, requests, passes, listing.server_time, "network",
+                        notes=notes)  # fmt: skip
+        if listing.server_time is None:
+            return loaded
+        if listing.requests > 1:  # one answer is one snapshot: nothing to reconcile
             since = listing.server_time - VERIFY_LAG
-            result = catch_up(client, frame, filters, since, per_page=per_page, count=False)
-            info["requests"] = requests = requests + result.requests
-            frame = result.frame
+            result = catch_up(client, frame, params, since, per_page=per_page, count=False)
+            loaded.requests = requests = requests + result.requests
+            loaded.frame = result.frame
             if result.meta is not None:
-                info["meta"] = meta = merge_meta(meta, result.meta, per_page)
+                loaded.meta = merge_meta(loaded.meta, result.meta, per_page)
             if result.reason:
                 notes.append(f"load {attempt + 1}: {result.reason}")
                 continue
-        if snapshots is not None:
-            state = new_state(listing.server_time, frame, meta, generation)
-            save_snapshot(client, key, frame, state, frame_too=True)
-        return frame, info
+        if path is not None:
+            incremental.keep(path, loaded, new_state(client, params, loaded))
+        return loaded
     raise InconsistentPagesError(
         f"the list kept changing while it was loaded ({max_attempts} loads): "
         + " | ".join(notes)
@@ -227,25 +204,25 @@ def load_time_entries(
     client = client or Client()
     fetched_at = dt.datetime.now(dt.UTC)
     with _Bar(progress, client) as bar:
-        frame, info = load_frame(
+        loaded = load_frame(
             client,
-            filters,
+            params,
             per_page=per_page,
             refresh=refresh,
             accept_stale=stale,
             progress=bar.update,
             on_total=bar.set_total,
         )
-    meta = dict(info["meta"])  # every key the server sent (per-teammate and per-client totals)
+    frame = loaded.frame
     frame.attrs["fbtime"] = {
         "business_id": client.business_id,
         "base_url": client.base_url,
         "connection": client.connection_id,
         "filters": params,
-        "fetched_at": info.get("checked_at", fetched_at).isoformat(),
-        "meta": meta,
-        "requests": info["requests"],
-        "source": info["source"],
+        "fetched_at": (loaded.checked_at or fetched_at).isoformat(),
+        "meta": dict(loaded.meta),  # every key the server sent (per teammate, per client)
+        "requests": loaded.requests,
+        "source": loaded.source,
     }
     return frame
 

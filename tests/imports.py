@@ -40,6 +40,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "fbtime.schema",
             "fbtime.frame",
+            "fbtime.snapshot",
             "fbtime.incremental",
             "fbtime.load",
             "fbtime.sync",

@@ -47,17 +47,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 import orjson
 import requests
+from requests_cache import CachedSession
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from fbtime._version import __version__
-from fbtime.api import cache
-from fbtime.api.cache import CacheLocation
+from fbtime.api.cache import CacheLocation, cache_dir, make_session, quarantine
 from fbtime.api.ratelimit import RateLimiter
 from fbtime.api.time_entries import TimeEntries
 from fbtime.api.transport import BoundedAdapter, describe
@@ -68,6 +68,7 @@ from fbtime.errors import APIError, RateLimitError, TransportError, error_for_st
 
 log = logging.getLogger("fbtime")
 
+_S = TypeVar("_S", bound=requests.Session)
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -84,13 +85,11 @@ class Answer:
         server_time: the answer's ``Date`` header (UTC, whole seconds), or the local UTC
             time the request was sent if the server gave none. Cached answers keep the
             time they were first fetched, so a watermark taken from them stays safe.
-        from_cache: True if the answer came from the HTTP cache (no request was sent).
         url: the URL that answered (for messages; it never holds a token).
     """
 
     body: Any
     server_time: dt.datetime
-    from_cache: bool = False
     url: str = ""
 
 
@@ -170,8 +169,16 @@ class Client:
             **{k: v for k, v in options.items() if v is not None},  # type: ignore[arg-type]
         )
         self.limiter = RateLimiter(self.settings.rate_limit, max_wait=self.settings.max_retry_after)
+        s = self.settings
         self._cache_location: CacheLocation | None = None
-        self.session = self._make_session()
+        if s.cache is not False:
+            directory = cache_dir() if s.cache is True else Path(s.cache)
+            self._cache_location = CacheLocation.for_(
+                directory, s.base_url, s.business_id, s.token,
+                identity=self.auth.cache_identity if self.auth else None,
+            )  # fmt: skip
+        self.session = self._prepare(requests.Session())
+        self._cached = self._make_cached()
         self.time_entries = TimeEntries(self)
         self.connection_id = uuid.uuid4().hex
         with _LIVE_LOCK:
@@ -186,18 +193,14 @@ class Client:
             return _LIVE.get(connection_id)
 
     # -- set-up ---------------------------------------------------------------------------
-    def _make_session(self) -> requests.Session:
+    def _make_cached(self) -> CachedSession | None:
+        """The cached session for reference GETs (None without a cache)."""
+        if self._cache_location is None:
+            return None
+        return self._prepare(make_session(self._cache_location, self.settings.cache_expire))
+
+    def _prepare(self, session: _S) -> _S:
         s = self.settings
-        session: requests.Session
-        if s.cache is False:
-            session = requests.Session()
-        else:
-            directory = cache.cache_dir() if s.cache is True else Path(s.cache)
-            self._cache_location = cache.CacheLocation.for_(
-                directory, s.base_url, s.business_id, s.token,
-                identity=self.auth.cache_identity if self.auth else None,
-            )  # fmt: skip
-            session = cache.make_session(self._cache_location, s.cache_expire)
         # max_retries=0: the adapter never retries; Client.send is the one retry layer
         adapter = BoundedAdapter(
             max_bytes=s.max_answer_bytes, max_retries=0, pool_connections=4,
@@ -239,10 +242,13 @@ class Client:
         """The SQLite file holding this client's cached answers (None if uncached)."""
         return self._cache_location.path if self._cache_location else None
 
-    @property
-    def snapshots(self) -> cache.Snapshots | None:
-        """Where time-entry lists are kept and revalidated (None if uncached)."""
-        return cache.Snapshots(self._cache_location) if self._cache_location else None
+    def snapshot_path(self, params: Mapping[str, str]) -> Path | None:
+        """Where the snapshot of the time-entry query ``params`` is kept beside the cache
+        (one per filters, whatever the page size; None if uncached)."""
+        if self._cache_location is None:
+            return None
+        query = (self.time_entries.path, *(f"{k}={v}" for k, v in params.items()))
+        return self._cache_location.snapshot_path(*query)
 
     def cache_generation(self) -> str | None:
         """The write stamp of this business's cache: it changes with every write through
@@ -259,6 +265,8 @@ class Client:
         with _LIVE_LOCK:
             _LIVE.pop(getattr(self, "connection_id", ""), None)
         self.session.close()
+        if self._cached is not None:
+            self._cached.close()
 
     def __enter__(self) -> Client:
         return self
@@ -279,17 +287,20 @@ class Client:
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
+        cached: bool = False,
         refresh: bool = False,
-        use_cache: bool = True,
     ) -> Any:
         """Send one request and return the parsed JSON body (None for 204).
+
+        ``cached``: a GET answered from the client's HTTP cache when it holds the answer
+        (reference lists); ``refresh`` then fetches it again and stores it.
 
         Raises:
             APIError: (a subclass of) for an error status after retries.
             TransportError: the connection failed or the answer could not be read.
         """
         answer = self.send(
-            method, path, params=params, json_body=json_body, refresh=refresh, use_cache=use_cache
+            method, path, params=params, json_body=json_body, cached=cached, refresh=refresh
         )
         return answer.body
 
@@ -300,10 +311,10 @@ class Client:
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
+        cached: bool = False,
         refresh: bool = False,
-        use_cache: bool = True,
     ) -> Answer:
-        """Like :meth:`request`, but also say when the server answered and if from cache.
+        """Like :meth:`request`, but also say when the server answered.
 
         Incremental sync and page-consistency checks use the server's time as a watermark.
         This is the one retry layer (see the module docstring for its budget).
@@ -322,7 +333,7 @@ class Client:
             attempt += 1
             sent_at = dt.datetime.now(dt.UTC)
             try:
-                response = self._attempt(method, url, params, json_body, refresh, use_cache)
+                response = self._attempt(method, url, params, json_body, cached, refresh)
                 if response.status_code in REDIRECTS:
                     url, params = self._redirect(method, url, response, home)
                     raise _Retryable(TransportError(f"{method} {url}: redirected"), response.raw)
@@ -348,26 +359,27 @@ class Client:
         url: str,
         params: Mapping[str, str] | None,
         json_body: Any,
+        cached: bool,
         refresh: bool,
-        use_cache: bool,
     ) -> requests.Response:
         kwargs: dict[str, Any] = {
             "params": params, "timeout": self.settings.timeout, "allow_redirects": False,
         }  # fmt: skip
         if json_body is not None:
             kwargs["json"] = json_body
-        cached_session = self._cache_location is not None
-        if cached_session and method == "GET":
-            if use_cache and not refresh and (hit := self._fresh_hit(url, params)) is not None:
-                return hit
-            if not use_cache:
-                kwargs["expire_after"] = 0  # requests-cache: fetch and do not store
-            kwargs["force_refresh"] = refresh or not use_cache
+        session: requests.Session = self.session
+        if cached and method == "GET" and self._cached is not None:
+            session, kwargs["force_refresh"] = self._cached, refresh
+            if not refresh:  # a fresh hit sends nothing: it never waits for the rate limit
+                hit = self._cached.request(method, url, **kwargs, only_if_cached=True)
+                if getattr(hit, "from_cache", False):
+                    log.debug("GET %s -> %s (cache)", hit.url, hit.status_code)
+                    return hit
         grant = self.limiter.acquire()
         started = time.perf_counter()
         response = None
         try:
-            response = self.session.request(method, url, **kwargs)
+            response = session.request(method, url, **kwargs)
         except sqlite3.DatabaseError as exc:
             raise _Retryable(exc) from None
         except requests.exceptions.RequestException as exc:
@@ -376,12 +388,11 @@ class Client:
         finally:
             self.limiter.release(grant, response.headers if response is not None else None)
         log.debug(
-            "%s %s -> %s in %.3f s%s",
+            "%s %s -> %s in %.3f s",
             method,
             response.url,
             response.status_code,
             time.perf_counter() - started,
-            " (cache)" if getattr(response, "from_cache", False) else "",
         )
         return response
 
@@ -438,12 +449,11 @@ class Client:
         self, method: str, url: str, response: requests.Response, sent_at: dt.datetime
     ) -> Answer:
         when = _server_time(response.headers.get("Date")) or sent_at
-        from_cache = bool(getattr(response, "from_cache", False))
         if response.status_code == 204 or not response.content:
-            return Answer(None, when, from_cache, url)
+            return Answer(None, when, url)
         try:
             # orjson: about 2.5x faster than json on a page of entries (bench/run.py)
-            return Answer(orjson.loads(response.content), when, from_cache, url)
+            return Answer(orjson.loads(response.content), when, url)
         except ValueError as exc:
             self._forget(response)
             raise _Retryable(
@@ -477,37 +487,16 @@ class Client:
         """If ``error`` says the cache file is damaged, move it aside and rebuild; return True."""
         if not isinstance(error, sqlite3.DatabaseError) or self._cache_location is None:
             return False
-        self.session.close()
-        cache.quarantine(self._cache_location, str(error))
-        self.session = self._make_session()
+        if self._cached is not None:
+            self._cached.close()
+        quarantine(self._cache_location, str(error))
+        self._cached = self._make_cached()
         return True
-
-    def _fresh_hit(self, url: str, params: Mapping[str, str] | None) -> Any:
-        """A fresh cached answer, read with requests-cache's own key and store but without its
-        per-request policy work (which doubles the cost of a hit: bench/run.py). Anything but a
-        plain fresh hit (a miss, expired, ``Vary``, a disabled cache) returns None and takes
-        the full path."""
-        session: Any = self.session
-        if session.settings.disabled:
-            return None
-        request = requests.Request("GET", url, params=params).prepare()
-        try:
-            hit = session.cache.get_response(session.cache.create_key(request))
-        except Exception as exc:  # an unreadable entry: the full path decides what to do
-            log.debug("cache read for %s failed: %s", url, exc)
-            return None
-        if hit is None or hit.is_expired or "Vary" in hit.headers or hit.status_code != 200:
-            return None
-        log.debug("GET %s -> 200 (cache)", hit.url)
-        return hit
 
     def _forget(self, response: requests.Response) -> None:
         key = getattr(response, "cache_key", None)
-        if key and hasattr(self.session, "cache"):
-            self.session.cache.delete(key)
-
-    def get(self, path: str, params: Mapping[str, str] | None = None, **kw: Any) -> Any:
-        return self.request("GET", path, params=params, **kw)
+        if key and self._cached is not None:
+            self._cached.cache.delete(key)
 
 
 def _server_time(header: str | None) -> dt.datetime | None:

@@ -1,21 +1,21 @@
-"""Read every page of a list endpoint: page 1 first, then the rest concurrently.
+"""Every page of a list endpoint: one page record, one getter, one reader. No pandas here.
 
-Paging is split in two: :func:`read_state` reads what a page says about the whole list,
-and the caller asks for page numbers. Rows come back in page order whatever order the
-pages arrive in. No pandas here.
-
-Each page can be turned into a compact chunk (``convert``) by the worker that read
-it, so the parsed JSON of a page is dropped as soon as it is converted: memory holds
-chunks and ids, never every row as a dict.
+As in dlt's REST client (``PageData`` and ``paginate()``), a :class:`Page` carries its
+request (which page, which URL), its answer (rows, the server's time) and what it says
+about the whole list (``meta.total`` and the pages that justifies). :func:`page_getter`
+is the one way a list page is asked for, whichever endpoint; :func:`read_pages` reads
+page 1, then the rest concurrently, rows in page order whatever order the pages arrive
+in. Each page can be turned into a compact chunk (``convert``) by the worker that read
+it, so memory holds chunks and ids, never every row as a dict.
 
 Page-number paging has no snapshot: an entry created or deleted while paging shifts rows
 across pages, so a row can be seen twice or not at all. :func:`read_pages` notices
 (``meta.total`` changing between pages, duplicate ids, a row count that differs from
-``meta.total``) and pages again, bypassing caches, until one pass is consistent, or raises
+``meta.total``) and pages again until one pass is consistent, or raises
 :class:`InconsistentPagesError` after a few passes. Changes that leave no trace in the
-pages (an insert above the read part and a delete inside it) are caught by the caller
-with an ``updated_since`` query from :attr:`Listing.server_time` (see
-:func:`fbtime.load.load_frame`); :func:`reconcile` says what such a query changes.
+pages are the caller's to catch, with an ``updated_since`` query from
+:attr:`Listing.server_time` (see :func:`fbtime.load.load_frame`); :func:`reconcile` says
+what such a query changes.
 """
 
 from __future__ import annotations
@@ -25,79 +25,84 @@ import functools
 import itertools
 import math
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fbtime.config import is_count, is_id
 from fbtime.errors import InconsistentPagesError, UnexpectedAnswerError
 
-
-@dataclass
-class Page:
-    """A page body plus when the server produced it, whether it came from a cache, and from
-    which URL (for messages)."""
-
-    body: dict[str, Any]
-    server_time: dt.datetime | None = None
-    from_cache: bool = False
-    url: str = ""
+if TYPE_CHECKING:
+    from fbtime.api.client import Client
 
 
-GetPage = Callable[[int], "dict[str, Any] | Page"]
+class Answered(Protocol):
+    """What a page getter returns (:class:`fbtime.api.client.Answer`): a parsed body, the
+    server's time and the URL that answered."""
+
+    @property
+    def body(self) -> Any: ...
+    @property
+    def server_time(self) -> dt.datetime | None: ...
+    @property
+    def url(self) -> str: ...
+
+
+GetPage = Callable[[int], "Answered | dict[str, Any]"]
 #: Where a body keeps its rows and its paging meta: ``body -> (rows, meta)``.
-Locate = Callable[[dict[str, Any]], "tuple[Any, Any]"]  # checked by _shape
+Locate = Callable[[dict[str, Any]], "tuple[Any, Any]"]  # checked by _page
 Convert = Callable[[list[dict[str, Any]]], Any]
 Compact = Callable[[list[Any]], list[Any]]
 #: Converted pages are compacted in runs of this many (see ``compact`` in :func:`read_pages`).
 COMPACT_EVERY = 20
 
 
-class Width(Protocol):
-    """How many requests may be in flight: ``limit`` now, ``cap`` at most (it may change
-    while a list is read)."""
+def page_getter(
+    client: Client,
+    path: str,
+    params: Mapping[str, str],
+    per_page: int,
+    *,
+    cached: bool = False,
+    refresh: bool = False,
+) -> Callable[[int], Answered]:
+    """The getter of page ``n`` of the list at ``path`` with ``params`` (every list's).
 
-    limit: int
-    cap: int
+    ``cached``: through the client's HTTP cache (reference lists); time-entry lists never
+    are (their cache is a snapshot, :mod:`fbtime.snapshot`).
+    """
 
+    def get(number: int) -> Answered:
+        query = {**params, "page": str(number), "per_page": str(per_page)}
+        return client.send("GET", path, params=query, cached=cached, refresh=refresh)
 
-class _Fixed:
-    def __init__(self, workers: int) -> None:
-        self.limit = self.cap = max(1, workers)
+    return get
 
 
 @dataclass
-class PageState:
-    """What one page says about the whole list."""
+class Page:
+    """One page of a list: which page, what came back, and what it says about the list.
 
+    Attributes:
+        number: the page asked for (1 is the first).
+        rows: the rows, or the chunk ``convert`` made of them.
+        ids: every row's id, in order.
+        total: ``meta.total`` (the rows' count when the list sends none).
+        pages: the pages the list needs, bounded by what the answer justifies.
+        meta: the answer's paging ``meta`` as sent.
+        server_time: when the server answered (None for a bare body).
+        url: the URL that answered (for messages; it never holds a token).
+    """
+
+    number: int
+    rows: Any
+    ids: list[Any]
     total: int
     pages: int
-    per_page: int
     meta: dict[str, Any]
-
-
-def _count(meta: dict[str, Any], name: str, where: str) -> int | None:
-    value = meta.get(name)
-    if value is None:
-        return None
-    if not is_count(value):
-        raise UnexpectedAnswerError(f"{where}: meta.{name} is {value!r}, not a count")
-    return value
-
-
-def read_state(rows: list[Any], meta: dict[str, Any], per_page: int, where: str) -> PageState:
-    """What page 1 says about the list, bounded by what the answer justifies.
-
-    ``meta.pages`` is never trusted alone: a list needs at most ``ceil(total / rows on
-    this page)`` pages, so a one-entry list claiming 10**9 pages is read as one page.
-    """
-    total = _count(meta, "total", where)
-    total = len(rows) if total is None else total
-    claimed = _count(meta, "pages", where)
-    justified = math.ceil(total / len(rows)) if rows else 1
-    pages = justified if claimed is None else min(claimed, justified)
-    return PageState(total=total, pages=pages, per_page=per_page, meta=meta)
+    server_time: dt.datetime | None = None
+    url: str = ""
 
 
 @dataclass
@@ -107,8 +112,7 @@ class Listing:
     ``chunks`` holds one converted chunk per page, or per run of pages when compacted (the
     raw row lists when no ``convert`` was given); ``ids`` every row's id in order.
     ``server_time`` is the earliest server time of the pass's pages: every change after it
-    is visible to ``updated_since``. ``from_network``: some page was fetched;
-    ``from_cache``: some page came from the HTTP cache.
+    is visible to ``updated_since``.
     """
 
     chunks: list[Any]
@@ -118,22 +122,11 @@ class Listing:
     passes: int = 1
     notes: list[str] = field(default_factory=list)
     server_time: dt.datetime | None = None
-    from_network: bool = True
-    from_cache: bool = False
 
     @property
     def rows(self) -> list[dict[str, Any]]:
         """Every row as a dict (only when the pages were not converted)."""
         return [row for chunk in self.chunks for row in chunk]
-
-
-@dataclass
-class _ReadPage:
-    chunk: Any
-    ids: list[Any]
-    state: PageState
-    server_time: dt.datetime | None
-    from_cache: bool
 
 
 def under(key: str) -> Locate:
@@ -146,14 +139,35 @@ def under(key: str) -> Locate:
     return locate
 
 
-def _shape(page: Page, key: str | Locate, per_page: int, id_key: str, where: str) -> tuple:
-    """Rows, meta and ids of a page, or an UnexpectedAnswerError naming what is wrong."""
-    if not isinstance(page.body, dict):
-        raise UnexpectedAnswerError(
-            f"{where}: the answer is {type(page.body).__name__}, not an object"
-        )
+def _count(meta: dict[str, Any], name: str, where: str) -> int | None:
+    value = meta.get(name)
+    if value is not None and not is_count(value):
+        raise UnexpectedAnswerError(f"{where}: meta.{name} is {value!r}, not a count")
+    return value
+
+
+def read_page(
+    get: GetPage,
+    number: int,
+    *,
+    key: str | Locate,
+    per_page: int,
+    convert: Convert | None = None,
+    id_key: str = "id",
+) -> Page:
+    """Page ``number``, its shape and types checked, or an UnexpectedAnswerError naming it.
+
+    ``meta.pages`` is never trusted alone: a list needs at most ``ceil(total / rows on
+    this page)`` pages, so a one-entry list claiming 10**9 pages is read as one page.
+    """
+    answer = get(number)
+    body = answer if isinstance(answer, dict) else answer.body
+    url = "" if isinstance(answer, dict) else answer.url
+    where = f"page {number} of GET {url.split('?')[0]}" if url else f"page {number}"
+    if not isinstance(body, dict):
+        raise UnexpectedAnswerError(f"{where}: the answer is {type(body).__name__}, not an object")
     try:
-        rows, meta = (under(key) if isinstance(key, str) else key)(page.body)
+        rows, meta = (under(key) if isinstance(key, str) else key)(body)
     except (AttributeError, TypeError):
         raise UnexpectedAnswerError(f"{where}: the answer does not have the list's shape") from None
     name = key if isinstance(key, str) else "the list"
@@ -177,27 +191,17 @@ def _shape(page: Page, key: str | Locate, per_page: int, id_key: str, where: str
                 f"whole-number {id_key}"
             )
         ids.append(value)
-    return rows, meta, ids
-
-
-def _read_page(
-    get: GetPage,
-    number: int,
-    key: str | Locate,
-    per_page: int,
-    convert: Convert | None,
-    id_key: str = "id",
-) -> _ReadPage:
-    answer = get(number)
-    page = answer if isinstance(answer, Page) else Page(answer)
-    where = f"page {number} of GET {page.url.split('?')[0]}" if page.url else f"page {number}"
-    rows, meta, ids = _shape(page, key, per_page, id_key, where)
-    state = read_state(rows, meta, per_page, where)
+    total = _count(meta, "total", where)
+    total = len(rows) if total is None else total
+    claimed = _count(meta, "pages", where)
+    justified = math.ceil(total / len(rows)) if rows else 1
+    pages = justified if claimed is None else min(claimed, justified)
     try:
         chunk = convert(rows) if convert is not None else rows
     except (ValueError, TypeError, OverflowError) as exc:  # SchemaError is a ValueError
         raise UnexpectedAnswerError(f"{where}: {exc}") from None
-    return _ReadPage(chunk, ids, state, page.server_time, page.from_cache)
+    time = None if isinstance(answer, dict) else answer.server_time
+    return Page(number, chunk, ids, total, pages, meta, time, url)
 
 
 class _Chunks:
@@ -213,9 +217,9 @@ class _Chunks:
         self.done: list[Any] = []
         self.window: list[Any] = []
 
-    def add(self, item: _ReadPage) -> None:
-        self.window.append(item.chunk)
-        item.chunk = None
+    def add(self, page: Page) -> None:
+        self.window.append(page.rows)
+        page.rows = None
         if self.compact is not None and len(self.window) >= COMPACT_EVERY:
             self.done += self.compact(self.window)
             self.window = []
@@ -226,47 +230,40 @@ class _Chunks:
         return self.done + self.window
 
 
-def _in_order(
-    read: Callable[[int], _ReadPage], numbers: Iterator[int], workers: int | Width
-) -> Iterator[_ReadPage]:
+def _in_order(read: Callable[[int], Page], numbers: Iterator[int], workers: int) -> Iterator[Page]:
     """Read pages concurrently, yielding them in page order; stop at an empty page.
 
-    At most ``2 x workers`` pages are asked for ahead of the one yielded (``workers`` as
-    it is at each step, when it adapts), so a list that claims more pages than it has
-    costs a few requests, not millions of queued ones.
+    At most ``2 x workers`` pages are asked for ahead of the one yielded, so a list that
+    claims more pages than it has costs a few requests, not millions of queued ones.
     """
-    width = _Fixed(workers) if isinstance(workers, int) else workers
-    with ThreadPoolExecutor(max_workers=max(1, width.cap)) as pool:
-        pending: deque[Future[_ReadPage]] = deque()
+    ahead = 2 * max(1, workers)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        pending: deque[Future[Page]] = deque(
+            pool.submit(read, n) for n in itertools.islice(numbers, ahead)
+        )
         try:
-            for number in itertools.islice(numbers, 2 * max(1, width.limit)):
-                pending.append(pool.submit(read, number))
             while pending:
-                item = pending.popleft().result()
-                yield item
-                if not item.ids:  # past the end: the rest would be empty too
+                page = pending.popleft().result()
+                yield page
+                if not page.ids:  # past the end: the rest would be empty too
                     break
-                while len(pending) < 2 * max(1, width.limit):
-                    upcoming = next(numbers, None)
-                    if upcoming is None:
-                        break
-                    number = upcoming
+                for number in itertools.islice(numbers, ahead - len(pending)):
                     pending.append(pool.submit(read, number))
         finally:
             for future in pending:
                 future.cancel()
 
 
-def _problems(fetched: list[_ReadPage], state: PageState) -> list[str]:
+def _problems(fetched: list[Page], first: Page) -> list[str]:
     problems = []
-    totals = {f.state.total for f in fetched}
+    totals = {page.total for page in fetched}
     if len(totals) > 1:
         problems.append(f"meta.total changed while paging: {sorted(totals)}")
-    ids = [i for f in fetched for i in f.ids]
+    ids = [i for page in fetched for i in page.ids]
     if len(set(ids)) != len(ids):
         problems.append(f"{len(ids) - len(set(ids))} duplicate ids across pages")
-    if len(ids) != state.total:
-        problems.append(f"{len(ids)} rows for meta.total {state.total}")
+    if len(ids) != first.total:
+        problems.append(f"{len(ids)} rows for meta.total {first.total}")
     return problems
 
 
@@ -275,35 +272,31 @@ def read_pages(
     *,
     key: str | Locate,
     per_page: int,
-    workers: int | Width = 4,
+    workers: int = 4,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     max_passes: int = 4,
     convert: Convert | None = None,
-    reread: GetPage | None = None,
     compact: Compact | None = None,
     id_key: str = "id",
 ) -> Listing:
     """Read pages 1..N of a list and check they form one consistent snapshot.
 
     Args:
-        get_page: returns page ``n`` as a parsed body or a :class:`Page`.
+        get_page: returns page ``n`` (:func:`page_getter`), or its parsed body.
         key: the list's key in the body (``"time_entries"``), or a :data:`Locate`.
         per_page: page size asked for (used when meta lacks ``pages``).
-        workers: concurrent requests after page 1 (1: one page at a time), or a
-            :class:`Width` whose limit may change while the pages are read.
+        workers: concurrent requests after page 1 (1: one page at a time).
         progress: called with the number of pages just finished (for a progress bar).
         on_total: called once with the number of pages of the first pass.
         max_passes: passes allowed before giving up on a list that keeps changing.
         convert: turns a page's rows into a chunk, in the worker, so the rows can go.
-        reread: used instead of ``get_page`` after a failed pass (to bypass caches), and
-            for pages 2..N when page 1 came from the network.
         compact: joins a run of consecutive converted chunks into fewer (in page order),
             so memory holds a few large chunks instead of one per page.
         id_key: the field every row must carry as its identity (``uuid`` for team members).
 
     The number of pages read is bounded by what the answers justify (``meta.total`` and
-    the rows per page, see :func:`read_state`), and an empty page ends the pass early.
+    the rows per page, see :func:`read_page`), and an empty page ends the pass early.
 
     Raises:
         InconsistentPagesError: the list changed during every pass.
@@ -312,54 +305,36 @@ def read_pages(
     """
     requests = 0
     notes: list[str] = []
-    get = get_page
+    read = functools.partial(
+        read_page, get_page, key=key, per_page=per_page, convert=convert, id_key=id_key
+    )
     for attempt in range(1, max_passes + 1):
-        first = _read_page(get, 1, key=key, per_page=per_page, convert=convert, id_key=id_key)
-        requests += 1
-        state = first.state
+        first = read(1)
         if on_total is not None and attempt == 1:
-            on_total(max(state.pages, 1))
+            on_total(max(first.pages, 1))
+        fetched, chunks = [first], _Chunks(compact)
+        chunks.add(first)
         if progress is not None:
             progress(1)
-        fetched = [first]
-        chunks = _Chunks(compact)
-        chunks.add(first)
-        numbers = iter(range(2, state.pages + 1))
-        read = functools.partial(
-            _read_page, key=key, per_page=per_page, convert=convert, id_key=id_key
-        )
-        # cached pages cost CPU, not waiting: read them here, as threads would only contend
-        # for the GIL (bench/run.py: 1.8 s instead of 2.5 s for 2,000 pages)
-        while fetched[-1].from_cache and (number := next(numbers, None)) is not None:
-            fetched.append(read(get, number))
-            chunks.add(fetched[-1])
+        for page in _in_order(read, iter(range(2, first.pages + 1)), workers):
+            fetched.append(page)
+            chunks.add(page)
             if progress is not None:
                 progress(1)
-        # a page from the network: the rest is not cached either (a cache fills in one
-        # load), so skip the lookups, and never mix fresh pages with older cached ones
-        get_rest = reread if reread is not None and not fetched[-1].from_cache else get
-        for item in _in_order(functools.partial(read, get_rest), numbers, workers):
-            fetched.append(item)
-            chunks.add(item)
-            if progress is not None:
-                progress(1)
-        requests += len(fetched) - 1
-        problems = _problems(fetched, state)
+        requests += len(fetched)
+        problems = _problems(fetched, first)
         if not problems:
-            times = [f.server_time for f in fetched if f.server_time is not None]
+            times = [page.server_time for page in fetched if page.server_time is not None]
             return Listing(
                 chunks=chunks.result(),
-                ids=[i for f in fetched for i in f.ids],
-                meta=state.meta,
+                ids=[i for page in fetched for i in page.ids],
+                meta=first.meta,
                 requests=requests,
                 passes=attempt,
                 notes=notes,
                 server_time=min(times) if times else None,
-                from_network=not all(f.from_cache for f in fetched),
-                from_cache=any(f.from_cache for f in fetched),
             )
         notes.append(f"pass {attempt}: " + "; ".join(problems))
-        get = reread or get_page
     raise InconsistentPagesError(
         f"the list kept changing while it was paged ({max_passes} passes): "
         + " | ".join(notes)
@@ -394,7 +369,7 @@ def read_until_short(
     rows: list[dict[str, Any]] = []
     seen: set[Any] = set()
     for number in range(1, max_pages + 1):
-        page = _read_page(get_page, number, key, per_page, None, id_key)
+        page = read_page(get_page, number, key=key, per_page=per_page, id_key=id_key)
         repeated = seen.intersection(page.ids)
         if repeated:
             raise UnexpectedAnswerError(
@@ -402,7 +377,7 @@ def read_until_short(
                 "the server does not seem to page this list"
             )
         seen.update(page.ids)
-        rows += page.chunk
+        rows += page.rows
         if len(page.ids) < per_page:
             return rows
     raise UnexpectedAnswerError(

@@ -7,12 +7,13 @@ field is right either way. Field values are checked before anything is sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import datetime as dt
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from fbtime.api.fields import check_fields, writable_payload
-from fbtime.api.paging import Listing, read_pages
-from fbtime.api.query import check_per_page, encode_filters, to_id
+from fbtime.api.paging import Changes, Listing, page_getter, read_page, read_pages, reconcile
+from fbtime.api.query import check_per_page, encode_filters, format_utc, to_id, to_utc
 from fbtime.config import DEFAULT_PER_PAGE, is_id
 from fbtime.errors import UnexpectedAnswerError
 
@@ -30,8 +31,8 @@ class TimeEntries:
     def path(self) -> str:
         return f"/timetracking/business/{self._client.business_id}/time_entries"
 
-    def get(self, entry_id: int | str, *, refresh: bool = False) -> dict[str, Any]:
-        """Return one entry (a dict in the API's shape).
+    def get(self, entry_id: int | str) -> dict[str, Any]:
+        """Return one entry (a dict in the API's shape), as the server has it now.
 
         Raises:
             QueryError: ``entry_id`` is not a whole number (nothing is sent).
@@ -39,45 +40,50 @@ class TimeEntries:
         """
         entry_id = to_id(entry_id, "entry id")
         path = f"{self.path}/{entry_id}"
-        return _entry(self._client.get(path, refresh=refresh), f"GET {path}")
+        return _entry(self._client.request("GET", path), f"GET {path}")
 
-    def listing(
+    def pages(
         self,
+        params: Mapping[str, str],
         *,
         per_page: int = DEFAULT_PER_PAGE,
-        refresh: bool = False,
-        use_cache: bool = True,
-        workers: int | None = None,
-        progress: Callable[[int], None] | None = None,
-        on_total: Callable[[int], None] | None = None,
-        **filters: Any,
+        **options: Any,
     ) -> Listing:
-        """Fetch every page of a filtered list; return rows, meta and request counts."""
-        params = encode_filters(filters)
-        per_page = check_per_page(per_page)
+        """Every page of the list encoded ``params`` select (:func:`encode_filters`): the
+        endpoint's one page path. ``options`` go to :func:`fbtime.api.paging.read_pages`."""
+        get = page_getter(self._client, self.path, params, per_page)
+        options.setdefault("workers", self._client.workers)
+        return read_pages(get, key="time_entries", per_page=per_page, **options)
 
-        def get_page(number: int) -> dict[str, Any]:
-            page_params = {**params, "page": str(number), "per_page": str(per_page)}
-            return self._client.get(self.path, page_params, refresh=refresh, use_cache=use_cache)
+    def count(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """The server's current ``meta`` for ``params`` (one row fetched)."""
+        get = page_getter(self._client, self.path, params, 1)
+        return read_page(get, 1, key="time_entries", per_page=1).meta
 
-        return read_pages(
-            get_page,
-            key="time_entries",
-            per_page=per_page,
-            workers=workers or self._client.workers,
-            progress=progress,
-            on_total=on_total,
-        )
+    def changes(
+        self, params: Mapping[str, str], since: dt.datetime, *, per_page: int = DEFAULT_PER_PAGE
+    ) -> tuple[Changes, Listing]:
+        """Rows of ``params`` changed since ``since``, deleted ones too, and their pages.
 
-    def list(
-        self, *, per_page: int = DEFAULT_PER_PAGE, refresh: bool = False, **filters: Any
-    ) -> Iterator[dict]:
+        ``updated_since`` goes out at whole seconds, floored: it can only fetch more; a
+        later ``updated_since`` in ``params`` wins.
+        """
+        stamp = to_utc(since, "since").replace(microsecond=0)
+        if "updated_since" in params:
+            stamp = max(stamp, to_utc(params["updated_since"], "updated_since"))
+        query = {**params, "include_deleted": "true", "updated_since": format_utc(stamp)}
+        listing = self.pages(query, per_page=per_page)
+        keep_deleted = params.get("include_deleted") == "true"
+        return reconcile(listing.rows, keep_deleted=keep_deleted), listing
+
+    def list(self, *, per_page: int = DEFAULT_PER_PAGE, **filters: Any) -> Iterator[dict]:
         """Iterate every entry matching ``filters``, across all pages.
 
         Filters are the API's ten: billable, billed, client_id, include_deleted, team,
         include_unlogged, started_from, started_to, updated_since, identity_id.
         """
-        yield from self.listing(per_page=per_page, refresh=refresh, **filters).rows
+        params = encode_filters(filters)
+        yield from self.pages(params, per_page=check_per_page(per_page)).rows
 
     def create(self, **fields: Any) -> dict[str, Any]:
         """Create an entry and return it as the API stored it (POST is never retried)."""
@@ -101,7 +107,7 @@ class TimeEntries:
         """
         entry_id = to_id(entry_id, "entry id")
         changes = check_fields(fields)
-        current = self.get(entry_id, refresh=True)
+        current = self.get(entry_id)
         return self.put(entry_id, {**writable_payload(current), **changes})
 
     def put(self, entry_id: int, payload: Mapping[str, Any]) -> dict[str, Any]:

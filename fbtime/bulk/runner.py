@@ -176,9 +176,7 @@ class Runner:
         start = change.after.get("started_at")
         if not start:
             return None
-        rows = self.client.time_entries.listing(
-            team=True, started_from=start, started_to=start, use_cache=False
-        ).rows
+        rows = self.client.time_entries.list(team=True, started_from=start, started_to=start)
         return next((r for r in rows if _same_entry(change.after, r)), None)
 
     def _create(self, change: Change) -> None:
@@ -214,7 +212,7 @@ class Runner:
             return
         resuming = change.id in self.resuming
         try:
-            current = entries.get(change.id, refresh=True)
+            current = entries.get(change.id)
         except NotFoundError:
             if change.action == "delete" and resuming:
                 self.record(change, "applied", "deleted (verified on resume)", 404)
