@@ -28,7 +28,7 @@ from fbtime import incremental
 from fbtime.api import reference
 from fbtime.api.client import Client
 from fbtime.api.query import FILTERS, DateLike, check_per_page, encode_filters
-from fbtime.config import DEFAULT_PER_PAGE, check_seconds, id_problem, is_id
+from fbtime.config import DEFAULT_PER_PAGE, check_seconds
 from fbtime.errors import (
     ConfigError,
     InconsistentPagesError,
@@ -36,10 +36,18 @@ from fbtime.errors import (
     SchemaError,
     UnexpectedAnswerError,
 )
-from fbtime.frame import chunks_to_frame, compact_chunks, page_chunk
+from fbtime.frame import (
+    chunks_to_frame,
+    clients_frame,
+    compact_chunks,
+    page_chunk,
+    projects_frame,
+    services_frame,
+    team_frame,
+)
 from fbtime.incremental import Loaded, catch_up, merge_meta, new_state, revalidate
 from fbtime.progress import progress_bar
-from fbtime.rates import Rates, projects_frame
+from fbtime.rates import Rates
 
 #: Time between the server's clock on page 1 and the ``updated_since`` re-check.
 VERIFY_LAG = dt.timedelta(seconds=5)
@@ -266,12 +274,6 @@ class _Bar:
 
 
 # -- reference data -----------------------------------------------------------------------
-def _frame(rows: list[dict[str, Any]], columns: dict[str, str]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(columns))
-    frame = frame.astype(columns)
-    return frame.set_index("id")
-
-
 def load_clients(client: Client | None = None, *, refresh: bool = False) -> pd.DataFrame:
     """Load the business's clients: a frame indexed by client ``id`` with a ``name``.
 
@@ -279,21 +281,7 @@ def load_clients(client: Client | None = None, *, refresh: bool = False) -> pd.D
     ``currency_code`` is the currency the client is billed in.
     """
     client = client or Client()
-    rows = []
-    for c in reference.list_clients(client, refresh=refresh):
-        person = " ".join(p for p in (c.get("fname"), c.get("lname")) if p)
-        rows.append(
-            {
-                "id": c["id"],
-                "name": c.get("organization") or person or f"client {c['id']}",
-                "email": c.get("email"),
-                "active": c.get("vis_state", 0) == 0,
-                "currency_code": c.get("currency_code"),
-            }
-        )
-    columns = {"id": "Int64", "name": "str", "email": "str", "active": "boolean",
-               "currency_code": "str"}  # fmt: skip
-    return _frame(rows, columns)
+    return clients_frame(reference.list_clients(client, refresh=refresh))
 
 
 def load_projects(client: Client | None = None, *, refresh: bool = False) -> pd.DataFrame:
@@ -301,7 +289,7 @@ def load_projects(client: Client | None = None, *, refresh: bool = False) -> pd.
 
     ``name`` (the title) and ``client_id`` label entries; the billing fields
     (``project_type``, ``billing_method``, ``rate``, ``fixed_price``, ``budget`` in seconds,
-    ``billed_amount``, ``billed_status``) are typed as :func:`fbtime.rates.projects_frame`
+    ``billed_amount``, ``billed_status``) are typed as :func:`fbtime.frame.projects_frame`
     says: money as exact decimals.
     """
     client = client or Client()
@@ -311,52 +299,7 @@ def load_projects(client: Client | None = None, *, refresh: bool = False) -> pd.
 def load_services(client: Client | None = None, *, refresh: bool = False) -> pd.DataFrame:
     """Load the business's services: indexed by service ``id`` with ``name`` and ``billable``."""
     client = client or Client()
-    rows = [
-        {
-            "id": s["id"],
-            "name": s.get("name") or f"service {s['id']}",
-            "billable": s.get("billable"),
-        }
-        for s in reference.list_services(client, refresh=refresh)
-    ]
-    return _frame(rows, {"id": "Int64", "name": "str", "billable": "boolean"})
-
-
-#: Columns of :func:`load_team`, and their dtypes (the index is ``identity_id``).
-TEAM_COLUMNS: dict[str, str] = {
-    "name": "str", "first_name": "str", "last_name": "str", "email": "str", "role": "str",
-    "job_title": "str", "active": "boolean", "source": "str",
-}  # fmt: skip
-
-
-def _text(row: dict[str, Any], name: str, where: str) -> str | None:
-    value = row.get(name)
-    if value is not None and not isinstance(value, str):
-        raise UnexpectedAnswerError(f"{where}: {name} is {value!r}, not text")
-    return value or None
-
-
-def _person(row: dict[str, Any], source: str, where: str) -> dict[str, Any]:
-    first, last = _text(row, "first_name", where), _text(row, "last_name", where)
-    active = row.get("active")
-    if active is not None and not isinstance(active, bool):
-        raise UnexpectedAnswerError(f"{where}: active is {active!r}, not true or false")
-    role = _text(row, "business_role_name", where) or _text(row, "role", where)
-    return {
-        "name": " ".join(p.strip() for p in (first, last) if p and p.strip()) or None,
-        "first_name": first, "last_name": last, "email": _text(row, "email", where),
-        "role": role, "job_title": _text(row, "job_title", where), "active": active,
-        "source": source,
-    }  # fmt: skip
-
-
-def _identity(row: dict[str, Any], where: str) -> int | None:
-    ident = row.get("identity_id")
-    if ident is None:
-        return None
-    if not is_id(ident):
-        raise UnexpectedAnswerError(f"{where}: {id_problem('identity_id', ident)}")
-    return ident
+    return services_frame(reference.list_services(client, refresh=refresh))
 
 
 def load_team(
@@ -375,8 +318,8 @@ def load_team(
     Both lists are paged, bounded, type-checked and cached like time entries.
 
     Returns:
-        A frame indexed by ``identity_id`` (``Int64``) with :data:`TEAM_COLUMNS`; an
-        empty team has the same columns and dtypes.
+        A frame indexed by ``identity_id`` (``Int64``) with
+        :data:`fbtime.frame.TEAM_COLUMNS`; an empty team has the same columns and dtypes.
 
     Raises:
         QueryError: ``per_page`` outside 1..100 (before any request).
@@ -386,22 +329,7 @@ def load_team(
     client = client or Client()
     members = reference.list_team_members(client, refresh=refresh, per_page=per_page)
     staff = reference.list_staff(client, refresh=refresh, per_page=per_page)
-    people: dict[int, dict[str, Any]] = {}
-    for rows, source in ((members, "team_members"), (staff, "staff")):
-        for row in rows:
-            where = f"{source} row {row.get('uuid') or row.get('id')!r}"
-            ident = _identity(row, where)
-            if ident is None:
-                continue  # an invitation not accepted yet: no identity logs time
-            found = _person(row, source, where)
-            known = people.setdefault(ident, found)
-            for key, value in found.items():
-                if known.get(key) is None:
-                    known[key] = value
-    frame = pd.DataFrame.from_dict(people, orient="index", columns=list(TEAM_COLUMNS))
-    frame = frame.astype(TEAM_COLUMNS)
-    frame.index = pd.Index(frame.index, dtype="Int64", name="identity_id")
-    return frame
+    return team_frame([("team_members", members), ("staff", staff)])
 
 
 def load_rates(

@@ -185,7 +185,7 @@ def read_page(
                 f"{where}: row {index + 1} is {type(row).__name__}, not an object"
             )
         value = row.get(id_key)
-        if not (is_id(value) or (id_key != "id" and isinstance(value, str) and value)):
+        if not (is_id(value) or (id_key == "uuid" and isinstance(value, str) and value)):
             raise UnexpectedAnswerError(
                 f"{where}: row {index + 1} has {id_key} {value!r}; every row needs a positive "
                 f"whole-number {id_key}"
@@ -293,7 +293,8 @@ def read_pages(
         convert: turns a page's rows into a chunk, in the worker, so the rows can go.
         compact: joins a run of consecutive converted chunks into fewer (in page order),
             so memory holds a few large chunks instead of one per page.
-        id_key: the field every row must carry as its identity (``uuid`` for team members).
+        id_key: the field every row must carry as its identity, an id (``uuid``, for team
+            members, is text).
 
     The number of pages read is bounded by what the answers justify (``meta.total`` and
     the rows per page, see :func:`read_page`), and an empty page ends the pass early.
