@@ -397,8 +397,14 @@ def clients_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
     name = raw["organization"].where(raw["organization"].fillna("") != "")
     name = name.fillna(person.where(person != "")).fillna(fallback)
     active = raw["vis_state"].fillna(0).eq(0).astype("boolean")
-    return pd.DataFrame({"name": name, "email": raw["email"], "active": active,
-                         "currency_code": raw["currency_code"]})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "name": name,
+            "email": raw["email"],
+            "active": active,
+            "currency_code": raw["currency_code"],
+        }
+    )
 
 
 def services_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:

@@ -100,11 +100,12 @@ def load_frame(
         except SchemaError as exc:  # a time the server sent that is no time
             raise UnexpectedAnswerError(f"GET {client.time_entries.path}: {exc}") from None
         del listing.chunks[:]
-        loaded = Loaded(frame, listing.meta, requests, passes, listing.server_time, "network",
-                        notes=notes)  # fmt: skip
+        loaded = Loaded(
+            frame, listing.meta, requests, passes, listing.server_time, "network", notes=notes
+        )
         if listing.server_time is None:
             return loaded
-        if listing.requests > 1:  # one answer is one snapshot: nothing to reconcile
+        if listing.requests > 1:  # one answer is one consistent read: nothing to reconcile
             since = listing.server_time - VERIFY_LAG
             result = catch_up(client, frame, params, since, per_page=per_page, count=False)
             loaded.requests = requests = requests + result.requests
@@ -369,8 +370,13 @@ def load_rates(
     except ConfigError:  # no accounting account: client currencies cannot be read
         clients = []
     currency = reference.business_currency(client, refresh=refresh)
-    return Rates.from_api(projects=projects, team_member_rates=team, service_rates=services,
-                          clients=clients, currency=currency)  # fmt: skip
+    return Rates.from_api(
+        projects=projects,
+        team_member_rates=team,
+        service_rates=services,
+        clients=clients,
+        currency=currency,
+    )
 
 
 # -- a connection for scripts and notebooks -----------------------------------------------

@@ -110,12 +110,15 @@ class Rates:
         for c in clients or []:
             code = c.get("currency_code")
             if code is not None:
-                codes[c["id"]] = check_currency(code, f"client {c['id']!r}: currency_code",
-                                                server=True)  # fmt: skip
+                codes[c["id"]] = check_currency(
+                    code, f"client {c['id']!r}: currency_code", server=True
+                )
         client_currencies = pd.Series(
-            list(codes.values()), index=pd.Index(list(codes), dtype="Int64", name="id"),
-            dtype="str", name="currency_code",
-        )  # fmt: skip
+            list(codes.values()),
+            index=pd.Index(list(codes), dtype="Int64", name="id"),
+            dtype="str",
+            name="currency_code",
+        )
         return cls(
             projects=projects_frame(projects),
             team_member_rates=rate_lookup(team_member_rates, "identity_id", "team-member rate"),
@@ -237,11 +240,10 @@ def check_inputs(
             currency that is not three letters.
     """
     return RateInputs(
-        standard_rate=None if standard_rate is None else parse_rate(standard_rate,
-                                                                    "standard_rate"),
+        standard_rate=None if standard_rate is None else parse_rate(standard_rate, "standard_rate"),
         overrides=check_overrides(overrides),
         currency=None if currency is None else check_currency(currency),
-    )  # fmt: skip
+    )
 
 
 # -- amounts -------------------------------------------------------------------------------
@@ -357,10 +359,13 @@ def with_rates(
     by_project = codes[np.maximum(where, 0)] if len(codes) else _UNKNOWN
     code = np.where(where >= 0, by_project, no_project)
     own = _take(*cents_of(projects["rate"]), where)
-    team = _take(*cents_of(rates.team_member_rates),
-                 _lookup(rates.team_member_rates.index, frame["identity_id"]))  # fmt: skip
-    service = _take(*cents_of(rates.service_rates),
-                    _lookup(rates.service_rates.index, frame["service_id"]))  # fmt: skip
+    team = _take(
+        *cents_of(rates.team_member_rates),
+        _lookup(rates.team_member_rates.index, frame["identity_id"]),
+    )
+    service = _take(
+        *cents_of(rates.service_rates), _lookup(rates.service_rates.index, frame["service_id"])
+    )
     rate = np.zeros(n, dtype="int64")
     valid = np.zeros(n, dtype=bool)
     source = np.full(n, _SOURCE["missing"], dtype="int8")

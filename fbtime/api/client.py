@@ -174,9 +174,12 @@ class Client:
         if s.cache is not False:
             directory = cache_dir() if s.cache is True else Path(s.cache)
             self._cache_location = CacheLocation.for_(
-                directory, s.base_url, s.business_id, s.token,
+                directory,
+                s.base_url,
+                s.business_id,
+                s.token,
                 identity=self.auth.cache_identity if self.auth else None,
-            )  # fmt: skip
+            )
         self.session = self._prepare(requests.Session())
         self._cached = self._make_cached()
         self.time_entries = TimeEntries(self)
@@ -203,9 +206,11 @@ class Client:
         s = self.settings
         # max_retries=0: the adapter never retries; Client.send is the one retry layer
         adapter = BoundedAdapter(
-            max_bytes=s.max_answer_bytes, max_retries=0, pool_connections=4,
+            max_bytes=s.max_answer_bytes,
+            max_retries=0,
+            pool_connections=4,
             pool_maxsize=max(10, s.workers),  # one connection per request in flight
-        )  # fmt: skip
+        )
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         # only the encodings BoundedAdapter decodes itself, within its size cap
@@ -324,10 +329,14 @@ class Client:
         home = origin(self.base_url)
         budget = self.settings.retries if method in IDEMPOTENT else 0
         policy = Retry(
-            total=budget, backoff_factor=BACKOFF_FACTOR, backoff_max=BACKOFF_MAX,
-            status_forcelist=RETRY_STATUSES, allowed_methods=IDEMPOTENT, raise_on_status=False,
+            total=budget,
+            backoff_factor=BACKOFF_FACTOR,
+            backoff_max=BACKOFF_MAX,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=IDEMPOTENT,
+            raise_on_status=False,
             respect_retry_after_header=True,
-        )  # fmt: skip
+        )
         attempt, recovered = 0, False
         while True:
             attempt += 1
@@ -438,9 +447,12 @@ class Client:
             )
             if response.status_code == 429:
                 return RateLimitError(
-                    f"rate limited: {asks}", retry_after=after, status=429, method=method,
+                    f"rate limited: {asks}",
+                    retry_after=after,
+                    status=429,
+                    method=method,
                     url=url,
-                )  # fmt: skip
+                )
             error.args = (f"{error.args[0]} ({asks})",)
             return error
         return _Retryable(error, response.raw)

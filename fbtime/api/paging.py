@@ -8,7 +8,7 @@ page 1, then the rest concurrently, rows in page order whatever order the pages 
 in. Each page can be turned into a compact chunk (``convert``) by the worker that read
 it, so memory holds chunks and ids, never every row as a dict.
 
-Page-number paging has no snapshot: an entry created or deleted while paging shifts rows
+Page-number paging gives no consistent view: an entry created or deleted while paging shifts rows
 across pages, so a row can be seen twice or not at all. :func:`read_pages` notices
 (``meta.total`` changing between pages, duplicate ids, a row count that differs from
 ``meta.total``) and pages again until one pass is consistent, or raises
@@ -280,7 +280,7 @@ def read_pages(
     compact: Compact | None = None,
     id_key: str = "id",
 ) -> Listing:
-    """Read pages 1..N of a list and check they form one consistent snapshot.
+    """Read pages 1..N of a list and check they form one consistent read of it.
 
     Args:
         get_page: returns page ``n`` (:func:`page_getter`), or its parsed body.

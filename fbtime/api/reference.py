@@ -149,8 +149,15 @@ def list_team_member_rates(
 ) -> list[dict]:
     """``GET /comments/business/{bid}/team_member_rates``: business-wide rates by identity."""
     path = f"/comments/business/{client.business_id}/team_member_rates"
-    return list_all(client, path, "team_member_rates", refresh=refresh, id_key="identity_id",
-                    per_page=per_page, sized=False)  # fmt: skip
+    return list_all(
+        client,
+        path,
+        "team_member_rates",
+        refresh=refresh,
+        id_key="identity_id",
+        per_page=per_page,
+        sized=False,
+    )
 
 
 def list_service_rates(
@@ -158,8 +165,15 @@ def list_service_rates(
 ) -> list[dict]:
     """``GET /comments/business/{bid}/service_rates``: business-wide rates by service."""
     path = f"/comments/business/{client.business_id}/service_rates"
-    return list_all(client, path, "service_rates", refresh=refresh, id_key="service_id",
-                    per_page=per_page, sized=False)  # fmt: skip
+    return list_all(
+        client,
+        path,
+        "service_rates",
+        refresh=refresh,
+        id_key="service_id",
+        per_page=per_page,
+        sized=False,
+    )
 
 
 def business_currency(client: Client, *, refresh: bool = False) -> str | None:
