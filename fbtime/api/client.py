@@ -6,9 +6,10 @@ connection, the read, a retryable status (429, 5xx), a cut-short or unreadable b
 a redirect hop. urllib3's :class:`~urllib3.util.Retry` is the policy (the budget, the
 backoff, reading ``Retry-After``); nothing below retries on its own. GET, PUT and DELETE
 are retried; POST never is (FreshBooks has no idempotency key, so a retried create could
-double an entry), and 400/401/403/404/422 never are. A ``Retry-After`` longer than
-``max_retry_after`` raises :class:`~fbtime.RateLimitError` at once, and a 429 pauses
-every worker of the client together (:class:`~fbtime.api.ratelimit.RateLimiter`).
+double an entry), and 400/401/403/404/422 never are. ``Retry-After`` is honoured on 429
+and 503 only (FreshBooks sends it on every answer, 200s included): one longer than
+``max_retry_after`` raises :class:`~fbtime.RateLimitError` at once, and a shorter one
+pauses every worker of the client together (:class:`~fbtime.api.ratelimit.RateLimiter`).
 
 **Pacing sits outside that budget.** Before each attempt the client's
 :class:`~fbtime.api.ratelimit.RateLimiter` lets it go when the API's published window
@@ -71,6 +72,9 @@ log = logging.getLogger("fbtime")
 _S = TypeVar("_S", bound=requests.Session)
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: The statuses whose ``Retry-After`` is honoured: FreshBooks sends the header on every
+#: answer, 200s included (the seconds to its window's reset), so elsewhere it means nothing.
+RETRY_AFTER_STATUSES = frozenset({429, 503})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 BACKOFF_FACTOR = 0.2
 BACKOFF_MAX = 10.0
@@ -94,7 +98,8 @@ class Answer:
 
 
 class _Retryable(Exception):
-    """One attempt failed in a way worth another attempt (inside :meth:`Client.send`)."""
+    """One attempt failed in a way worth another attempt (inside :meth:`Client.send`);
+    ``raw`` is the answer whose ``Retry-After`` says how long to wait (429 and 503 only)."""
 
     def __init__(self, error: Exception, raw: Any = None) -> None:
         self.error, self.raw = error, raw
@@ -345,7 +350,7 @@ class Client:
                 response = self._attempt(method, url, params, json_body, cached, refresh)
                 if response.status_code in REDIRECTS:
                     url, params = self._redirect(method, url, response, home)
-                    raise _Retryable(TransportError(f"{method} {url}: redirected"), response.raw)
+                    raise _Retryable(TransportError(f"{method} {url}: redirected"))
                 if response.status_code >= 400:
                     raise self._status_error(method, url, response)
                 return self._answer(method, url, response, sent_at)
@@ -435,7 +440,8 @@ class Client:
         )
         if response.status_code not in RETRY_STATUSES or method not in IDEMPOTENT:
             return error
-        header = response.headers.get("Retry-After")
+        honoured = response.status_code in RETRY_AFTER_STATUSES
+        header = response.headers.get("Retry-After") if honoured else None
         try:
             after = Retry().parse_retry_after(header) if header else None
         except Exception:  # a Retry-After that is neither seconds nor a date: ignore it
@@ -455,7 +461,7 @@ class Client:
                 )
             error.args = (f"{error.args[0]} ({asks})",)
             return error
-        return _Retryable(error, response.raw)
+        return _Retryable(error, response.raw if honoured else None)
 
     def _answer(
         self, method: str, url: str, response: requests.Response, sent_at: dt.datetime
