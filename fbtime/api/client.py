@@ -78,6 +78,8 @@ RETRY_AFTER_STATUSES = frozenset({429, 503})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 BACKOFF_FACTOR = 0.2
 BACKOFF_MAX = 10.0
+#: A server ``Date`` further ahead of this machine's clock than this is worth a warning.
+CLOCK_SLACK = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,10 @@ class Answer:
 
     Attributes:
         body: the parsed JSON (None for 204).
-        server_time: the answer's ``Date`` header (UTC, whole seconds), or the local UTC
-            time the request was sent if the server gave none. Cached answers keep the
-            time they were first fetched, so a watermark taken from them stays safe.
+        server_time: the answer's ``Date`` header (UTC, whole seconds), never later than
+            this machine's time when the request was sent (which it is when the server
+            gave none): a watermark taken from it never skips a change, whatever one
+            server's clock says. Cached answers keep the time they were first fetched.
         url: the URL that answered (for messages; it never holds a token).
     """
 
@@ -188,6 +191,7 @@ class Client:
         self.session = self._prepare(requests.Session())
         self._cached = self._make_cached()
         self.time_entries = TimeEntries(self)
+        self._clock_told = False
         self.connection_id = uuid.uuid4().hex
         with _LIVE_LOCK:
             _LIVE[self.connection_id] = self
@@ -466,7 +470,7 @@ class Client:
     def _answer(
         self, method: str, url: str, response: requests.Response, sent_at: dt.datetime
     ) -> Answer:
-        when = _server_time(response.headers.get("Date")) or sent_at
+        when = self._bounded(_server_time(response.headers.get("Date")), sent_at)
         if response.status_code == 204 or not response.content:
             return Answer(None, when, url)
         try:
@@ -480,6 +484,21 @@ class Client:
                     f"({len(response.content)} bytes): {exc}"
                 )
             ) from None
+
+    def _bounded(self, server: dt.datetime | None, sent_at: dt.datetime) -> dt.datetime:
+        """The server's time, bounded by ours: a ``Date`` ahead of this machine's clock
+        would make a watermark skip every change made until the server's time."""
+        if server is None or server <= sent_at:
+            return server or sent_at
+        if server - sent_at > CLOCK_SLACK and not self._clock_told:
+            self._clock_told = True
+            log.warning(
+                "the server's clock (Date: %s) is %s ahead of this machine's; fbtime takes "
+                "watermarks from this machine's clock instead",
+                server.isoformat(),
+                server - sent_at,
+            )
+        return sent_at
 
     def _wait(self, policy: Retry, failed: _Retryable) -> None:
         try:
