@@ -33,7 +33,7 @@ import pandas as pd
 
 from fbtime import schema, snapshot
 from fbtime.api.client import Client
-from fbtime.api.paging import Changes
+from fbtime.api.paging import Changes, tell_unreadable
 from fbtime.config import DEFAULT_PER_PAGE, DEFAULT_WATERMARK_LAG, is_count
 from fbtime.errors import SyncError, UnexpectedAnswerError
 from fbtime.frame import apply_changes, records_to_frame
@@ -57,6 +57,7 @@ class Loaded:
         source: ``"network"``, ``"revalidated"`` or ``"cache"``.
         checked_at: when the frame was last known current (None: now).
         notes: what had to be done again, and why.
+        unreadable: entries the server counts that the token cannot read (not in the frame).
     """
 
     frame: pd.DataFrame
@@ -67,6 +68,13 @@ class Loaded:
     source: str
     checked_at: dt.datetime | None = None
     notes: list[str] = field(default_factory=list)
+    unreadable: int = 0
+
+    def tell(self, client: Client) -> None:
+        """Say so when the server counts entries the frame cannot hold (unreadable ones)."""
+        if self.unreadable > 0:
+            total = len(self.frame) + self.unreadable
+            tell_unreadable(f"GET {client.time_entries.path}", total, len(self.frame))
 
 
 @dataclass
@@ -119,6 +127,7 @@ def catch_up(
     *,
     per_page: int = DEFAULT_PER_PAGE,
     count: bool = True,
+    unreadable: int = 0,
 ) -> CatchUp:
     """Bring ``frame``, the list ``params`` select as the server had it at ``since`` or
     later, up to date: the incremental core of sync and of a revalidated load.
@@ -130,7 +139,8 @@ def catch_up(
     every entry changed since (:data:`WIDEST`) finds them. The count is not taken again:
     an entry that changes meanwhile can only make the frame disagree with the first
     count, never agree by accident, so a disagreement is reported in ``reason`` and the
-    caller reloads everything.
+    caller reloads everything. ``unreadable``: entries the count holds that the token
+    cannot read (:attr:`fbtime.api.paging.Listing.unreadable`).
     """
     entries = client.time_entries
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -148,6 +158,7 @@ def catch_up(
     total = counted.get("total")
     if not is_count(total):
         raise UnexpectedAnswerError(f"GET {entries.path}: meta.total is {total!r}, not a count")
+    total -= unreadable
     if len(result.frame) > total:
         seen, wide = entries.changes(WIDEST, since, per_page=per_page)
         kept = {row["id"] for row in changes.upsert}
@@ -183,6 +194,7 @@ def new_state(
         rows=len(loaded.frame),
         meta=loaded.meta,
         generation=client.cache_generation() or "",
+        unreadable=loaded.unreadable,
     )
 
 
@@ -230,16 +242,18 @@ def revalidate(
     except SyncError as exc:
         log.debug("the kept frame was not used: %s", exc)
         return Spent()
-    generation = client.cache_generation() or ""
+    generation, blind = client.cache_generation() or "", state.unreadable
     fresh_enough = accept_stale is not None and now - state.checked_at <= accept_stale
     if fresh_enough and state.generation == generation:  # nothing written through fbtime
-        return Loaded(frame, state.meta, 0, 0, None, "cache", state.checked_at)
-    result = catch_up(client, frame, params, state.watermark, per_page=per_page)
+        return Loaded(frame, state.meta, 0, 0, None, "cache", state.checked_at, unreadable=blind)
+    result = catch_up(client, frame, params, state.watermark, per_page=per_page, unreadable=blind)
     if result.reason or result.meta is None:
         log.debug("the kept frame disagrees with the server (%s): loading it", result.reason)
         return Spent(result.requests, [f"revalidation: {result.reason}"])
     meta = merge_meta(state.meta, result.meta, per_page)
-    loaded = Loaded(result.frame, meta, result.requests, 0, result.server_time, "revalidated")
+    loaded = Loaded(
+        result.frame, meta, result.requests, 0, result.server_time, "revalidated", unreadable=blind
+    )
     fresh = new_state(client, params, loaded, previous=state)
     if len(result.frame) == len(frame) and not _changes_apply(frame, result.changes):
         loaded.frame = frame

@@ -81,6 +81,7 @@ def load_frame(
     if path is not None and not refresh:
         found = revalidate(client, path, params, per_page, accept_stale)
         if isinstance(found, Loaded):
+            found.tell(client)
             return found
         requests, notes = found.requests, found.notes
     passes = 0
@@ -92,6 +93,7 @@ def load_frame(
             on_total=on_total if attempt == 0 else None,
             convert=page_chunk,
             compact=compact_chunks,
+            tell=False,  # said once below, after the count is checked again
         )
         requests, passes = requests + listing.requests, passes + listing.passes
         notes += listing.notes
@@ -101,13 +103,29 @@ def load_frame(
             raise UnexpectedAnswerError(f"GET {client.time_entries.path}: {exc}") from None
         del listing.chunks[:]
         loaded = Loaded(
-            frame, listing.meta, requests, passes, listing.server_time, "network", notes=notes
+            frame,
+            listing.meta,
+            requests,
+            passes,
+            listing.server_time,
+            "network",
+            notes=notes,
+            unreadable=listing.unreadable,
         )
         if listing.server_time is None:
+            loaded.tell(client)
             return loaded
         if listing.requests > 1:  # one answer is one consistent read: nothing to reconcile
             since = listing.server_time - VERIFY_LAG
-            result = catch_up(client, frame, params, since, per_page=per_page, count=False)
+            result = catch_up(
+                client,
+                frame,
+                params,
+                since,
+                per_page=per_page,
+                count=False,
+                unreadable=listing.unreadable,
+            )
             loaded.requests = requests = requests + result.requests
             loaded.frame = result.frame
             if result.meta is not None:
@@ -117,6 +135,7 @@ def load_frame(
                 continue
         if path is not None:
             incremental.keep(path, loaded, new_state(client, params, loaded))
+        loaded.tell(client)
         return loaded
     raise InconsistentPagesError(
         f"the list kept changing while it was loaded ({max_attempts} loads): "

@@ -63,6 +63,8 @@ class State:
         generation: the HTTP cache's write stamp at that check ("" for sync).
         id: names the write of the frame file (repeated inside it).
         bytes: the frame file's size.
+        unreadable: entries the server counted that the token could not read (not in
+            the frame; :class:`fbtime.api.paging.IncompleteListWarning`).
     """
 
     business_id: int
@@ -74,6 +76,7 @@ class State:
     generation: str = ""
     id: str = ""
     bytes: int = 0
+    unreadable: int = 0
 
     def replace(self, **changes: Any) -> State:
         return dataclasses.replace(self, **changes)
@@ -107,8 +110,8 @@ def _check(data: Any) -> State:
         raise ValueError("filters must map names to query values")
     if not is_id(data.get("business_id")):
         raise ValueError(f"business_id {data.get('business_id')!r} is not a business id")
-    if not is_count(data.get("rows")) or not is_count(data.get("bytes")):
-        raise ValueError("rows and bytes must be counts")
+    if not all(is_count(data.get(name)) for name in ("rows", "bytes", "unreadable")):
+        raise ValueError("rows, bytes and unreadable must be counts")
     if not isinstance(data.get("meta"), dict):
         raise ValueError("meta must be an object")
     if not isinstance(data.get("generation"), str) or not isinstance(data.get("id"), str):
@@ -123,6 +126,7 @@ def _check(data: Any) -> State:
         generation=data["generation"],
         id=data["id"],
         bytes=data["bytes"],
+        unreadable=data["unreadable"],
     )
 
 

@@ -133,9 +133,10 @@ def sync(
     reason = _full_reason(full, state, old, path)
     requests = pages = 0
     frame, meta, server_time = old, state.meta if state else {}, None
+    blind = state.unreadable if state else 0  # entries counted that the token cannot read
     if not reason:
         assert old is not None and state is not None  # no reason: both were read
-        caught = catch_up(client, old, params, state.watermark, per_page=per_page)
+        caught = catch_up(client, old, params, state.watermark, per_page=per_page, unreadable=blind)
         frame, server_time, reason = caught.frame, caught.server_time, caught.reason
         requests, pages = caught.requests, caught.pages
         if caught.meta is not None:
@@ -145,6 +146,7 @@ def sync(
     if reason:
         loaded = load_frame(client, params, per_page=per_page, keep=False)
         frame, meta, server_time = loaded.frame, loaded.meta, loaded.server_time
+        blind = loaded.unreadable
         requests += loaded.requests
         pages += loaded.requests
     assert frame is not None
@@ -152,7 +154,9 @@ def sync(
     new, changed, deleted = _diff(old, frame)
     now = dt.datetime.now(dt.UTC)
     watermark = (server_time or now) - lag
-    kept = snapshot.State(client.business_id, params, watermark, now, len(frame), meta)
+    kept = snapshot.State(
+        client.business_id, params, watermark, now, len(frame), meta, unreadable=blind
+    )
     snapshot.write(path, frame, kept)
     return SyncReport(
         path=path,

@@ -8,14 +8,18 @@ page 1, then the rest concurrently, rows in page order whatever order the pages 
 in. Each page can be turned into a compact chunk (``convert``) by the worker that read
 it, so memory holds chunks and ids, never every row as a dict.
 
-Page-number paging gives no consistent view: an entry created or deleted while paging shifts rows
-across pages, so a row can be seen twice or not at all. :func:`read_pages` notices
-(``meta.total`` changing between pages, duplicate ids, a row count that differs from
-``meta.total``) and pages again until one pass is consistent, or raises
-:class:`InconsistentPagesError` after a few passes. Changes that leave no trace in the
-pages are the caller's to catch, with an ``updated_since`` query from
-:attr:`Listing.server_time` (see :func:`fbtime.load.load_frame`); :func:`reconcile` says
-what such a query changes.
+Page-number paging gives no consistent view: an entry created or deleted while paging
+shifts rows across pages, so a row can be seen twice or not at all. :func:`read_pages`
+notices (``meta.total`` changing between pages, duplicate ids, a row count that differs
+from ``meta.total``) and pages again until one pass is consistent, or raises
+:class:`InconsistentPagesError` after a few passes. One disagreement is not a change: a
+``meta.total`` that counts rows the token cannot read (seen live on accounting lists).
+When every page agrees on the total, no id repeats and the pages simply run out early,
+the rows read are every readable row: :attr:`Listing.unreadable` says how many the
+server counted beyond them, and an :class:`IncompleteListWarning` names both numbers.
+Changes that leave no trace in the pages are the caller's to catch, with an
+``updated_since`` query from :attr:`Listing.server_time` (see
+:func:`fbtime.load.load_frame`); :func:`reconcile` says what such a query changes.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import itertools
+import logging
 import math
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,6 +41,8 @@ from fbtime.errors import InconsistentPagesError, UnexpectedAnswerError
 
 if TYPE_CHECKING:
     from fbtime.api.client import Client
+
+log = logging.getLogger("fbtime")
 
 
 class Answered(Protocol):
@@ -105,6 +113,21 @@ class Page:
     url: str = ""
 
 
+class IncompleteListWarning(UserWarning):
+    """The server counts more rows than the token can read (``meta.total`` above the rows
+    of stable pages): every readable row was loaded, the rest cannot be."""
+
+
+def tell_unreadable(where: str, total: int, read: int) -> None:
+    """Say that ``where`` counted ``total`` rows of which ``read`` could be read."""
+    message = (
+        f"{where}: the server counts {total:,} rows but {read:,} could be read, on pages "
+        "that did not change; the token may not see every row (the others were loaded)"
+    )
+    log.warning(message)
+    warnings.warn(message, IncompleteListWarning, stacklevel=3)
+
+
 @dataclass
 class Listing:
     """Every page of a list, in page order, with the meta of the pass that produced it.
@@ -112,7 +135,8 @@ class Listing:
     ``chunks`` holds one converted chunk per page, or per run of pages when compacted (the
     raw row lists when no ``convert`` was given); ``ids`` every row's id in order.
     ``server_time`` is the earliest server time of the pass's pages: every change after it
-    is visible to ``updated_since``.
+    is visible to ``updated_since``. ``unreadable``: rows ``meta.total`` counts beyond
+    those the stable pages held (rows the token cannot read).
     """
 
     chunks: list[Any]
@@ -122,6 +146,7 @@ class Listing:
     passes: int = 1
     notes: list[str] = field(default_factory=list)
     server_time: dt.datetime | None = None
+    unreadable: int = 0
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -254,7 +279,8 @@ def _in_order(read: Callable[[int], Page], numbers: Iterator[int], workers: int)
                 future.cancel()
 
 
-def _problems(fetched: list[Page], first: Page) -> list[str]:
+def _problems(fetched: list[Page], first: Page) -> tuple[list[str], int]:
+    """What shows the list changed while paged, and the rows counted but not readable."""
     problems = []
     totals = {page.total for page in fetched}
     if len(totals) > 1:
@@ -262,9 +288,12 @@ def _problems(fetched: list[Page], first: Page) -> list[str]:
     ids = [i for page in fetched for i in page.ids]
     if len(set(ids)) != len(ids):
         problems.append(f"{len(ids) - len(set(ids))} duplicate ids across pages")
+    short = first.total - len(ids)
+    if not problems and short > 0:  # stable pages that ran out early: a count, not a change
+        return [], short
     if len(ids) != first.total:
         problems.append(f"{len(ids)} rows for meta.total {first.total}")
-    return problems
+    return problems, 0
 
 
 def read_pages(
@@ -279,6 +308,7 @@ def read_pages(
     convert: Convert | None = None,
     compact: Compact | None = None,
     id_key: str = "id",
+    tell: bool = True,
 ) -> Listing:
     """Read pages 1..N of a list and check they form one consistent read of it.
 
@@ -295,6 +325,8 @@ def read_pages(
             so memory holds a few large chunks instead of one per page.
         id_key: the field every row must carry as its identity, an id (``uuid``, for team
             members, is text).
+        tell: warn when the server counts rows the pages do not hold (the caller may
+            rather say so once, after checking the count again).
 
     The number of pages read is bounded by what the answers justify (``meta.total`` and
     the rows per page, see :func:`read_page`), and an empty page ends the pass early.
@@ -323,9 +355,13 @@ def read_pages(
             if progress is not None:
                 progress(1)
         requests += len(fetched)
-        problems = _problems(fetched, first)
+        problems, unreadable = _problems(fetched, first)
         if not problems:
             times = [page.server_time for page in fetched if page.server_time is not None]
+            if unreadable and tell:
+                tell_unreadable(
+                    f"GET {first.url.split('?')[0]}", first.total, first.total - unreadable
+                )
             return Listing(
                 chunks=chunks.result(),
                 ids=[i for page in fetched for i in page.ids],
@@ -334,6 +370,7 @@ def read_pages(
                 passes=attempt,
                 notes=notes,
                 server_time=min(times) if times else None,
+                unreadable=unreadable,
             )
         notes.append(f"pass {attempt}: " + "; ".join(problems))
     raise InconsistentPagesError(

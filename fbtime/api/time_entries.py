@@ -72,7 +72,7 @@ class TimeEntries:
         if "updated_since" in params:
             stamp = max(stamp, to_utc(params["updated_since"], "updated_since"))
         query = {**params, "include_deleted": "true", "updated_since": format_utc(stamp)}
-        listing = self.pages(query, per_page=per_page)
+        listing = self.pages(query, per_page=per_page, tell=False)  # counts: the caller's
         keep_deleted = params.get("include_deleted") == "true"
         return reconcile(listing.rows, keep_deleted=keep_deleted), listing
 
