@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint docs format bench chaos-report clean venv dev
+.PHONY: demo test test-dates lint docs format bench chaos-report clean venv dev
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "fbtime needs Python 3.11+ (set PYTHON=python3.11)"'
@@ -32,6 +32,20 @@ demo: $(VENV)/.installed
 ## (chaos, browser) do not pile up on one worker (4m45s against 5m33s with the default)
 test: $(VENV)/.installed-dev lint docs
 	$(PY) -m pytest -n 2 --dist worksteal -q
+
+## make test-dates: the suite with the system clock moved to each of TEST_DATES (noon UTC)
+## by libfaketime (Debian: apt install faketime), to show no test depends on today's date.
+## An offset, not a start time, so every process of a run (xdist workers, CLI and notebook
+## subprocesses) agrees on the time, and the clock still ticks (sleeps and timeouts end).
+TEST_DATES ?= 2026-06-01 2027-06-01
+test-dates: $(VENV)/.installed-dev
+	@command -v faketime >/dev/null || { echo "make test-dates needs libfaketime's faketime"; exit 1; }
+	@for day in $(TEST_DATES); do \
+		offset=$$(( $$(date -u -d "$$day 12:00:00" +%s) - $$(date -u +%s) )); \
+		echo "== the system clock at $$day 12:00 UTC (offset $$offset s) =="; \
+		faketime -f "$$( [ $$offset -ge 0 ] && echo + )$$offset" \
+			$(PY) -m pytest -n 2 --dist worksteal -q || exit 1; \
+	done
 
 ## make docs: build the reference site strictly (a broken link, anchor or API reference
 ## fails) into a temporary directory, so the tree is left as it was; `mkdocs serve` to read

@@ -1,9 +1,10 @@
 """Docstring examples in fbtime/ run as doctests, against one sandbox per test session.
 
 ``pytest fbtime`` (and ``make test``, whose paths include fbtime/) collects every module's
-examples. Each example sees ``fbtime``, ``pd``, ``sb`` (a running :class:`fbtime.Sandbox`
-of 500 entries whose data ends on 2026-11-30), ``client`` (its owner's
-:class:`fbtime.Client`) and ``df`` (``fbtime.load_time_entries(client, team=True)``,
+examples. The calendar is fixed (:data:`FIXED_NOW`, :mod:`fbtime.clock`) for every test,
+doctest and docs page. Each example sees ``fbtime``, ``pd``, ``sb`` (a running
+:class:`fbtime.Sandbox` of 500 entries whose data ends on 2026-11-30), ``client`` (its
+owner's :class:`fbtime.Client`) and ``df`` (``fbtime.load_time_entries(client, team=True)``,
 loaded once before any example writes). Each example runs in a temporary directory with
 fbtime's cache, config, keyring and journal locations pointed inside it and no
 ``FRESHBOOKS_*`` variable set, so nothing reaches the working tree, the user's home or a
@@ -21,9 +22,22 @@ from typing import Any
 import pytest
 from _pytest.doctest import DoctestItem, DoctestModule
 
+from fbtime import clock
+from fbtime.config import ENV_NOW
+
 PACKAGE = Path(__file__).parent / "fbtime"
 #: The data of the examples' sandbox ends here, so every figure they show is fixed.
 DATA_END = dt.date(2026, 11, 30)
+#: "Now" for every test, doctest and docs page (fbtime.clock): the day after DATA_END, so
+#: a sandbox without ``end=`` makes the same data and the audit the same findings on any
+#: date. Set in the environment too, for the notebooks' kernels and the example scripts.
+FIXED_NOW = "2026-12-01T12:00:00Z"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Fix the calendar before anything is collected (in every xdist worker too)."""
+    os.environ[ENV_NOW] = FIXED_NOW
+    clock.fix(FIXED_NOW)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 import fbtime
+from fbtime import clock
 from fbtime.cli.options import add_connection_options
 from fbtime.export import to_csv, to_excel, to_text
 
@@ -58,7 +59,7 @@ def timesheet(df: pd.DataFrame) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    stop = args.stop or (args.end or dt.date.today())
+    stop = args.stop or (args.end or clock.today())
     start = args.start or stop - dt.timedelta(days=27)
     with fbtime.connect(
         sandbox=args.sandbox, entries=args.entries, seed=args.seed, end=args.end

@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 import fbtime
+from fbtime import clock
 from fbtime.cli.options import add_connection_options
 from fbtime.export import to_csv
 
@@ -43,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    start, stop = month_bounds(args.month, args.end or dt.date.today())
+    start, stop = month_bounds(args.month, args.end or clock.today())
     args.out.mkdir(parents=True, exist_ok=True)
     with fbtime.connect(
         sandbox=args.sandbox, entries=args.entries, seed=args.seed, end=args.end

@@ -23,6 +23,7 @@ import pandas as pd
 from matplotlib.figure import Figure  # a bare Figure: files only, never a window
 
 import fbtime
+from fbtime import clock
 from fbtime.cli.options import add_connection_options
 from fbtime.export import to_csv, to_text
 from fbtime.plots import chart_label, chart_style, label_groups
@@ -70,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    start, stop = month_bounds(args.month, args.end or dt.date.today())
+    start, stop = month_bounds(args.month, args.end or clock.today())
     with fbtime.connect(
         sandbox=args.sandbox, entries=args.entries, seed=args.seed, end=args.end
     ) as (client, _):

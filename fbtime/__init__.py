@@ -10,7 +10,8 @@ Example:
     (Int64Dtype(), BooleanDtype)
 """
 
-import fbtime.accessor  # noqa: F401  (registers df.fbtime)
+import fbtime.accessor  # registers df.fbtime
+import fbtime.clock  # noqa: F401  (fbtime.clock: the calendar's one "now", which tests fix)
 from fbtime._version import __version__
 from fbtime.api.client import Client
 from fbtime.auth.identity import whoami

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from fbtime.api.query import to_utc
+from fbtime.clock import now as current_time
 from fbtime.display import no_group, unknown_teammate
 from fbtime.errors import QueryError
 from fbtime.money import MONEY, total
@@ -529,8 +530,8 @@ def age_bucket(started_at: pd.Series, now: pd.Timestamp) -> pd.Categorical[str]:
 
 
 def clock(now: Any = None) -> pd.Timestamp:
-    """``now`` as a UTC timestamp (default: the current time); naive values are UTC."""
-    stamp = pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now)
+    """``now`` as a UTC timestamp (default: :func:`fbtime.clock.now`); naive values are UTC."""
+    stamp = pd.Timestamp(current_time() if now is None else now)
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
@@ -550,7 +551,7 @@ def aging(
 
     Args:
         frame: a time-entry frame.
-        now: the clock ages are measured from (default: now, UTC).
+        now: the clock ages are measured from (default: :func:`fbtime.clock.now`).
         by: one row per client/project/service/teammate (the NA group is a row too),
             one column per bucket plus ``total``; None: one row per bucket.
         values: with ``by``, what the cells hold: ``unbilled_hours`` or (with amounts)

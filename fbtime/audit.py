@@ -442,7 +442,8 @@ def audit(
     Args:
         frame: a time-entry frame; it is not modified.
         rules: rule names to run, in that order.
-        now: the audit's clock (default: current UTC time); naive values are UTC.
+        now: the audit's clock (default: :func:`fbtime.clock.now`, the current time unless
+            fixed); naive values are UTC.
         unbilled_days: age after which unbilled billable time is reported.
         max_hours: entries longer than this are reported by ``over_12h``.
         tz: zone for ``missing_day`` (default: the frame's most common local zone).

@@ -62,6 +62,8 @@ ENV_CACHE_DIR = "FBTIME_CACHE_DIR"
 ENV_CONFIG_DIR = "FBTIME_CONFIG_DIR"
 ENV_KEYRING = "FBTIME_KEYRING"
 ENV_PROFILE = "FBTIME_PROFILE"
+#: Fixes the calendar's "now" (:mod:`fbtime.clock`): an ISO date or datetime, naive = UTC.
+ENV_NOW = "FBTIME_NOW"
 
 HOW_TO_CONFIGURE = (
     f"pass token=... and business_id=... to fbtime.Client, or set {ENV_TOKEN} and "

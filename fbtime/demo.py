@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 import fbtime.accessor  # noqa: F401  (registers df.fbtime)
+from fbtime import clock
 from fbtime.display import show
 from fbtime.export import to_csv
 from fbtime.load import (
@@ -43,7 +44,7 @@ def run_demo(out: Path, *, entries: int = 6000, seed: int = 1) -> dict[str, Path
     out.mkdir(parents=True, exist_ok=True)
     with Sandbox(entries=entries, seed=seed) as sb:
         client = sb.client(cache=False)
-        since = pd.Timestamp.now(tz="UTC").normalize() - pd.DateOffset(years=1)
+        since = pd.Timestamp(clock.today(), tz="UTC") - pd.DateOffset(years=1)
         started = time.perf_counter()
         df = load_time_entries(client, team=True, started_from=since, include_unlogged=True)
         seconds = time.perf_counter() - started

@@ -31,6 +31,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "fbtime.text",
             "fbtime.files",
             "fbtime.progress",
+            "fbtime.clock",
         ),
     ),
     ("auth", ("fbtime.auth",)),

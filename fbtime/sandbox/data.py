@@ -282,6 +282,13 @@ def _weekdays_back(end: date):
         day -= timedelta(days=1)
 
 
+def default_end() -> date:
+    """Yesterday (UTC) by fbtime's clock, so nothing ordinary lies in the future."""
+    from fbtime.clock import today  # the library's one "now"; the sandbox meets it lazily
+
+    return today() - timedelta(days=1)
+
+
 def generate(
     entries: int = 2000,
     seed: int = 1,
@@ -296,7 +303,8 @@ def generate(
     Args:
         entries: number of stored entries (running and deleted ones included).
         seed: random seed; same arguments give the same data.
-        end: last day of ordinary data (default: today, UTC); ``future`` entries come after.
+        end: last day of ordinary data (default: yesterday by :func:`fbtime.clock.today`,
+            UTC); ``future`` entries come after.
         teammates: people logging time, owner included (default 6).
         timezone: the business' IANA zone; working hours are local.
         business_id: force the business id (default: drawn from the seed).
@@ -304,7 +312,7 @@ def generate(
     Returns:
         The :class:`Dataset`.
     """
-    end = end or datetime.now(UTC).date() - timedelta(days=1)  # nothing ordinary in the future
+    end = end or default_end()
     n_people = max(1, teammates or 6)
     rng = random.Random(seed)
     ref = _reference(rng, n_people, business_id, timezone)

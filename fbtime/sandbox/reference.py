@@ -178,7 +178,7 @@ def complete(ds: Any, seed: int, former: int | None) -> None:
     system_id = rng.randint(1_000_000, 9_999_999)
     while system_id == bid:
         system_id += 1
-    when = datetime.combine((ds.end or date.today()) - timedelta(days=900), time(15, 4, 5))
+    when = datetime.combine(ds.end - timedelta(days=900), time(15, 4, 5))
     ds.system = {
         "id": system_id, "systemid": system_id, "accountid": ds.business["account_id"],
         "business_uuid": None, "business_type": None, "active": True,
@@ -192,7 +192,7 @@ def complete(ds: Any, seed: int, former: int | None) -> None:
 
 
 def _team(ds: Any, rng: random.Random, bid: int, former: int | None) -> None:
-    end = ds.end or date.today()
+    end: date = ds.end  # always set by data.generate
     group_id = rng.randint(100_000, 999_999)
     members, staff, rates = [], [], []
     for i, ident in enumerate(ds.identities):
@@ -259,7 +259,7 @@ def _projects(ds: Any, rng: random.Random, bid: int) -> None:
     """Dates, budgets and billed amounts of the projects, from their live entries."""
     team = {r["identity_id"]: _cents(r["rate"]) for r in ds.team_member_rates}
     service = {r["service_id"]: _cents(r["rate"]) for r in ds.service_rates}
-    end = ds.end or date.today()
+    end: date = ds.end  # always set by data.generate
     method = {p["id"]: (p["billing_method"], _cents(p["rate"])) for p in ds.projects}
     # per project: first day, seconds logged, billable entries, billed ones, billed cents
     seen: dict[int, list[Any]] = {p["id"]: [end.isoformat(), 0, 0, 0, 0] for p in ds.projects}

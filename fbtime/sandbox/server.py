@@ -395,8 +395,13 @@ class Sandbox(OAuthKnobs):
 
     # -- direct writes for tests (no HTTP, not counted) --------------------------------
     def create_entry(self, **fields: Any) -> dict[str, Any]:
-        """Create an entry as the API would (default: owner, now, 1 hour); returns it."""
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        """Create an entry as the API would (default: owner, now, 1 hour); returns it.
+
+        "Now" is :func:`fbtime.clock.now`, the calendar the data was made for.
+        """
+        from fbtime.clock import now as current_time  # the library's clock, asked lazily
+
+        now = current_time().strftime("%Y-%m-%dT%H:%M:%SZ")
         body = {"started_at": now, "duration": 3600, **fields}
         return self._app.create(self.identity_id, body)
 

@@ -84,7 +84,7 @@ def explored() -> pd.DataFrame:
     every download is compared with (plain pandas, not the explorer's code)."""
     with fbtime.Sandbox(entries=2500, seed=1) as sb:
         client = sb.client(cache=False)
-        since = pd.Timestamp.now(tz="UTC").normalize() - pd.DateOffset(years=1)
+        since = pd.Timestamp(fbtime.clock.today(), tz="UTC") - pd.DateOffset(years=1)
         df = fbtime.load_time_entries(client, team=True, started_from=since, progress=False)
         return df.fbtime.with_names(
             clients=fbtime.load_clients(client),

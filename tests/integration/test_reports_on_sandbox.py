@@ -77,7 +77,7 @@ def test_each_audit_rule_finds_exactly_what_the_sandbox_planted(sandbox, everyth
 
 
 def test_old_unbilled_matches_ground_truth(sandbox, everything):
-    now = pd.Timestamp.now(tz="UTC")
+    now = pd.Timestamp(fbtime.clock.now())
     t = counted(sandbox)
     old = t[
         t["billable"].astype(bool)
