@@ -276,10 +276,14 @@ def _edited_in_place(frame: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame | N
 
 
 def sort_entries(frame: pd.DataFrame) -> pd.DataFrame:
-    """Sort as the API lists entries: ``started_at`` descending, then ``id`` descending."""
+    """Sort as fbtime keeps entries: ``started_at`` descending, then ``id`` descending
+    (the live API lists them newest created first; loads and merges sort them so).
+    A frame already in that order is returned as it is."""
     keys = pd.DataFrame({"s": frame["started_at"].array, "i": frame.index.array})
-    order = keys.sort_values(["s", "i"], ascending=False, kind="stable").index
-    return frame.iloc[np.asarray(order)]
+    order = np.asarray(keys.sort_values(["s", "i"], ascending=False, kind="stable").index)
+    if (order == np.arange(len(order))).all():
+        return frame
+    return frame.iloc[order]
 
 
 # -- reference lists ----------------------------------------------------------------------

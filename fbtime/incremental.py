@@ -33,10 +33,10 @@ import pandas as pd
 
 from fbtime import schema, snapshot
 from fbtime.api.client import Client
-from fbtime.api.paging import Changes, tell_unreadable
+from fbtime.api.paging import Changes, Window, tell_unreadable
 from fbtime.config import DEFAULT_PER_PAGE, DEFAULT_WATERMARK_LAG, is_count
 from fbtime.errors import SyncError, UnexpectedAnswerError
-from fbtime.frame import apply_changes, records_to_frame
+from fbtime.frame import apply_changes, records_to_frame, sort_entries
 
 log = logging.getLogger("fbtime")
 
@@ -169,6 +169,63 @@ def catch_up(
     if len(result.frame) != total:
         result.reason = f"{len(result.frame)} entries after catching up, the server counts {total}"
     return result
+
+
+# -- a list read while it changed -----------------------------------------------------------
+@dataclass
+class Recount:
+    """What :func:`recount` did: the frame, the requests, and rows no token can read."""
+
+    frame: pd.DataFrame
+    requests: int
+    unreadable: int
+
+
+def recount(
+    client: Client,
+    frame: pd.DataFrame,
+    params: Mapping[str, str],
+    windows: list[Window],
+    *,
+    per_page: int = DEFAULT_PER_PAGE,
+) -> Recount:
+    """Count each window of a list read while it changed, and read again those that differ.
+
+    An entry deleted while a list is paged shifts the rows after it up, so a page read
+    after the delete starts a row later and a row goes unseen; nothing in the pages says
+    which. ``frame``, that read brought up to date by :func:`catch_up`, is compared with
+    the server window by window (one count request for each window that changed while it
+    was read, :attr:`Listing.windows`), and only those whose counts differ are read again
+    (entries added meanwhile only repeat rows, which dropping repeats undoes, so most
+    windows agree). The caller checks the result with another :func:`catch_up`: the list
+    may have changed meanwhile.
+    """
+    entries = client.time_entries
+    windows = [w for w in windows if w.changed]  # a window read without a change lost nothing
+    queries = [entries.within(params, w.lo, w.hi) for w in windows]
+    with ThreadPoolExecutor(max_workers=max(1, min(len(queries), client.workers))) as pool:
+        totals = list(pool.map(lambda query: entries.count(query).get("total", 0), queries))
+    stamps = frame["started_at"]
+    keep = pd.Series(True, index=frame.index)
+    pieces, spent, blind = [], len(queries), 0
+    for w, query, total in zip(windows, queries, totals, strict=True):
+        inside = pd.Series(True, index=frame.index)
+        if w.lo is not None:
+            inside &= stamps >= w.lo
+        if w.hi is not None:
+            inside &= stamps <= w.hi
+        inside = inside.fillna(False).astype(bool)
+        if int(inside.sum()) + w.unreadable == total:
+            blind += w.unreadable
+            continue
+        listing = entries.pages(query, per_page=per_page, tell=False)
+        spent, blind = spent + listing.requests, blind + listing.unreadable
+        keep &= ~inside
+        pieces.append(records_to_frame(listing.rows))
+    if pieces:
+        frame = pd.concat([frame[keep.to_numpy()], *pieces])
+        frame = sort_entries(frame[~frame.index.duplicated(keep="last")])
+    return Recount(frame, spent, blind)
 
 
 # -- cached loads -------------------------------------------------------------------------

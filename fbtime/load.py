@@ -43,9 +43,10 @@ from fbtime.frame import (
     page_chunk,
     projects_frame,
     services_frame,
+    sort_entries,
     team_frame,
 )
-from fbtime.incremental import Loaded, catch_up, merge_meta, new_state, revalidate
+from fbtime.incremental import Loaded, catch_up, merge_meta, new_state, recount, revalidate
 from fbtime.progress import progress_bar
 from fbtime.rates import Rates
 
@@ -94,6 +95,7 @@ def load_frame(
             convert=page_chunk,
             compact=compact_chunks,
             tell=False,  # said once below, after the count is checked again
+            repeats=True,  # dropped below; the count check confirms nothing was lost
         )
         requests, passes = requests + listing.requests, passes + listing.passes
         notes += listing.notes
@@ -102,6 +104,9 @@ def load_frame(
         except SchemaError as exc:  # a time the server sent that is no time
             raise UnexpectedAnswerError(f"GET {client.time_entries.path}: {exc}") from None
         del listing.chunks[:]
+        if not frame.index.is_unique:  # rows pushed down a page, or a start that moved
+            frame = frame[~frame.index.duplicated(keep="last")]
+        frame = sort_entries(frame)
         loaded = Loaded(
             frame,
             listing.meta,
@@ -127,6 +132,22 @@ def load_frame(
                 unreadable=listing.unreadable,
             )
             loaded.requests = requests = requests + result.requests
+            for _ in range(2):  # rows a delete shifted out of sight: read where they were
+                if not (result.reason and listing.changed and result.server_time):
+                    break
+                notes.append(f"load {attempt + 1}: {result.reason}; windows counted again")
+                fixed = recount(client, result.frame, params, listing.windows, per_page=per_page)
+                since = result.server_time - VERIFY_LAG
+                result = catch_up(
+                    client,
+                    fixed.frame,
+                    params,
+                    since,
+                    per_page=per_page,
+                    unreadable=fixed.unreadable,
+                )
+                loaded.requests = requests = requests + fixed.requests + result.requests
+                loaded.unreadable = fixed.unreadable
             loaded.frame = result.frame
             if result.meta is not None:
                 loaded.meta = merge_meta(loaded.meta, result.meta, per_page)

@@ -129,6 +129,18 @@ def tell_unreadable(where: str, total: int, read: int) -> None:
 
 
 @dataclass
+class Window:
+    """A ``started_at`` window of a list: from ``lo`` to ``hi``, both inclusive (None:
+    open), the rows its count held that could not be read, and whether it changed while
+    it was read (only such a window can have lost a row)."""
+
+    lo: dt.datetime | None
+    hi: dt.datetime | None
+    unreadable: int = 0
+    changed: bool = False
+
+
+@dataclass
 class Listing:
     """Every page of a list, in page order, with the meta of the pass that produced it.
 
@@ -136,7 +148,9 @@ class Listing:
     raw row lists when no ``convert`` was given); ``ids`` every row's id in order.
     ``server_time`` is the earliest server time of the pass's pages: every change after it
     is visible to ``updated_since``. ``unreadable``: rows ``meta.total`` counts beyond
-    those the stable pages held (rows the token cannot read).
+    those the stable pages held (rows the token cannot read). ``changed``: a pass read
+    with ``repeats`` showed the list changing. ``windows``: the ``started_at`` windows
+    it was read in (:func:`read_windows`), each of which can be counted and read again.
     """
 
     chunks: list[Any]
@@ -147,6 +161,8 @@ class Listing:
     notes: list[str] = field(default_factory=list)
     server_time: dt.datetime | None = None
     unreadable: int = 0
+    changed: bool = False
+    windows: list[Window] = field(default_factory=list)
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -309,6 +325,8 @@ def read_pages(
     compact: Compact | None = None,
     id_key: str = "id",
     tell: bool = True,
+    first: Page | None = None,
+    repeats: bool = False,
 ) -> Listing:
     """Read pages 1..N of a list and check they form one consistent read of it.
 
@@ -327,6 +345,10 @@ def read_pages(
             members, is text).
         tell: warn when the server counts rows the pages do not hold (the caller may
             rather say so once, after checking the count again).
+        first: page 1, already read (it counts as a request of the first pass).
+        repeats: read once and return the pass whatever it shows (``changed`` says if
+            the list changed meanwhile; ids may repeat, rows may be missing): for a caller
+            that drops repeats and counts afterwards, re-reading only what moved.
 
     The number of pages read is bounded by what the answers justify (``meta.total`` and
     the rows per page, see :func:`read_page`), and an empty page ends the pass early.
@@ -341,8 +363,9 @@ def read_pages(
     read = functools.partial(
         read_page, get_page, key=key, per_page=per_page, convert=convert, id_key=id_key
     )
+    given = first
     for attempt in range(1, max_passes + 1):
-        first = read(1)
+        first, given = given or read(1), None
         if on_total is not None and attempt == 1:
             on_total(max(first.pages, 1))
         fetched, chunks = [first], _Chunks(compact)
@@ -356,7 +379,9 @@ def read_pages(
                 progress(1)
         requests += len(fetched)
         problems, unreadable = _problems(fetched, first)
-        if not problems:
+        if problems and repeats:
+            notes.append("the list changed while read: " + "; ".join(problems))
+        if not problems or repeats:
             times = [page.server_time for page in fetched if page.server_time is not None]
             if unreadable and tell:
                 tell_unreadable(
@@ -368,15 +393,181 @@ def read_pages(
                 meta=first.meta,
                 requests=requests,
                 passes=attempt,
-                notes=notes,
                 server_time=min(times) if times else None,
                 unreadable=unreadable,
+                notes=notes,
+                changed=bool(problems),
             )
         notes.append(f"pass {attempt}: " + "; ".join(problems))
     raise InconsistentPagesError(
         f"the list kept changing while it was paged ({max_passes} passes): "
         + " | ".join(notes)
         + ". Retry when fewer writes are happening, or narrow the filters."
+    )
+
+
+#: A list of more rows than this is read in windows (:func:`read_windows`): shorter ones
+#: take a round or two of requests (24 pages of 100), in which a change is unlikely and
+#: cheap to read again.
+WINDOWED_FROM = 2400
+#: A window aims at this many pages (more for a very long list), and is cut in shorter
+#: ones when it holds more than twice as many. Smaller windows cost a change less to read
+#: again, but more partly filled pages (with a busy team, 6 cost fewer requests than 8 or 10).
+WINDOW_PAGES = 6
+#: Windows found and read at once (each with ``workers // WINDOWS_AT_ONCE`` requests in
+#: flight), and a long list is read in MAX_WINDOWS windows at most (they grow to fit).
+WINDOWS_AT_ONCE = 8
+MAX_WINDOWS = 64
+#: The first window's span when nothing is known yet: the data are assumed to cover a year.
+ASSUMED_SPAN = dt.timedelta(days=365)
+#: Windows start no earlier than this: everything older is read as one last window.
+OLDEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+SECOND = dt.timedelta(seconds=1)
+
+
+def _split(
+    lo: dt.datetime | None,
+    hi: dt.datetime | None,
+    bottom: dt.datetime,
+    top: dt.datetime,
+    total: int,
+    target: int,
+) -> list[tuple[dt.datetime | None, dt.datetime | None]]:
+    """A window too long, cut in equal spans of time, newest first (open ends stay open)."""
+    pieces = min(WINDOWS_AT_ONCE, max(2, math.ceil(total / target)))
+    step = max(SECOND, (top - bottom) / pieces)
+    cuts = [top - step * n for n in range(1, pieces)]
+    cuts = [c.replace(microsecond=0) for c in cuts if bottom < c < top]
+    edges: list[dt.datetime | None] = [hi, *cuts]
+    return [
+        (cut, upper if upper is None or upper == hi else upper - SECOND)
+        for upper, cut in zip(edges, [*cuts, lo], strict=True)
+    ]
+
+
+#: ``(lo, hi)`` -> the getter of that window's pages: rows from ``lo`` to ``hi``, both
+#: inclusive (None: open), within the list's own bounds.
+WindowGetter = Callable[["dt.datetime | None", "dt.datetime | None"], GetPage]
+
+
+def read_windows(
+    window: WindowGetter,
+    first: Page,
+    *,
+    now: dt.datetime,
+    start: dt.datetime | None = None,
+    key: str | Locate,
+    per_page: int,
+    workers: int = 4,
+    progress: Callable[[int], None] | None = None,
+    convert: Convert | None = None,
+    compact: Compact | None = None,
+) -> Listing:
+    """Read a long list as consecutive time windows, newest first, each its own query.
+
+    An entry created or deleted while a long list is paged shifts every row after it, so
+    one change meant reading every page again, and a busy team at the rate limit could
+    keep a load from ever finishing. Here each window (``started_at`` from ``lo`` to
+    ``hi``) is its own query with its own ``meta.total``, read once (``repeats``: ids may
+    repeat). The caller brings the whole up to date with an ``updated_since`` query from
+    :attr:`Listing.server_time`, then counts the windows (:attr:`Listing.windows`) and
+    reads again only those whose count differs (:func:`fbtime.incremental.recount`): a
+    change costs one window, at most, not every page.
+
+    Windows are found newest first, :data:`WINDOWS_AT_ONCE` at a time, one request each
+    (their page 1, which is kept): the next spans follow what the last windows held
+    (aiming at :data:`WINDOW_PAGES` pages, more for a list so long that it would need over
+    :data:`MAX_WINDOWS`), a window of more than twice that is cut in shorter ones, and
+    once ``first.total`` is nearly accounted for (or before :data:`OLDEST`) the rest is
+    one last window.
+
+    Args:
+        window: the getter of a window's pages.
+        first: page 1 of the whole list (its ``total`` sizes the windows).
+        now: the newest a window's span starts from (the server's time).
+        start: the list's own earliest ``started_at`` (None: none).
+        The others are :func:`read_pages`'.
+    """
+    target = max(WINDOW_PAGES, math.ceil(first.pages / MAX_WINDOWS)) * per_page
+    read = functools.partial(read_page, key=key, per_page=per_page, convert=convert)
+    span = ASSUMED_SPAN * target / max(first.total, 1)
+    hi: dt.datetime | None = None
+    left, requests, counted, going = first.total, 1, 0, True
+    seen_rows, seen_seconds = 0, 0.0  # what the bounded windows held, for the next spans
+    ranges: deque[tuple[dt.datetime | None, dt.datetime | None]] = deque()  # cut, to probe
+    listings: list[Future[Listing]] = []
+    bounds: list[tuple[dt.datetime | None, dt.datetime | None]] = []
+    with (
+        ThreadPoolExecutor(max_workers=WINDOWS_AT_ONCE) as probing,
+        ThreadPoolExecutor(max_workers=WINDOWS_AT_ONCE) as pool,
+    ):
+        for wave_number in itertools.count():
+            if not (ranges or going):
+                break
+            wave: list[tuple[dt.datetime | None, dt.datetime | None]] = []
+            planned = 0  # rows the new spans of this wave are expected to hold
+            while len(wave) < min(WINDOWS_AT_ONCE, 2**wave_number) and (ranges or going):
+                if ranges:
+                    wave.append(ranges.popleft())
+                    continue
+                lo: dt.datetime | None = (hi or now) - span
+                planned += target
+                rest = left - planned <= 0 or requests + len(wave) > 4 * MAX_WINDOWS
+                if rest or lo <= OLDEST or (start is not None and lo <= start):  # type: ignore[operator]
+                    lo, going = start, False  # the rest, down to the list's own start
+                wave.append((lo, hi))
+                hi = lo - SECOND if lo is not None else hi
+            probes = list(probing.map(lambda w: read(window(*w), 1), wave))  # page 1 of each
+            requests += len(probes)
+            for (lo, top_), page in zip(wave, probes, strict=True):
+                counted += page.total
+                top, bottom = top_ or now, lo or min(OLDEST, (top_ or now) - span)
+                lying = counted > 2 * (first.total + target) or requests > 4 * MAX_WINDOWS
+                pieces = _split(lo, top_, bottom, top, page.total, target)
+                if page.total > 2 * target and len(pieces) > 1 and not lying:
+                    ranges.extendleft(reversed(pieces))  # too long: cut, and probed again
+                    continue
+                left -= page.total
+                bounds.append((lo, top_))
+                listings.append(
+                    pool.submit(
+                        read_pages,
+                        window(lo, top_),
+                        key=key,
+                        per_page=per_page,
+                        workers=max(1, workers // WINDOWS_AT_ONCE),
+                        progress=progress,
+                        convert=convert,
+                        compact=compact,
+                        tell=False,
+                        first=page,
+                        repeats=True,
+                    )
+                )
+                if lo is not None:
+                    seen_rows += page.total
+                    seen_seconds += max(top - bottom, SECOND).total_seconds()
+            if seen_rows:  # the next spans follow what the windows so far held
+                wanted = target * seen_seconds / seen_rows
+                span = dt.timedelta(seconds=min(4 * span.total_seconds(), max(wanted, 1.0)))
+            elif not going and not ranges:
+                break
+        done = [future.result() for future in listings]
+    times = [first.server_time, *(listing.server_time for listing in done)]
+    known = [t for t in times if t is not None]
+    return Listing(
+        chunks=[chunk for listing in done for chunk in listing.chunks],
+        ids=[i for listing in done for i in listing.ids],
+        meta=first.meta,
+        requests=requests + sum(listing.requests - 1 for listing in done),
+        notes=[f"window {n + 1}: {note}" for n, ls in enumerate(done) for note in ls.notes],
+        server_time=min(known) if known else None,
+        unreadable=sum(listing.unreadable for listing in done),
+        changed=any(listing.changed for listing in done),
+        windows=[
+            Window(lo, hi, ls.unreadable, ls.changed)
+            for (lo, hi), ls in zip(bounds, done, strict=True)
+        ],
     )
 
 

@@ -8,11 +8,25 @@ field is right either way. Field values are checked before anything is sent.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from fbtime.api.fields import check_fields, writable_payload
-from fbtime.api.paging import Changes, Listing, page_getter, read_page, read_pages, reconcile
+from fbtime.api.paging import (
+    WINDOWED_FROM,
+    Changes,
+    Compact,
+    Convert,
+    GetPage,
+    Listing,
+    Window,
+    page_getter,
+    read_page,
+    read_pages,
+    read_windows,
+    reconcile,
+    tell_unreadable,
+)
 from fbtime.api.query import check_per_page, encode_filters, format_utc, to_id, to_utc
 from fbtime.config import DEFAULT_PER_PAGE, is_id
 from fbtime.errors import UnexpectedAnswerError
@@ -47,13 +61,79 @@ class TimeEntries:
         params: Mapping[str, str],
         *,
         per_page: int = DEFAULT_PER_PAGE,
-        **options: Any,
+        progress: Callable[[int], None] | None = None,
+        on_total: Callable[[int], None] | None = None,
+        convert: Convert | None = None,
+        compact: Compact | None = None,
+        tell: bool = True,
+        repeats: bool = False,
     ) -> Listing:
         """Every page of the list encoded ``params`` select (:func:`encode_filters`): the
-        endpoint's one page path. ``options`` go to :func:`fbtime.api.paging.read_pages`."""
-        get = page_getter(self._client, self.path, params, per_page)
-        options.setdefault("workers", self._client.workers)
-        return read_pages(get, key="time_entries", per_page=per_page, **options)
+        endpoint's one page path. The options are :func:`~fbtime.api.paging.read_pages`'.
+
+        With ``repeats`` (a caller that drops repeated ids and counts afterwards), each
+        page is read once whatever happens meanwhile, and a list of more than
+        :data:`~fbtime.api.paging.WINDOWED_FROM` rows is read in ``started_at`` windows
+        (:func:`~fbtime.api.paging.read_windows`), so that an entry logged or deleted
+        while it is read costs one window again, not every page.
+        """
+        client, workers = self._client, self._client.workers
+        get = page_getter(client, self.path, params, per_page)
+        first = read_page(get, 1, key="time_entries", per_page=per_page, convert=convert)
+        if on_total is not None:
+            on_total(max(first.pages, 1))
+        start, end = (to_utc(params[k]) if k in params else None for k in self.BOUNDS)
+        full = len(first.ids) == per_page  # a long list's first page is full
+        if not repeats or first.total <= WINDOWED_FROM or not full:
+            listing = read_pages(
+                get,
+                key="time_entries",
+                per_page=per_page,
+                workers=workers,
+                progress=progress,
+                convert=convert,
+                compact=compact,
+                tell=tell,
+                first=first,
+                repeats=repeats,
+            )
+            listing.windows = [Window(start, end, listing.unreadable, listing.changed)]
+            return listing
+
+        def window(lo: dt.datetime | None, hi: dt.datetime | None) -> GetPage:
+            return page_getter(client, self.path, self.within(params, lo, hi), per_page)
+
+        now = first.server_time or dt.datetime.now(dt.UTC)
+        listing = read_windows(
+            window,
+            first,
+            now=min(now, end or now),
+            start=start,
+            key="time_entries",
+            per_page=per_page,
+            workers=workers,
+            progress=progress,
+            convert=convert,
+            compact=compact,
+        )
+        if listing.unreadable and tell:
+            total = len(set(listing.ids)) + listing.unreadable
+            tell_unreadable(f"GET {self.path}", total, total - listing.unreadable)
+        return listing
+
+    #: The filters that bound a list's ``started_at`` (both inclusive).
+    BOUNDS = ("started_from", "started_to")
+
+    def within(
+        self, params: Mapping[str, str], lo: dt.datetime | None, hi: dt.datetime | None
+    ) -> dict[str, str]:
+        """``params`` narrowed to entries started from ``lo`` to ``hi`` (None: as is)."""
+        narrowed = dict(params)
+        for name, bound, pick in (("started_from", lo, max), ("started_to", hi, min)):
+            if bound is not None:
+                own = to_utc(params[name]) if name in params else bound
+                narrowed[name] = format_utc(pick(bound, own))
+        return narrowed
 
     def count(self, params: Mapping[str, str]) -> dict[str, Any]:
         """The server's current ``meta`` for ``params`` (one row fetched)."""

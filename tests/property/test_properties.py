@@ -87,7 +87,7 @@ pages_of_rows = st.lists(entry, max_size=60, unique_by=lambda r: r["started_at"]
 )
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pages_of_rows)
 def test_any_valid_page_sequence_becomes_one_typed_frame(case):
     rows, per_page = case
