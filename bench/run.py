@@ -19,6 +19,13 @@ Scenarios, at 20,000 and 200,000 entries (``team=True``, 100 per page):
 (L) a cold load under a limit the sandbox publishes (``X-RateLimit-*``, ``LIMIT`` requests
     a second): its time against the floor the limit allows, and its answers of 429.
 
+A busy team at the limit (issue 19, item 3): a cold load of ``BUSY_ENTRIES`` entries
+while a teammate logs an entry and deletes another in the web app (straight in the
+sandbox's store) every ``BUSY_EVERY`` seconds, under FreshBooks' published rate (600
+requests a minute, published as ``BUSY_LIMIT`` a second so a run takes seconds): its
+requests against one read of the list (at most 1.3 x pages + 10), its time against the
+floor the limit allows for one read, its answers of 429, and its ids against the server's.
+
 Also measured: frame building alone, ``json`` against ``orjson`` on the same pages, and
 the ideal cold load ``pages x latency / workers + frame building``. Then the accessor
 benchmark (``bench/accessor.py``, 1,000,000 rows, ``with_rates`` included) and the widgets
@@ -58,6 +65,12 @@ CHANGED = 0.01
 #: unlimited here, so the limit (not the latency) sets the pace.
 LIMIT = 100
 FIXED = (4, 8, 32)
+#: The busy-team scenario: entries, the published limit (requests a second) and how often
+#: the teammate writes (seconds); three runs with different data and writes.
+BUSY_ENTRIES = 11_600
+BUSY_LIMIT = 10
+BUSY_EVERY = 1.0
+BUSY_SEEDS = (1, 2, 3)
 DEFAULT_WORKERS = 16
 
 
@@ -140,6 +153,16 @@ def _child(config: dict[str, Any]) -> dict[str, Any]:
         out["report"] = {"full": report.full, "pages": report.pages, "new": report.new,
                          "changed": report.changed, "deleted": report.deleted}  # fmt: skip
         frame = pd.read_parquet(config["snapshot"])
+    elif scenario == "busy":
+        told = _Count429()
+        logging.getLogger("fbtime").addHandler(told)
+        logging.getLogger("fbtime").setLevel(logging.DEBUG)
+        client = fbtime.Client(
+            token=token, business_id=config["business_id"], base_url=config["url"], cache=False
+        )
+        frame = fbtime.load_time_entries(client, team=True, per_page=PER_PAGE, progress=False)
+        out.update(answers_429=told.count, ids=sorted(int(i) for i in frame.index),
+                   ended=time.time())  # fmt: skip
     elif scenario == "build":
         return _build_child(config, token)
     else:
@@ -288,6 +311,73 @@ def bench_size(entries: int) -> dict[str, Any]:
     return results
 
 
+def bench_busy_team(seed: int) -> dict[str, Any]:
+    """One cold load while a teammate writes, under a published limit (see the docstring)."""
+    import threading
+
+    import fbtime
+
+    print(f"\n== busy team at the limit, seed {seed} ==", flush=True)
+    sb = fbtime.Sandbox(entries=BUSY_ENTRIES, seed=seed, latency=LATENCY).start()
+    rng, stop = random.Random(seed), threading.Event()
+    writes: list[tuple[float, str, int]] = []  # (wall time, "created" or "deleted", id)
+
+    def teammate() -> None:
+        rows = sb.entries()
+        live = [int(i) for i in rows.loc[rows["active"] & rows["is_logged"], "id"]]
+        while not stop.wait(BUSY_EVERY):
+            if len(writes) % 2:
+                gone = live.pop(rng.randrange(len(live)))
+                sb.delete_entry(gone)
+                writes.append((time.time(), "deleted", gone))
+            else:
+                made = sb.create_entry(note=f"logged during the load {len(writes)}")["id"]
+                writes.append((time.time(), "created", made))
+
+    try:
+        sb.set_rate_limit(BUSY_LIMIT, per=1.0)
+        sb.reset_stats()
+        worker = threading.Thread(target=teammate, daemon=True)
+        worker.start()
+        row = _spawn({"scenario": "busy", "url": sb.url, "business_id": sb.business_id}, sb.token)
+        stop.set()
+        worker.join()
+        row["requests"] = sb.stats()["GET time_entries"]
+        rows = sb.entries()
+        truth = set(int(i) for i in rows.loc[rows["active"] & rows["is_logged"], "id"])
+        during = [w for w in writes if w[0] <= row["ended"]]
+        for _, _, entry in writes[len(during) :]:  # after the load returned: undo them
+            truth.symmetric_difference_update({entry})
+        got = set(row.pop("ids"))
+        row["same_ids"] = got == truth
+
+        row["writes"] = len(during)
+        row["pages"] = -(-row["rows"] // PER_PAGE)
+    finally:
+        stop.set()
+        sb.stop()
+    print(f"busy: {row['seconds']:.2f} s, {row['requests']} requests for {row['pages']} pages, "
+          f"{row['writes']} writes, same ids: {row['same_ids']}", flush=True)  # fmt: skip
+    return {"seed": seed, **row}
+
+
+def _busy(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| run | entries | pages | teammate's writes | requests | bound (1.3 x pages + 10) "
+        "| requests / pages | wall s | floor s | wall / floor | 429s | ids equal the server's |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for row in rows:
+        floor = row["pages"] / BUSY_LIMIT
+        lines.append(
+            f"| {row['seed']} | {row['rows']:,} | {row['pages']} | {row['writes']} "
+            f"| {row['requests']} | {1.3 * row['pages'] + 10:.0f} "
+            f"| {row['requests'] / row['pages']:.2f} | {row['seconds']:.2f} | {floor:.2f} "
+            f"| {row['seconds'] / floor:.2f} | {row['answers_429']} | {row['same_ids']} |"
+        )
+    return lines
+
+
 NAMES = {
     "a": "(a) freshbooks-sdk loop + DataFrame",
     "b": f"(b) fbtime cold, defaults ({DEFAULT_WORKERS} workers)",
@@ -381,7 +471,9 @@ def _workers(all_results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def write_results(all_results: list[dict[str, Any]], accessor_md: str | None) -> str:
+def write_results(
+    all_results: list[dict[str, Any]], busy: list[dict[str, Any]], accessor_md: str | None
+) -> str:
     import fbtime
 
     loads = [x for res in all_results for x in res["load"]]
@@ -424,6 +516,19 @@ def write_results(all_results: list[dict[str, Any]], accessor_md: str | None) ->
         "",
         *_workers(all_results),
         "",
+        "## A busy team at the limit",
+        "",
+        f"A cold load of {BUSY_ENTRIES:,} entries (`team=True`, {PER_PAGE} per page) while a "
+        f"teammate logs an entry and deletes another in the web app every {BUSY_EVERY:g} s "
+        f"(straight in the sandbox's store), under FreshBooks' published rate of 600 requests "
+        f"a minute ({BUSY_LIMIT} a second, in 1-second windows). Targets (issue 19, item 3): "
+        "requests at most 1.3 x pages + 10, time at most 1.5 x the floor (the time the limit "
+        "allows for one read of the list: pages / rate), 0 answers of 429, and exactly the "
+        "server's entries at the end. Before the windowed read, a load like this re-read "
+        "every page at each change (464 requests for 116 pages, then InconsistentPagesError).",
+        "",
+        *_busy(busy),
+        "",
     ]
     text = "\n".join(header)
     if accessor_md:
@@ -445,12 +550,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     started = time.perf_counter()
     all_results = [bench_size(n) for n in args.sizes]
+    busy = [bench_busy_team(seed) for seed in BUSY_SEEDS]
     print()
     print("\n".join(_table(all_results)))
     print()
     print("\n".join(_targets(all_results)))
     print()
     print("\n".join(_workers(all_results)))
+    print()
+    print("\n".join(_busy(busy)))
     accessor_md = None
     if not args.no_accessor:
         import accessor
@@ -463,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n== widgets ==", flush=True)
         widgets_md = widgets.main()
         accessor_md = f"{accessor_md or ''}\n{widgets_md}"
-    args.out.write_text(write_results(all_results, accessor_md))
+    args.out.write_text(write_results(all_results, busy, accessor_md))
     print(f"\nwrote {args.out} in {time.perf_counter() - started:.0f} s")
     return 0
 

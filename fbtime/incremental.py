@@ -40,6 +40,9 @@ from fbtime.frame import apply_changes, records_to_frame, sort_entries
 
 log = logging.getLogger("fbtime")
 
+#: How far before the last ``updated_since`` query a settling one starts (whole-second
+#: stamps and clock skew between the API's servers).
+SETTLE_LAG = dt.timedelta(seconds=5)
 #: The widest query: every entry a token may see, so one edited out of the filters is found.
 WIDEST = {"team": "true", "include_unlogged": "true"}
 
@@ -128,6 +131,7 @@ def catch_up(
     per_page: int = DEFAULT_PER_PAGE,
     count: bool = True,
     unreadable: int = 0,
+    settle: bool = False,
 ) -> CatchUp:
     """Bring ``frame``, the list ``params`` select as the server had it at ``since`` or
     later, up to date: the incremental core of sync and of a revalidated load.
@@ -141,6 +145,12 @@ def catch_up(
     count, never agree by accident, so a disagreement is reported in ``reason`` and the
     caller reloads everything. ``unreadable``: entries the count holds that the token
     cannot read (:attr:`fbtime.api.paging.Listing.unreadable`).
+
+    With ``settle`` (a frame that may have lost rows: a list read while it changed), an
+    agreement must not be an accident, as when a row lost in the read and an entry
+    deleted between the query and the count cancel out: the ``updated_since`` query and
+    the count are sent again, from just before the last query, until that query brings
+    nothing new (three times at most), so the count and the frame describe one moment.
     """
     entries = client.time_entries
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -149,9 +159,20 @@ def catch_up(
         counted = counting.result() if counting is not None else None
     requests, pages = listing.requests + (counting is not None), listing.requests
     merged = apply_changes(frame, changes) if changes else frame
-    if counted is None and changes:
+    if counted is None and changes and not settle:
         counted = entries.count(params)
         requests += 1
+    for _ in range(3 if settle and (changes or counted is not None) else 0):
+        # nothing changed from just before the last query until now: the count holds
+        after = (listing.server_time or since) - SETTLE_LAG
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            counting = pool.submit(entries.count, params)
+            more, listing = entries.changes(params, after, per_page=per_page)
+            counted = counting.result()
+        requests, pages = requests + listing.requests + 1, pages + listing.requests
+        if not _changes_apply(merged, more):
+            break
+        merged, changes = apply_changes(merged, more), _combined(changes, more)
     result = CatchUp(merged, changes, requests, pages, listing.server_time, counted)
     if counted is None:
         return result
@@ -169,6 +190,13 @@ def catch_up(
     if len(result.frame) != total:
         result.reason = f"{len(result.frame)} entries after catching up, the server counts {total}"
     return result
+
+
+def _combined(first: Changes, then: Changes) -> Changes:
+    """Two ``updated_since`` answers as one: the later wins for an id in both."""
+    later = then.drop | {row["id"] for row in then.upsert}
+    kept = [row for row in first.upsert if row["id"] not in later]
+    return Changes((first.drop - later) | then.drop, kept + then.upsert)
 
 
 # -- a list read while it changed -----------------------------------------------------------

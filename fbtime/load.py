@@ -130,6 +130,7 @@ def load_frame(
                 per_page=per_page,
                 count=False,
                 unreadable=listing.unreadable,
+                settle=listing.changed,
             )
             loaded.requests = requests = requests + result.requests
             for _ in range(2):  # rows a delete shifted out of sight: read where they were
@@ -145,6 +146,7 @@ def load_frame(
                     since,
                     per_page=per_page,
                     unreadable=fixed.unreadable,
+                    settle=True,
                 )
                 loaded.requests = requests = requests + fixed.requests + result.requests
                 loaded.unreadable = fixed.unreadable
