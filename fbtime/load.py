@@ -1,9 +1,10 @@
 """Loading: ``load_time_entries`` and the other ``load_*`` functions, API -> typed frames.
 
-A load from the network ends with one ``updated_since`` query from the time the first
-page was served (:func:`load_frame`): an entry created, changed or deleted while the
-pages were read is reconciled, so the frame is exactly the server's set at the end.
-Pages become frames with :mod:`fbtime.frame`.
+A load from the network reads each page once and ends with one ``updated_since`` query
+from the time the first page was served (:func:`load_frame`): an entry created, changed
+or deleted while the pages were read is reconciled, and rows a change hid are read again
+where they were (a long list is read in ``started_at`` windows), so the frame is exactly
+the server's set at the end. Pages become frames with :mod:`fbtime.frame`.
 
 A cached client keeps each query's frame and revalidates it at the next load: one
 ``updated_since`` query and one count check instead of every page, so a change made in
