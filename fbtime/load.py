@@ -1,4 +1,4 @@
-"""Loading: ``load_time_entries`` and the other ``load_*`` functions, API -> typed frames.
+"""Loading time entries: ``load_time_entries``, API -> one typed frame.
 
 A load from the network reads each page once and ends with one ``updated_since`` query
 from the time the first page was served (:func:`load_frame`): an entry created, changed
@@ -12,7 +12,8 @@ FreshBooks' web app shows at once (:mod:`fbtime.incremental`, whose core fbtime.
 uses too). ``accept_stale`` serves it with no request, by choice.
 
 :func:`connect` gives scripts and notebooks a client: a fresh local sandbox, or
-FreshBooks as :class:`~fbtime.Client` finds it.
+FreshBooks as :class:`~fbtime.Client` finds it. The lists around entries (clients,
+projects, the team, rates) are loaded by :mod:`fbtime.reference`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 from fbtime import incremental
-from fbtime.api import reference
 from fbtime.api.client import Client
 from fbtime.api.query import FILTERS, DateLike, check_per_page, encode_filters
 from fbtime.config import DEFAULT_PER_PAGE, check_seconds
@@ -39,17 +39,12 @@ from fbtime.errors import (
 )
 from fbtime.frame import (
     chunks_to_frame,
-    clients_frame,
     compact_chunks,
     page_chunk,
-    projects_frame,
-    services_frame,
     sort_entries,
-    team_frame,
 )
 from fbtime.incremental import Loaded, catch_up, merge_meta, new_state, recount, revalidate
 from fbtime.progress import progress_bar
-from fbtime.rates import Rates
 
 #: Time between the server's clock on page 1 and the ``updated_since`` re-check.
 VERIFY_LAG = dt.timedelta(seconds=5)
@@ -315,111 +310,6 @@ class _Bar:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-# -- reference data -----------------------------------------------------------------------
-def load_clients(client: Client | None = None, *, refresh: bool = False) -> pd.DataFrame:
-    """Load the business's clients: a frame indexed by client ``id`` with a ``name``.
-
-    ``name`` is the organization, or "first last" for a person without one;
-    ``currency_code`` is the currency the client is billed in.
-    """
-    client = client or Client()
-    return clients_frame(reference.list_clients(client, refresh=refresh))
-
-
-def load_projects(client: Client | None = None, *, refresh: bool = False) -> pd.DataFrame:
-    """Load the business's projects: indexed by project ``id``, with every field the API sends.
-
-    ``name`` (the title) and ``client_id`` label entries; the billing fields
-    (``project_type``, ``billing_method``, ``rate``, ``fixed_price``, ``budget`` in seconds,
-    ``billed_amount``, ``billed_status``) are typed as :func:`fbtime.frame.projects_frame`
-    says: money as exact decimals.
-    """
-    client = client or Client()
-    return projects_frame(reference.list_projects(client, refresh=refresh))
-
-
-def load_services(client: Client | None = None, *, refresh: bool = False) -> pd.DataFrame:
-    """Load the business's services: indexed by service ``id`` with ``name`` and ``billable``."""
-    client = client or Client()
-    return services_frame(reference.list_services(client, refresh=refresh))
-
-
-def load_team(
-    client: Client | None = None, *, refresh: bool = False, per_page: int = DEFAULT_PER_PAGE
-) -> pd.DataFrame:
-    """Load the team: one row per ``identity_id`` with the teammate's ``name``.
-
-    The merge rule (facts sheet): the team-members list
-    (``/auth/api/v1/businesses/{bid}/team_members``) and the staff list
-    (``/auth/api/v1/users/business/{bid}``) are merged by ``identity_id``; the team-members
-    row wins and the staff row fills what it lacks (``source`` says which list named the
-    teammate). ``name`` is "first last". Pending invitations (no ``identity_id`` yet) log
-    no time and are left out. Former teammates are in neither list: pass this frame to
-    ``with_names(team=...)``, which names them ``Unknown (<id>)``.
-
-    Both lists are paged, bounded, type-checked and cached like time entries.
-
-    Returns:
-        A frame indexed by ``identity_id`` (``Int64``) with
-        :data:`fbtime.frame.TEAM_COLUMNS`; an empty team has the same columns and dtypes.
-
-    Raises:
-        QueryError: ``per_page`` outside 1..100 (before any request).
-        UnexpectedAnswerError: an answer without the lists' shape or types.
-    """
-    check_per_page(per_page)
-    client = client or Client()
-    members = reference.list_team_members(client, refresh=refresh, per_page=per_page)
-    staff = reference.list_staff(client, refresh=refresh, per_page=per_page)
-    return team_frame([("team_members", members), ("staff", staff)])
-
-
-def load_rates(
-    client: Client | None = None, *, refresh: bool = False, per_page: int = DEFAULT_PER_PAGE
-) -> Rates:
-    """Load what amounts need: rates, projects' billing fields and the business currency.
-
-    Reads ``GET /comments/business/{bid}/team_member_rates`` and ``.../service_rates``,
-    the projects list with ``include_logged_duration=true`` (for budgets), the clients
-    (their ``currency_code``) and the business's system record (its currency, where it can
-    be read; see :func:`fbtime.api.reference.business_currency`). Paged, bounded, typed and
-    cached like time entries. The business standard rate has no endpoint: give it to
-    ``with_rates(standard_rate=...)``.
-
-    Returns:
-        A :class:`fbtime.rates.Rates` for ``df.fbtime.with_rates(rates)``.
-
-    Raises:
-        QueryError: ``per_page`` outside 1..100 (before any request).
-        UnexpectedAnswerError: a rate, amount or currency of the wrong type or range.
-
-    Example:
-        >>> rates = fbtime.load_rates(client)
-        >>> rates
-        Rates(14 projects, 6 team-member rates, 5 service rates, currency='CAD')
-        >>> df = df.fbtime.with_rates(rates, standard_rate=100)
-    """
-    check_per_page(per_page)
-    client = client or Client()
-    team = reference.list_team_member_rates(client, refresh=refresh, per_page=per_page)
-    services = reference.list_service_rates(client, refresh=refresh, per_page=per_page)
-    projects = reference.list_projects(
-        client, refresh=refresh, logged_duration=True, per_page=per_page
-    )
-    try:
-        clients = reference.list_clients(client, refresh=refresh)
-    except ConfigError:  # no accounting account: client currencies cannot be read
-        clients = []
-    currency = reference.business_currency(client, refresh=refresh)
-    return Rates.from_api(
-        projects=projects,
-        team_member_rates=team,
-        service_rates=services,
-        clients=clients,
-        currency=currency,
-    )
 
 
 # -- a connection for scripts and notebooks -----------------------------------------------
