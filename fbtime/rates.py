@@ -43,7 +43,7 @@ import pandas as pd
 from fbtime.config import id_problem, is_id
 from fbtime.errors import QueryError, SchemaError
 from fbtime.frame import projects_frame, rate_lookup
-from fbtime.money import MONEY, cents_of, check_currency, money_array, parse_rate, to_decimal
+from fbtime.money import cents_of, check_currency, money_array, parse_rate, to_decimal
 
 #: Every value of ``rate_source``, in this order (a pandas categorical).
 RATE_SOURCES: tuple[str, ...] = (
@@ -56,8 +56,6 @@ RATE_SOURCES: tuple[str, ...] = (
     "missing",
 )
 RATE_SOURCE_DTYPE = pd.CategoricalDtype(list(RATE_SOURCES))
-#: Columns :func:`with_rates` adds.
-RATE_COLUMNS: tuple[str, ...] = ("rate", "rate_source", "amount", "currency", "client_currency")
 #: Override kinds: the mapping keys :func:`check_overrides` accepts.
 OVERRIDE_KINDS: tuple[str, ...] = ("project", "teammate", "service")
 #: The longest duration an amount is computed for (~31 years): larger is corrupt data, and
@@ -415,19 +413,6 @@ def with_rates(
     out["currency"] = pd.Series(business, index=frame.index, dtype="str")
     out["client_currency"] = frame["client_id"].map(rates.client_currencies).astype("str")
     return out
-
-
-def has_amounts(frame: pd.DataFrame) -> bool:
-    """True when :func:`with_rates` has added the amount columns."""
-    return "amount" in frame and frame["amount"].dtype == MONEY and "rate_source" in frame
-
-
-def frame_currency(frame: pd.DataFrame) -> str | None:
-    """The one currency of a frame's amounts (None: unknown or not computed)."""
-    if "currency" not in frame:
-        return None
-    codes = frame["currency"].dropna().unique()
-    return str(codes[0]) if len(codes) == 1 else None
 
 
 # -- project level -------------------------------------------------------------------------
