@@ -40,9 +40,9 @@ from fbtime.frame import apply_changes, records_to_frame, sort_entries
 
 log = logging.getLogger("fbtime")
 
-#: How far before the last ``updated_since`` query a settling one starts (whole-second
-#: stamps and clock skew between the API's servers).
-SETTLE_LAG = dt.timedelta(seconds=5)
+#: How far before a read just made an ``updated_since`` query starts (whole-second stamps
+#: and clock skew between the API's servers): after a load's pages, and when settling.
+VERIFY_LAG = dt.timedelta(seconds=5)
 #: The widest query: every entry a token may see, so one edited out of the filters is found.
 WIDEST = {"team": "true", "include_unlogged": "true"}
 
@@ -164,7 +164,7 @@ def catch_up(
         requests += 1
     for _ in range(3 if settle and (changes or counted is not None) else 0):
         # nothing changed from just before the last query until now: the count holds
-        after = (listing.server_time or since) - SETTLE_LAG
+        after = (listing.server_time or since) - VERIFY_LAG
         with ThreadPoolExecutor(max_workers=1) as pool:
             counting = pool.submit(entries.count, params)
             more, listing = entries.changes(params, after, per_page=per_page)

@@ -43,11 +43,16 @@ from fbtime.frame import (
     page_chunk,
     sort_entries,
 )
-from fbtime.incremental import Loaded, catch_up, merge_meta, new_state, recount, revalidate
+from fbtime.incremental import (
+    VERIFY_LAG,
+    Loaded,
+    catch_up,
+    merge_meta,
+    new_state,
+    recount,
+    revalidate,
+)
 from fbtime.progress import progress_bar
-
-#: Time between the server's clock on page 1 and the ``updated_since`` re-check.
-VERIFY_LAG = dt.timedelta(seconds=5)
 
 
 def load_frame(
