@@ -148,8 +148,8 @@ def catch_up(
 
     With ``settle`` (a frame that may have lost rows: a list read while it changed), an
     agreement must not be an accident, as when a row lost in the read and an entry
-    deleted between the query and the count cancel out: the ``updated_since`` query and
-    the count are sent again, from just before the last query, until that query brings
+    deleted between the query and the count cancel out: the count is taken again, then
+    the ``updated_since`` query from just before the last one, until that query brings
     nothing new (three times at most), so the count and the frame describe one moment.
     """
     entries = client.time_entries
@@ -162,15 +162,16 @@ def catch_up(
     if counted is None and changes and not settle:
         counted = entries.count(params)
         requests += 1
-    for _ in range(3 if settle and (changes or counted is not None) else 0):
-        # nothing changed from just before the last query until now: the count holds
+    unsettled = settle  # a read that may have lost rows is counted, changes or not
+    for _ in range(3 if unsettled else 0):
+        # the count first, then a query from just before the last one: if it brings nothing
+        # new, nothing changed from before that query until after the count, which holds
         after = (listing.server_time or since) - VERIFY_LAG
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            counting = pool.submit(entries.count, params)
-            more, listing = entries.changes(params, after, per_page=per_page)
-            counted = counting.result()
+        counted = entries.count(params)
+        more, listing = entries.changes(params, after, per_page=per_page)
         requests, pages = requests + listing.requests + 1, pages + listing.requests
         if not _changes_apply(merged, more):
+            unsettled = False
             break
         merged, changes = apply_changes(merged, more), _combined(changes, more)
     result = CatchUp(merged, changes, requests, pages, listing.server_time, counted)
@@ -189,6 +190,8 @@ def catch_up(
         result.requests, result.pages = requests + wide.requests, pages + wide.requests
     if len(result.frame) != total:
         result.reason = f"{len(result.frame)} entries after catching up, the server counts {total}"
+    elif unsettled:  # the count is older than the last changes: an agreement proves nothing
+        result.reason = "the list kept changing while it was counted"
     return result
 
 

@@ -305,7 +305,8 @@ def _problems(fetched: list[Page], first: Page) -> tuple[list[str], int]:
     if len(set(ids)) != len(ids):
         problems.append(f"{len(ids) - len(set(ids))} duplicate ids across pages")
     short = first.total - len(ids)
-    if not problems and short > 0:  # stable pages that ran out early: a count, not a change
+    ran_out = len(fetched[-1].ids) < len(first.ids) or not fetched[-1].ids
+    if not problems and short > 0 and ran_out:  # stable pages that ended early: a count
         return [], short
     if len(ids) != first.total:
         problems.append(f"{len(ids)} rows for meta.total {first.total}")
@@ -474,8 +475,10 @@ def read_windows(
     reads again only those whose count differs (:func:`fbtime.incremental.recount`): a
     change costs one window, at most, not every page.
 
-    Windows are found newest first, :data:`WINDOWS_AT_ONCE` at a time, one request each
-    (their page 1, which is kept): the next spans follow what the last windows held
+    Windows are found newest first, up to :data:`WINDOWS_AT_ONCE` at a time, one request
+    each (their page 1, which is kept), while one pool reads the other pages of the
+    windows already found (``workers`` requests in flight in all): the next spans follow
+    what the windows so far held
     (aiming at :data:`WINDOW_PAGES` pages, more for a list so long that it would need over
     :data:`MAX_WINDOWS`), a window of more than twice that is cut in shorter ones, and
     once ``first.total`` is nearly accounted for (or before :data:`OLDEST`) the rest is
@@ -488,18 +491,19 @@ def read_windows(
         start: the list's own earliest ``started_at`` (None: none).
         The others are :func:`read_pages`'.
     """
-    target = max(WINDOW_PAGES, math.ceil(first.pages / MAX_WINDOWS)) * per_page
+    pages_each = max(WINDOW_PAGES, math.ceil(first.pages / MAX_WINDOWS))
+    target = pages_each * per_page
     read = functools.partial(read_page, key=key, per_page=per_page, convert=convert)
     span = ASSUMED_SPAN * target / max(first.total, 1)
     hi: dt.datetime | None = None
     left, requests, counted, going = first.total, 1, 0, True
     seen_rows, seen_seconds = 0, 0.0  # what the bounded windows held, for the next spans
     ranges: deque[tuple[dt.datetime | None, dt.datetime | None]] = deque()  # cut, to probe
-    listings: list[Future[Listing]] = []
-    bounds: list[tuple[dt.datetime | None, dt.datetime | None]] = []
+    found: list[tuple[Window, Page, list[Future[Page]]]] = []
+    probes_at_once = max(1, min(WINDOWS_AT_ONCE, workers // 4))
     with (
-        ThreadPoolExecutor(max_workers=WINDOWS_AT_ONCE) as probing,
-        ThreadPoolExecutor(max_workers=WINDOWS_AT_ONCE) as pool,
+        ThreadPoolExecutor(max_workers=probes_at_once) as probing,
+        ThreadPoolExecutor(max_workers=max(1, workers - probes_at_once)) as pool,
     ):
         for wave_number in itertools.count():
             if not (ranges or going):
@@ -520,30 +524,21 @@ def read_windows(
             probes = list(probing.map(lambda w: read(window(*w), 1), wave))  # page 1 of each
             requests += len(probes)
             for (lo, top_), page in zip(wave, probes, strict=True):
-                counted += page.total
                 top, bottom = top_ or now, lo or min(OLDEST, (top_ or now) - span)
                 lying = counted > 2 * (first.total + target) or requests > 4 * MAX_WINDOWS
                 pieces = _split(lo, top_, bottom, top, page.total, target)
                 if page.total > 2 * target and len(pieces) > 1 and not lying:
                     ranges.extendleft(reversed(pieces))  # too long: cut, and probed again
                     continue
-                left -= page.total
-                bounds.append((lo, top_))
-                listings.append(
-                    pool.submit(
-                        read_pages,
-                        window(lo, top_),
-                        key=key,
-                        per_page=per_page,
-                        workers=max(1, workers // WINDOWS_AT_ONCE),
-                        progress=progress,
-                        convert=convert,
-                        compact=compact,
-                        tell=False,
-                        first=page,
-                        repeats=True,
-                    )
-                )
+                left, counted = left - page.total, counted + page.total
+                get = window(lo, top_)
+                numbers = range(2, min(page.pages, 4 * pages_each) + 1)  # a lie costs 4x at most
+                rest_of = [pool.submit(read, get, n) for n in numbers]
+                if progress is not None:
+                    progress(1)
+                    for future in rest_of:
+                        future.add_done_callback(lambda _: progress(1))
+                found.append((Window(lo, top_), page, rest_of))
                 if lo is not None:
                     seen_rows += page.total
                     seen_seconds += max(top - bottom, SECOND).total_seconds()
@@ -552,23 +547,26 @@ def read_windows(
                 span = dt.timedelta(seconds=min(4 * span.total_seconds(), max(wanted, 1.0)))
             elif not going and not ranges:
                 break
-        done = [future.result() for future in listings]
-    times = [first.server_time, *(listing.server_time for listing in done)]
-    known = [t for t in times if t is not None]
-    return Listing(
-        chunks=[chunk for listing in done for chunk in listing.chunks],
-        ids=[i for listing in done for i in listing.ids],
-        meta=first.meta,
-        requests=requests + sum(listing.requests - 1 for listing in done),
-        notes=[f"window {n + 1}: {note}" for n, ls in enumerate(done) for note in ls.notes],
-        server_time=min(known) if known else None,
-        unreadable=sum(listing.unreadable for listing in done),
-        changed=any(listing.changed for listing in done),
-        windows=[
-            Window(lo, hi, ls.unreadable, ls.changed)
-            for (lo, hi), ls in zip(bounds, done, strict=True)
-        ],
-    )
+        listing = Listing(chunks=[], ids=[], meta=first.meta, server_time=first.server_time)
+        for n, (frame_window, page, rest_of) in enumerate(found, start=1):
+            fetched = [page, *(future.result() for future in rest_of)]
+            requests += len(rest_of)
+            problems, frame_window.unreadable = _problems(fetched, page)
+            frame_window.changed = bool(problems)
+            if problems:
+                listing.notes.append(f"window {n} changed while read: " + "; ".join(problems))
+            chunks = _Chunks(compact)
+            for item in fetched:
+                chunks.add(item)
+            listing.chunks += chunks.result()
+            listing.ids += [i for item in fetched for i in item.ids]
+            times = [t for t in (listing.server_time, *(f.server_time for f in fetched)) if t]
+            listing.server_time = min(times) if times else None
+            listing.windows.append(frame_window)
+    listing.requests = requests
+    listing.unreadable = sum(w.unreadable for w in listing.windows)
+    listing.changed = any(w.changed for w in listing.windows)
+    return listing
 
 
 #: Pages :func:`read_until_short` reads at most: 1,000 pages of 100 rows is far more than
