@@ -17,15 +17,20 @@ from fbtime.api.client import Client
 from fbtime.auth.identity import whoami
 from fbtime.auth.oauth import login
 from fbtime.bulk import ApplyResult, UpdatePlan, resume, undo
+from fbtime.bulk.imports import import_time, plan_create
 from fbtime.bulk.journal_frame import read_journal
 from fbtime.errors import (
+    AlreadyAppliedError,
     APIError,
+    ApplyInterrupted,
     AuthError,
     BulkError,
     ConfigError,
     ConfirmationError,
     FBTimeError,
+    ImportFileError,
     InconsistentPagesError,
+    JournalLockedError,
     LoginError,
     NotFoundError,
     PartialApplyError,
@@ -38,6 +43,7 @@ from fbtime.errors import (
     SyncFiltersError,
     TransportError,
     UnexpectedAnswerError,
+    UnmatchedNamesError,
     ValidationError,
 )
 from fbtime.load import connect, load_time_entries
@@ -49,6 +55,8 @@ from fbtime.sync import SyncReport, sync
 
 __all__ = [
     "APIError",
+    "AlreadyAppliedError",
+    "ApplyInterrupted",
     "ApplyResult",
     "AuthError",
     "BulkError",
@@ -56,7 +64,9 @@ __all__ = [
     "ConfigError",
     "ConfirmationError",
     "FBTimeError",
+    "ImportFileError",
     "InconsistentPagesError",
+    "JournalLockedError",
     "LoginError",
     "NotFoundError",
     "PartialApplyError",
@@ -72,11 +82,13 @@ __all__ = [
     "SyncReport",
     "TransportError",
     "UnexpectedAnswerError",
+    "UnmatchedNamesError",
     "UpdatePlan",
     "ValidationError",
     "__version__",
     "as_time_entries",
     "connect",
+    "import_time",
     "load_clients",
     "load_projects",
     "load_rates",
@@ -84,6 +96,7 @@ __all__ = [
     "load_team",
     "load_time_entries",
     "login",
+    "plan_create",
     "read_journal",
     "resume",
     "sync",

@@ -232,9 +232,10 @@ def records_to_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
 
 
 def apply_changes(frame: pd.DataFrame, changes: Changes) -> pd.DataFrame:
-    """Drop deleted ids and upsert changed rows; return the frame in the API's order.
+    """Drop deleted ids and upsert changed rows; return the frame in fbtime's order.
 
-    The order is the list's: ``started_at`` newest first, then ``id`` descending.
+    The order of every loaded frame: ``started_at`` newest first, then ``id`` descending
+    (live lists come newest-created first; fbtime sorts them, :func:`sort_entries`).
     """
     if changes.upsert and not changes.drop:
         edited = _edited_in_place(frame, records_to_frame(changes.upsert))

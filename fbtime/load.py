@@ -37,12 +37,7 @@ from fbtime.errors import (
     SchemaError,
     UnexpectedAnswerError,
 )
-from fbtime.frame import (
-    chunks_to_frame,
-    compact_chunks,
-    page_chunk,
-    sort_entries,
-)
+from fbtime.frame import chunks_to_frame, compact_chunks, page_chunk, sort_entries
 from fbtime.incremental import (
     VERIFY_LAG,
     Loaded,
@@ -53,6 +48,7 @@ from fbtime.incremental import (
     revalidate,
 )
 from fbtime.progress import progress_bar
+from fbtime.weeks import business_week_start
 
 
 def load_frame(
@@ -214,8 +210,10 @@ def load_time_entries(
     Returns:
         The frame, with ``df.attrs["fbtime"]`` holding ``business_id``, ``filters``,
         ``fetched_at`` (when the data was last known current), the server's ``meta``
-        totals, ``requests`` sent and ``source`` (``"network"``, ``"revalidated"`` or
-        ``"cache"``). An empty result has the same columns and dtypes.
+        totals, ``requests`` sent, ``source`` (``"network"``, ``"revalidated"`` or
+        ``"cache"``) and the business's ``week_start`` (``"monday"``/``"sunday"``; None
+        until the client has asked, see :mod:`fbtime.weeks`). An empty result has the same
+        columns and dtypes.
 
     Raises:
         QueryError: an unknown filter, or a bad date, id, page size or ``accept_stale``
@@ -275,6 +273,8 @@ def load_time_entries(
         "meta": dict(loaded.meta),  # every key the server sent (per teammate, per client)
         "requests": loaded.requests,
         "source": loaded.source,
+        # if the client knows it already: a load sends no request for it (fbtime.weeks)
+        "week_start": business_week_start(client, ask=False),
     }
     return frame
 

@@ -234,6 +234,10 @@ def write(path: str | Path, frame: pd.DataFrame, state: State) -> State:
 def write_state(path: str | Path, state: State) -> None:
     """Replace the state of the snapshot at ``path`` (its frame file unchanged)."""
     data = {"version": STATE_VERSION, **dataclasses.asdict(state)}
+    # counts and totals only: live meta breaks the totals down per teammate, client and
+    # day over the whole list, which outgrows MAX_STATE_BYTES on a real account (a
+    # revalidation's count check brings the breakdowns back)
+    data["meta"] = {k: v for k, v in state.meta.items() if not isinstance(v, list | dict)}
     data["watermark"] = state.watermark.isoformat()
     data["checked_at"] = state.checked_at.isoformat()
     write_private(state_path(path), json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -17,7 +17,7 @@ pauses every worker of the client together (:class:`~fbtime.api.ratelimit.RateLi
 It never adds or removes an attempt: a 429 is still one attempt of its request.
 
 **Worst case of one call.** Each attempt costs at most ``timeout`` to connect plus
-``timeout`` for the whole answer (:mod:`fbtime.api.transport` reads it as a stream with a
+``timeout`` for the whole answer (:mod:`fbtime.transport` reads it as a stream with a
 deadline and a size cap), and the waits between attempts follow urllib3's backoff
 (0, 0.4, 0.8, 1.6, 3.2 s, at most 10 s each). So a call costs at most
 ``(retries + 1) x 2 x timeout + backoff``: at the defaults (5 retries, 30 s), 6 attempts
@@ -43,7 +43,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections import OrderedDict
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -61,11 +61,11 @@ from fbtime._version import __version__
 from fbtime.api.cache import CacheLocation, cache_dir, make_session, quarantine
 from fbtime.api.ratelimit import RateLimiter
 from fbtime.api.time_entries import TimeEntries
-from fbtime.api.transport import BoundedAdapter, describe
 from fbtime.auth.connection import resolve
 from fbtime.auth.profile_auth import ProfileAuth
 from fbtime.config import Settings, origin
 from fbtime.errors import APIError, RateLimitError, TransportError, error_for_status
+from fbtime.transport import bounded, describe
 
 log = logging.getLogger("fbtime")
 
@@ -109,10 +109,10 @@ class _Retryable(Exception):
 
 
 #: Clients by connection id, so a frame (which records only the id, in its attrs) can
-#: find the client it was loaded with; the 64 most recent are kept.
-_LIVE: OrderedDict[str, Client] = OrderedDict()
+#: find the client it was loaded with while that is open. Held weakly (as pandera's
+#: schema registry holds its objects), so no frame or plan keeps a client alive.
+_LIVE: weakref.WeakValueDictionary[str, Client] = weakref.WeakValueDictionary()
 _LIVE_LOCK = threading.Lock()
-_LIVE_MAX = 64
 
 
 class Client:
@@ -195,8 +195,6 @@ class Client:
         self.connection_id = uuid.uuid4().hex
         with _LIVE_LOCK:
             _LIVE[self.connection_id] = self
-            while len(_LIVE) > _LIVE_MAX:
-                _LIVE.popitem(last=False)
 
     @classmethod
     def for_connection(cls, connection_id: str) -> Client | None:
@@ -214,18 +212,11 @@ class Client:
     def _prepare(self, session: _S) -> _S:
         s = self.settings
         # max_retries=0: the adapter never retries; Client.send is the one retry layer
-        adapter = BoundedAdapter(
-            max_bytes=s.max_answer_bytes,
-            max_retries=0,
-            pool_connections=4,
+        bounded(
+            session, s.max_answer_bytes, max_retries=0, pool_connections=4,
             pool_maxsize=max(10, s.workers),  # one connection per request in flight
-        )
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        # only the encodings BoundedAdapter decodes itself, within its size cap
-        session.headers.update(
-            {"User-Agent": f"fbtime/{__version__}", "Accept-Encoding": "gzip, deflate"}
-        )
+        )  # fmt: skip
+        session.headers["User-Agent"] = f"fbtime/{__version__}"
         # requests reads proxies, CA bundle and ~/.netrc from the environment on every request;
         # every request goes to base_url, so read them once (and let no netrc entry replace
         # the bearer token)

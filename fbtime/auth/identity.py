@@ -19,18 +19,26 @@ from fbtime.auth.connection import resolve
 from fbtime.auth.tokens import Profile, profile_name
 from fbtime.config import DEFAULT_TIMEOUT, check_business_id
 from fbtime.errors import ConfigError, TransportError, error_for_status
+from fbtime.text import for_terminal
+from fbtime.transport import bounded, describe
 
 ME_PATH = "/auth/api/v1/users/me"
 
 
 @dataclass(frozen=True)
 class Business:
-    """One business the user belongs to."""
+    """One business the user belongs to.
+
+    ``first_day_of_week`` is the business's "Start Week On" setting as ``users/me``
+    gives it (0 Monday, 6 Sunday; None when absent or not a whole number): see
+    :func:`fbtime.weeks.week_start`.
+    """
 
     id: int
     name: str
     account_id: str | None = None
     role: str | None = None
+    first_day_of_week: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "account_id": self.account_id, "role": self.role}
@@ -61,19 +69,35 @@ class Identity:
         return replace(self, profile=profile.name, business_id=chosen)
 
     def __str__(self) -> str:
+        # names come from the account: each is one line, whatever it holds (escaped)
         where = f", profile {self.profile!r}" if self.profile else ""
         email = f" <{self.email}>" if self.email else ""
-        lines = [f"{self.name}{email} (identity {self.identity_id}{where})"]
+        lines = [for_terminal(f"{self.name}{email} (identity {self.identity_id}{where})")]
         for b in self.businesses:
             mark = "*" if b.id == self.business_id else " "
-            lines.append(f"  {mark} {b.id:<10} {b.name}" + (f" ({b.role})" if b.role else ""))
+            role = f" ({b.role})" if b.role else ""
+            lines.append(f"  {mark} {b.id:<10} {for_terminal(b.name + role)}")
         if self.business_id is None and len(self.businesses) > 1:
             lines.append("no business chosen: run `fbtime use BUSINESS_ID`")
         return "\n".join(lines)
 
 
+def _weekday(value: Any) -> int | None:
+    """A ``first_day_of_week`` the server sent, if it is a whole number at all (any range:
+    what a value other than 0 or 6 means is decided, and warned about, where weeks are made)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 12:
+        return int(value)
+    return value if isinstance(value, int) else None
+
+
 def parse_identity(body: Any) -> Identity:
-    """Read the ``users/me`` answer (tolerating missing optional fields)."""
+    """Read the ``users/me`` answer (tolerating missing optional fields).
+
+    Names are read from ``profile`` (where live answers keep them), else from the top
+    level (older shapes).
+    """
     me = body.get("response") if isinstance(body, dict) else None
     if not isinstance(me, dict) or ("identity_id" not in me and "id" not in me):
         raise TransportError("the users/me answer has no identity in it")
@@ -88,9 +112,14 @@ def parse_identity(body: Any) -> Identity:
                 name=str(business.get("name") or "(unnamed)"),
                 account_id=business.get("account_id"),
                 role=membership.get("role"),
+                first_day_of_week=_weekday(business.get("first_day_of_week")),
             )
         )
-    name = " ".join(str(me.get(k) or "") for k in ("first_name", "last_name")).strip()
+    found = me.get("profile")
+    profile: dict[str, Any] = found if isinstance(found, dict) else {}
+    name = " ".join(
+        str(profile.get(k) or me.get(k) or "") for k in ("first_name", "last_name")
+    ).strip()
     return Identity(
         identity_id=int(me.get("identity_id") or me["id"]), email=me.get("email"),
         name=name or str(me.get("email") or "(no name)"), businesses=tuple(businesses),
@@ -102,20 +131,22 @@ def get_identity(
 ) -> Identity:
     """GET ``users/me`` with an access token (or a renewing auth object).
 
-    No redirect is followed: the token goes to ``base_url`` and nowhere else.
+    No redirect is followed: the token goes to ``base_url`` and nowhere else. The answer
+    is read within the size cap and deadline of every answer (:mod:`fbtime.transport`).
     """
     url = base_url.rstrip("/") + ME_PATH
     headers = {"Authorization": f"Bearer {auth}"} if isinstance(auth, str) else {}
     try:
-        response = requests.get(
-            url,
-            headers=headers,
-            auth=None if isinstance(auth, str) else auth,
-            timeout=timeout,
-            allow_redirects=False,
-        )
+        with bounded(requests.Session()) as session:
+            response = session.get(
+                url,
+                headers=headers,
+                auth=None if isinstance(auth, str) else auth,
+                timeout=timeout,
+                allow_redirects=False,
+            )
     except requests.exceptions.RequestException as exc:
-        raise TransportError(f"GET {url} failed: {type(exc).__name__}") from None
+        raise TransportError(describe(exc, "GET", url, timeout)) from None
     if response.is_redirect:
         raise TransportError(
             f"GET {url} answered {response.status_code}, a redirect; fbtime does not follow "
@@ -157,9 +188,11 @@ def whoami(profile: str | None = None) -> Identity:
     identity = get_identity(connection.base_url, auth)
     name = auth.profile.name
     saved = auth.store.update(
-        name, identity_id=identity.identity_id, email=identity.email,
+        name,
+        identity_id=identity.identity_id,
+        email=identity.email,
         businesses=[b.as_dict() for b in identity.businesses],
-    )  # fmt: skip
+    )
     return identity.with_profile(saved)
 
 

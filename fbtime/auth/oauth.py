@@ -51,6 +51,7 @@ from fbtime.config import (
     check_base_url,
 )
 from fbtime.errors import AuthError, ConfigError, LoginError, TransportError
+from fbtime.transport import describe
 
 AUTHORIZE_URL = "https://auth.freshbooks.com/oauth/authorize/"
 TOKEN_PATH = "/auth/oauth/token"
@@ -190,9 +191,7 @@ class LoginFlow:
                 f"the token endpoint's answer could not be used ({exc.error})"
             ) from None
         except requests.exceptions.RequestException as exc:
-            raise TransportError(
-                f"could not reach the token endpoint {self.token_url}: {type(exc).__name__}"
-            ) from None
+            raise TransportError(describe(exc, "POST", self.token_url, self.timeout)) from None
         fields = token_fields(token, started)
         identity = get_identity(self.base_url, fields["access_token"], timeout=self.timeout)
         old = self.store.load(self.profile)

@@ -47,6 +47,7 @@ from fbtime.errors import (
     error_for_status,
     parse_error_body,
 )
+from fbtime.transport import bounded
 
 log = logging.getLogger("fbtime")
 
@@ -89,16 +90,17 @@ def oauthlib_transport(url: str) -> Iterator[None]:
 
 
 def oauth_session(client_id: str, **kwargs: Any) -> Any:
-    """A requests-oauthlib session that follows no redirect.
+    """A requests-oauthlib session that follows no redirect and reads answers bounded.
 
     The token endpoint receives the client secret and the refresh token in the body; a
-    307 to another host would re-post both there, so no redirect is ever followed.
+    307 to another host would re-post both there, so no redirect is ever followed. Its
+    answers are read within the size cap and deadline of :mod:`fbtime.transport`.
     """
     from requests_oauthlib import OAuth2Session
 
     session = OAuth2Session(client_id, **kwargs)
     session.max_redirects = 0
-    return session
+    return bounded(session)
 
 
 def token_response_hook(stage: str, profile: str) -> Callable[[requests.Response], Any]:

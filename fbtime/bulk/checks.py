@@ -7,7 +7,10 @@ kind (a ``mark_billed`` plan changes only ``billed``); every ``before`` for comp
 (the conflict check compares all of it, so a missing field would be written unchecked);
 and the whole plan against its integrity hash (:func:`digest`), which ``fbtime plan show``
 prints so a reviewer can compare what they approved with what is applied. Every failure
-is a :class:`~fbtime.errors.PlanError` naming the change and the field.
+is a :class:`~fbtime.errors.PlanError` naming the change and the field. A plan built from
+a frame is checked on the frame's columns instead (:mod:`fbtime.bulk.builders`), with
+:func:`check_value` for whatever the columns cannot tell; either way a plan is checked
+once.
 
 The hash is not a signature: someone who edits a file can recompute it. It tells a
 reviewer that the plan is the one they saw; the checks bound what any plan can do.
@@ -23,7 +26,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from fbtime.api.fields import OPTIONAL_WRITABLE, WRITABLE, check_fields
+from fbtime.api.fields import (
+    BOOL_FIELDS,
+    ID_FIELDS,
+    OPTIONAL_WRITABLE,
+    TEXT_FIELDS,
+    WRITABLE,
+    check_fields,
+)
 from fbtime.errors import PlanError, QueryError
 from fbtime.text import for_terminal
 
@@ -33,8 +43,9 @@ COMPARED = (*WRITABLE, *OPTIONAL_WRITABLE)
 MAX_ID = 2**63 - 1
 #: How far in the future a plan's ``created_at`` may be (another machine's clock).
 CLOCK_SKEW = dt.timedelta(minutes=5)
-#: What a change shows a reviewer besides its fields (display only: never compared).
-CONTEXT_KEYS = ("date", "teammate", "client", "project", "amount", "note")
+#: What a change shows a reviewer besides its fields (display only: never compared);
+#: ``source`` is where an imported entry comes from (file and row).
+CONTEXT_KEYS = ("date", "teammate", "client", "project", "amount", "note", "source")
 #: Hours a single entry can plausibly hold (a year); beyond this the file was edited.
 MAX_HOURS = 24 * 366
 ACTIONS = ("update", "delete", "create")
@@ -60,8 +71,11 @@ KIND_RULES: dict[str, KindRule] = {
     "mark_unbilled": KindRule(("update",), ("billed",), False),
     "update": KindRule(("update",), COMPARED),
     "delete": KindRule(("delete",)),
-    # bounded further by the journal it undoes (fbtime.bulk.undo.check_undo_source)
+    # bounded further by the journal it undoes (fbtime.bulk.journal.check_undo_source)
     "undo": KindRule(("update", "create", "delete"), COMPARED),
+    # new entries, each with its whole writable set (fbtime.bulk.imports)
+    "import": KindRule(("create",)),
+    "create": KindRule(("create",)),
 }
 
 
@@ -131,8 +145,23 @@ def check_text(value: str, where: str) -> str:
     return value
 
 
+def _plainly_valid(name: str, value: Any) -> bool:
+    """True for the values fbtime writes every day, told at a glance: None, a bool of a
+    flag, a positive id, a duration, ASCII text (anything else gets the full check)."""
+    kind = type(value)
+    return (
+        value is None
+        or (kind is bool and name in BOOL_FIELDS)
+        or (kind is int and name in ID_FIELDS and 0 < value <= MAX_ID)
+        or (kind is int and name == "duration" and 0 <= value <= MAX_ID)
+        or (kind is str and name in TEXT_FIELDS and value.isascii())
+    )
+
+
 def check_value(name: str, value: Any, where: str) -> Any:
     """One entry field exactly as fbtime saves it: right type, canonical form, in range."""
+    if _plainly_valid(name, value):
+        return value
     if isinstance(value, str):
         check_text(value, where)
     if type(value) is int and not -MAX_ID <= value <= MAX_ID:

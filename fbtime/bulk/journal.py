@@ -19,23 +19,27 @@ to again.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
 import re
+import signal
 import threading
 import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
-from fbtime.bulk.change import Change, PlanData
+from fbtime.bulk.change import Change, PlanData, read_untrusted
 from fbtime.bulk.checks import COMPARED, MAX_ID, canonical, is_id, loads, shown
-from fbtime.errors import PlanError
-from fbtime.files import FileTooLarge, append_line, create_private, private_dir, read_limited
+from fbtime.errors import JournalLockedError, PlanError
+from fbtime.files import append_line, create_private, private_dir
 from fbtime.text import for_terminal
 
 JOURNAL_FORMAT = "fbtime-journal"
@@ -77,6 +81,25 @@ def _digest(line: bytes) -> str:
     return hashlib.sha256(line).hexdigest()
 
 
+@contextlib.contextmanager
+def deferred_interrupts(*, deliver: bool = True) -> Iterator[list[int]]:
+    """Hold Ctrl-C back until the block ends, then deliver it (in the main thread;
+    elsewhere no signal arrives): a journal line is never left half-recorded (written,
+    but not yet the ``prev`` of the next). Yields a list that is not empty if Ctrl-C was
+    pressed meanwhile; ``deliver=False`` leaves acting on it to the caller."""
+    pressed: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+    old = signal.signal(signal.SIGINT, lambda number, frame: pressed.append(number))
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, old)
+        if pressed and deliver and callable(old):  # held back, not lost: deliver it now
+            old(signal.SIGINT, None)
+
+
 class Journal:
     """Appends fsynced, chained JSON lines to one journal file (thread-safe)."""
 
@@ -113,7 +136,7 @@ class Journal:
 
     @classmethod
     def reopen(cls, state: JournalState) -> Journal:
-        """Continue a journal read by :func:`read_journal` (resume)."""
+        """Continue a journal read by :func:`read_state` (resume)."""
         if state.cut_at is not None or state.unterminated:
             fd = os.open(state.path, os.O_WRONLY | os.O_NOFOLLOW)
             try:
@@ -144,7 +167,7 @@ class Journal:
 
     def write(self, type_: str, **fields: Any) -> None:
         """Append one line (fsynced) chained to the line before it."""
-        with self._lock:
+        with self._lock, deferred_interrupts():
             line = self._line(type_, fields)
             append_line(self.path, line.decode("utf-8") + "\n")
             self._prev = _digest(line)
@@ -166,6 +189,7 @@ class JournalState:
     last_digest: str | None = None
     cut_at: int | None = None  # byte length without a cut-short last line
     unterminated: bool = False  # the last line is whole but its newline was never written
+    lines: list[dict[str, Any]] | None = None  # every line as read, if asked for
 
     def in_doubt(self) -> list[int]:
         """Entries written to (intent) with no recorded outcome: check them on the server."""
@@ -175,12 +199,14 @@ class JournalState:
         return [o for o in self.outcomes.values() if o.get("status") == "applied"]
 
 
-def _same(a: Any, b: Any) -> bool:
-    # canonical JSON tells True from 1, which == does not
-    try:
-        return canonical(a) == canonical(b)
-    except (TypeError, ValueError):
-        return False
+def _same(a: Any, b: Mapping[str, Any]) -> bool:
+    """``a`` holds exactly the fields of ``b`` (scalars), each of the same type: ``==``
+    alone takes True for 1."""
+    return (
+        isinstance(a, dict)
+        and a == b
+        and all(type(value) is type(b[key]) for key, value in a.items())
+    )
 
 
 def _scalar(value: Any) -> bool:
@@ -299,7 +325,7 @@ class _Reader:
             raise PlanError(f"{at}: result must hold entry fields only")
         new_id = record.get("new_id")
         if new_id is not None and not (
-            is_id(new_id) and change.action == "create" and status == "applied"
+            is_id(new_id) and change.action == "create" and status in ("applied", "already_applied")
         ):
             raise PlanError(f"{at}: new_id {shown(new_id)} belongs to no re-created entry")
         if status == "applied" and change.id not in self.state.intents:  # type: ignore[union-attr]
@@ -332,8 +358,11 @@ class _Reader:
         self.state.finished = True  # type: ignore[union-attr]
 
 
-def read_journal(path: str | Path) -> JournalState:
+def read_state(path: str | Path, *, lines: bool = False) -> JournalState:
     """Read and check a journal, tolerating a last line cut short by a crash.
+
+    ``lines=True`` keeps every line as read in ``.lines`` (for :func:`fbtime.read_journal`,
+    so the file is read and parsed once).
 
     Raises:
         PlanError: the file is missing, too large, not a journal, or a line is damaged,
@@ -341,14 +370,7 @@ def read_journal(path: str | Path) -> JournalState:
     """
     path = Path(path)
     where = for_terminal(path)
-    try:
-        data = read_limited(path, MAX_JOURNAL_BYTES)
-    except FileNotFoundError:
-        raise PlanError(f"no journal file at {where}") from None
-    except FileTooLarge:
-        raise PlanError(f"{where} is larger than {MAX_JOURNAL_BYTES:,} bytes") from None
-    except OSError as exc:
-        raise PlanError(f"cannot read journal {where}: {exc.strerror}") from None
+    data = read_untrusted(path, MAX_JOURNAL_BYTES, "journal")
     pieces = data.split(b"\n")
     tail = pieces.pop()  # after the last newline: empty, or a line cut short by a crash
     records: list[tuple[bytes, Any]] = []
@@ -373,18 +395,62 @@ def read_journal(path: str | Path) -> JournalState:
     state = reader.state
     assert state is not None
     state.cut_at, state.unterminated = cut_at, unterminated
+    if lines:
+        state.lines = [record for _, record in records]
     return state
 
 
-def check_undo_source(plan: PlanData) -> None:
-    """Refuse an undo plan that writes anything its source journal did not change.
+class JournalLock:
+    """An exclusive ``flock`` on a journal file, held for one run; :meth:`release` it."""
+
+    def __init__(self, path: Path) -> None:
+        where = for_terminal(path)
+        try:
+            self._fd: int | None = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            raise PlanError(f"no journal file at {where}") from None
+        except OSError as exc:
+            raise PlanError(f"cannot open journal {where}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.release()
+            raise JournalLockedError(
+                f"another apply, resume or undo is using {where} right now; nothing was "
+                "sent. Try again once it has finished"
+            ) from None
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # closing the file releases its lock
+
+
+def lock(path: str | Path) -> JournalLock:
+    """Hold the journal at ``path`` for one apply, resume or undo; ``.release()`` it after.
+
+    A second run on the same journal at the same time (a double-click, a teammate, a
+    second terminal) would break its chain and write entries twice, so it is refused.
+    The lock is the journal file's own (``flock``, released when the process ends): no
+    lock file is left behind.
+
+    Raises:
+        JournalLockedError: another run holds it, in this process or another.
+        PlanError: there is no journal at ``path``.
+    """
+    return JournalLock(Path(path))
+
+
+def check_undo_source(plan: PlanData) -> JournalState:
+    """Refuse an undo plan that writes anything its source journal did not change; return
+    the source journal's state.
 
     Raises:
         PlanError: naming the change, and what the source journal does not allow.
     """
     if plan.source_journal is None:
         raise PlanError("an undo plan must name the journal it undoes")
-    state = read_journal(plan.source_journal)
+    state = read_state(plan.source_journal)
     where = for_terminal(state.path)
     if state.business_id != plan.business_id:
         raise PlanError(f"the undo plan's business differs from that of {where}")
@@ -412,3 +478,4 @@ def check_undo_source(plan: PlanData) -> None:
                 raise PlanError(f"{row}: {where} did not change {name}, so undo cannot")
             if canonical(value) != canonical(source.before[name]):
                 raise PlanError(f"{row}: undo restores {name} to its value before the apply only")
+    return state

@@ -2,25 +2,20 @@
 
 ``pd.read_json(path, lines=True)`` reads a journal too, but guesses types: entry ids and
 HTTP statuses come back as floats (a column with gaps), times as text, and nothing is
-checked. Here the file first passes every check :func:`fbtime.bulk.journal.read_journal`
-makes (the hash chain, each line against the run's own plan), then is read again and
-held to what was checked (the same chained lines), so the frame shows exactly what the
-checks accepted. Ids and statuses are ``Int64``, times UTC, line types a categorical.
+checked. Here the file is read and parsed once, by :func:`fbtime.bulk.journal.read_state`
+(the hash chain, each line against the run's own plan), and the frame is made from the
+very lines those checks accepted. Ids and statuses are ``Int64``, times UTC, line types a
+categorical.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from fbtime.bulk import journal
-from fbtime.bulk.checks import loads
-from fbtime.errors import PlanError
-from fbtime.files import read_limited
-from fbtime.text import for_terminal
 
 #: Line types, in the order a run writes them.
 LINE_TYPES = ("run", "intent", "outcome", "stop", "resume", "end")
@@ -48,33 +43,6 @@ COLUMNS: dict[str, Any] = {
 }
 
 
-def _lines(state: journal.JournalState) -> list[dict[str, Any]]:
-    """The journal's lines, read again and held to the chain the checks accepted."""
-    where = for_terminal(state.path)
-    try:
-        data = read_limited(state.path, journal.MAX_JOURNAL_BYTES)
-    except OSError as exc:
-        raise PlanError(f"cannot read journal {where}: {exc.strerror or exc}") from None
-    if state.cut_at is not None:  # the crash's half line, which the checks set aside
-        data = data[: state.cut_at]
-    raws = data.split(b"\n")
-    if raws and raws[-1] == b"":
-        raws.pop()
-    records, prev = [], None
-    for raw in raws:
-        try:
-            record = loads(raw)
-        except (ValueError, RecursionError):
-            record = None
-        if not isinstance(record, dict) or record.get("prev") != prev:
-            raise PlanError(f"{where} changed while it was read; read it again")
-        records.append(record)
-        prev = hashlib.sha256(raw).hexdigest()
-    if prev != state.last_digest:
-        raise PlanError(f"{where} changed while it was read; read it again")
-    return records
-
-
 def read_journal(path: str | Path) -> pd.DataFrame:
     """Read an apply journal as a typed frame: one row per line, indexed by line number.
 
@@ -90,14 +58,13 @@ def read_journal(path: str | Path) -> pd.DataFrame:
     Example:
         >>> plan = df.fbtime.unbilled().tail(2).fbtime.mark_billed()
         >>> result = plan.apply(client, confirm=True)
-        fbtime: journal .../fbtime/journals/...-mark_billed-....jsonl
         >>> j = fbtime.read_journal(result.journal_path)
         >>> outcomes = j.loc[j["type"] == "outcome", ["entry_id", "status", "http_status"]]
         >>> len(outcomes), outcomes["entry_id"].dtype, outcomes["http_status"].dtype
         (2, Int64Dtype(), Int64Dtype())
     """
-    state = journal.read_journal(path)
-    records = _lines(state)
+    state = journal.read_state(path, lines=True)
+    records = state.lines or []
     columns = {name: pd.Series([r.get(name) for r in records], dtype=object) for name in COLUMNS}
     columns["at"] = pd.to_datetime(columns["at"], utc=True, format="ISO8601", errors="coerce")
     frame = pd.DataFrame(columns)

@@ -11,28 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Self
 
 from fbtime.bulk.apply import apply_plan
-from fbtime.bulk.change import (
-    DEFAULT_MAX_AGE,
-    MAX_PLAN_BYTES,
-    PLAN_FORMAT,
-    PLAN_VERSION,
-    Action,
-    Change,
-    PlanData,
-    api_value,
-    read_json,
-    snapshot,
-)
+from fbtime.bulk.change import PlanData
 from fbtime.bulk.journal import check_undo_source
 
 if TYPE_CHECKING:
     from fbtime.api.client import Client
     from fbtime.bulk.result import ApplyResult
-
-__all__ = [
-    "DEFAULT_MAX_AGE", "MAX_PLAN_BYTES", "PLAN_FORMAT", "PLAN_VERSION", "Action", "Change",
-    "UpdatePlan", "api_value", "read_json", "snapshot",
-]  # fmt: skip
 
 
 class UpdatePlan(PlanData):

@@ -10,8 +10,12 @@ import pandas as pd
 from fbtime.bulk.views import result_text
 
 #: Row statuses. ``already_applied``: the server already held the target values, so
-#: nothing was written (not a conflict). ``not_attempted``: the run stopped first.
-STATUSES = ("applied", "already_applied", "skipped", "conflict", "failed", "not_attempted")
+#: nothing was written (not a conflict). ``in_flight``: Ctrl-C pressed twice stopped the
+#: waiting while its request ran (the journal records how it ended). ``not_attempted``:
+#: the run stopped first.
+STATUSES = (
+    "applied", "already_applied", "skipped", "conflict", "failed", "in_flight", "not_attempted",
+)  # fmt: skip
 #: Statuses that need nothing more.
 FINE = frozenset({"applied", "already_applied", "skipped"})
 

@@ -2,20 +2,22 @@
 
 For each change: GET the entry; ``already_applied`` if it holds the target values, a
 conflict if it changed since the plan, otherwise an ``intent`` line, the write, and an
-``outcome`` line. :meth:`Runner.go_on` is checked before every request, so once the run
-is halted (auth error, unreachable API, cancel, Ctrl-C) no new request starts.
+``outcome`` line. A create looks for its entry first (:mod:`fbtime.bulk.once`).
+:meth:`Runner.go_on` is checked before every request, so once the run is halted (auth
+error, unreachable API, cancel, Ctrl-C) no new request starts.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fbtime.api.client import Client
 from fbtime.api.fields import writable_payload
 from fbtime.bulk.change import Change, snapshot
 from fbtime.bulk.journal import Journal
+from fbtime.bulk.once import Creates
 from fbtime.errors import (
     APIError,
     AuthError,
@@ -39,7 +41,7 @@ class _Stopped(Exception):
     """The run stopped before this change's first (or next) request."""
 
 
-def _differences(expected: dict[str, Any], current: dict[str, Any]) -> list[str]:
+def _differences(expected: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
     return [k for k, v in expected.items() if current.get(k) != v]
 
 
@@ -55,10 +57,22 @@ class Runner:
         cancel: threading.Event | None = None,
         on_progress: Progress | None = None,
         total: int = 0,
+        since: dict[int, str] | None = None,
+        created: set[int] | None = None,
+        look_ahead: Sequence[Change] = (),
     ) -> None:
         self.client = client
         self.journal = journal
         self.resuming = resuming
+        self.since = since or {}  # per create: when what it restores went away
+        self.creates = Creates(self._candidates, claimed=created)
+        # many creates (an import): one listing over their span, read at the first look,
+        # answers the look before each POST instead of one request per create
+        starts = [c.after.get("started_at") for c in look_ahead if c.action == "create"]
+        self._span = sorted({s for s in starts if isinstance(s, str)})
+        self._looked: dict[str, list[dict[str, Any]]] | None = None
+        self._look_lock = threading.Lock()
+        self.started: set[int] = set()  # changes whose requests began (in flight or done)
         self.cancel = cancel
         self.on_progress = on_progress
         self.total = total
@@ -66,14 +80,14 @@ class Runner:
         self.stop_cause: str | None = None
         self.stop_reason: str | None = None
         self.rows: dict[int, dict[str, Any]] = {}
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         self._failures = 0
         self._done = 0
 
     # -- stopping -------------------------------------------------------------------------
     def halt(self, cause: str, reason: str) -> None:
         """Stop starting requests (once); journal why."""
-        with self._lock:
+        with self.lock:
             if self.stop_cause is not None:
                 return
             self.stop_cause, self.stop_reason = cause, reason
@@ -88,7 +102,7 @@ class Runner:
             raise _Stopped
 
     def _transport_failed(self, error: TransportError) -> None:
-        with self._lock:
+        with self.lock:
             self._failures += 1
             count = self._failures
         if count >= MAX_TRANSPORT_FAILURES:
@@ -98,12 +112,12 @@ class Runner:
             )
 
     def _reachable(self) -> None:
-        with self._lock:
+        with self.lock:
             self._failures = 0
 
     # -- rows -----------------------------------------------------------------------------
     def _row(self, change: Change, status: str, reason: str, http_status: Any, new_id: Any) -> None:
-        with self._lock:
+        with self.lock:
             self.rows[change.id] = {
                 "status": status,
                 "reason": reason,
@@ -141,7 +155,7 @@ class Runner:
         self._row(change, status, reason, http_status, new_id)
 
     def _progress(self) -> None:
-        with self._lock:
+        with self.lock:
             self._done += 1
             done = self._done
         if self.on_progress is not None:
@@ -151,6 +165,8 @@ class Runner:
     def run(self, change: Change) -> None:
         try:
             self.go_on()
+            with self.lock:
+                self.started.add(change.id)
             self._run(change)
         except _Stopped:
             self._row(change, "not_attempted", self.stop_reason or "", None, None)
@@ -171,26 +187,54 @@ class Runner:
         finally:
             self._progress()
 
-    def _find_created(self, change: Change) -> dict[str, Any] | None:
-        """An entry a lost POST answer may have created: same fields, same start."""
-        start = change.after.get("started_at")
+    def _candidates(self, fields: Any) -> list[dict[str, Any]]:
+        """Every entry started at the same second (deleted and unlogged ones too): from
+        the run's look ahead when it has one for that second, else asked for."""
+        start = fields.get("started_at")
         if not start:
-            return None
-        rows = self.client.time_entries.list(team=True, started_from=start, started_to=start)
-        return next((r for r in rows if _same_entry(change.after, r)), None)
+            return []
+        looked = self._look_ahead()
+        if start in looked:
+            return looked[start]
+        return self._listing(start, start)
+
+    def _listing(self, first: str, last: str) -> list[dict[str, Any]]:
+        rows = self.client.time_entries.list(
+            team=True, include_unlogged=True, started_from=first, started_to=last
+        )
+        keep = ("id", "active", "created_at")
+        return [{**snapshot(r), **{k: r.get(k) for k in keep}} for r in rows]
+
+    def _look_ahead(self) -> dict[str, list[dict[str, Any]]]:
+        """Candidates for every create's start, from one listing of their span (read
+        once, at the first look; empty when the run has fewer than two creates)."""
+        with self._look_lock:
+            if self._looked is None:
+                self._looked = {}
+                if len(self._span) > 1:
+                    found: dict[str, list[dict[str, Any]]] = {s: [] for s in self._span}
+                    for entry in self._listing(self._span[0], self._span[-1]):
+                        if entry.get("started_at") in found:
+                            found[entry["started_at"]].append(entry)
+                    self._looked = found
+            return self._looked
+
+    def _forget(self, start: Any) -> None:
+        """A create's answer was lost: its next look asks the server again."""
+        with self._look_lock:
+            if self._looked is not None:
+                self._looked.pop(start, None)
 
     def _create(self, change: Change) -> None:
-        # POST is never retried (no idempotency key): when its answer is lost, or on
-        # resume after an intent, look for the entry before creating it again.
-        if change.id in self.resuming and (found := self._find_created(change)):
-            self.record(
-                change,
-                "applied",
-                "re-created (verified on resume)",
-                200,
-                snapshot(found),
-                found["id"],
-            )
+        # exactly once (fbtime.bulk.once): look on the server before any POST; a resumed
+        # intent found there was made by this journal's run, anything else by another
+        since = self.since.get(change.id)
+        if found := self.creates.find(change.after, since):
+            ours = change.id in self.resuming
+            status = "applied" if ours else "already_applied"
+            how = "verified on resume" if ours else "made by an earlier run; not created again"
+            reason = f"re-created as entry {found['id']} ({how})"
+            self.record(change, status, reason, 200, snapshot(found), found["id"])
             return
         self.go_on()
         self.journal.write(
@@ -198,11 +242,15 @@ class Runner:
         )
         try:
             created = self.client.time_entries.create(**change.after)
-        except TransportError:
-            found = self._find_created(change)
+        except TransportError:  # the POST may have been carried out: look, never re-send
+            self._forget(change.after.get("started_at"))
+            found = self.creates.find(change.after, since)
             if found is None:
                 raise
-            created = found
+            reason = f"re-created as entry {found['id']} (its answer was lost; found again)"
+            self.record(change, "applied", reason, 200, snapshot(found), found["id"])
+            return
+        self.creates.claim(created["id"])
         self.record(change, "applied", "re-created", 200, snapshot(created), created["id"])
 
     def _run(self, change: Change) -> None:
@@ -261,7 +309,3 @@ class Runner:
             self.record(change, "failed", f"server answered other values for {wrong}", 200, result)
         else:
             self.record(change, "applied", "", 200, result)
-
-
-def _same_entry(wanted: dict[str, Any], entry: dict[str, Any]) -> bool:
-    return entry.get("active") is not False and not _differences(wanted, snapshot(entry))

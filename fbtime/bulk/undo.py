@@ -14,8 +14,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from fbtime.bulk.apply import written_by
 from fbtime.bulk.change import Change
-from fbtime.bulk.journal import read_journal
+from fbtime.bulk.journal import read_state
 from fbtime.bulk.plan import UpdatePlan
 
 
@@ -33,15 +34,13 @@ def undo(journal: str | Path) -> UpdatePlan:
     Example:
         >>> plan = df.fbtime.for_client(79050).fbtime.unbilled().fbtime.mark_billed()
         >>> done = plan.apply(client, confirm=True)
-        fbtime: journal .../fbtime/journals/...-mark_billed-....jsonl
         >>> restore = fbtime.undo(done.journal_path)  # a plan like any other: nothing sent
         >>> restore.kind, len(restore)
         ('undo', 24)
         >>> restore.apply(client, confirm=True).counts["applied"]
-        fbtime: journal .../fbtime/journals/...-undo-....jsonl
         24
     """
-    state = read_journal(journal)
+    state = read_state(journal)
     changes: list[Change] = []
     skipped: list[dict[str, Any]] = []
     for planned in state.plan.changes:
@@ -67,6 +66,11 @@ def undo(journal: str | Path) -> UpdatePlan:
             made = {**planned.after, **left}
             changes.append(Change(int(outcome["new_id"]), "delete", made, {}, **keep))
     return UpdatePlan(
-        "undo", state.business_id, changes, skipped, source_journal=os.path.abspath(state.path),
+        "undo",
+        state.business_id,
+        changes,
+        skipped,
+        source_journal=os.path.abspath(state.path),
         api_url=state.header.get("base_url"),
-    )  # fmt: skip
+        connection=written_by(state.path),
+    )

@@ -39,10 +39,16 @@ MISSING = "—"
 
 
 def change_rows(change: Change) -> list[dict[str, Any]]:
-    """The rows of one change in :meth:`UpdatePlan.to_frame` (one per changed field)."""
+    """The rows of one change in :meth:`UpdatePlan.to_frame`: one per changed field, one
+    per new entry (its start, local where known)."""
     fields = change.changed_fields()
+    after = change.after
     if change.action != "update":
         fields = fields or ["(entry)"]
+    if change.action == "create":  # one row per new entry; the start says which
+        fields = ["started_at"]
+        start = after.get("local_started_at") or after.get("started_at")
+        after = {"started_at": start}
     context = change.context or {}
     return [
         {
@@ -50,7 +56,7 @@ def change_rows(change: Change) -> list[dict[str, Any]]:
             "action": change.action,
             "field": name,
             "before": change.before.get(name),
-            "after": change.after.get(name),
+            "after": after.get(name),
             "date": context.get("date"),
             "teammate": context.get("teammate"),
             "client": context.get("client"),

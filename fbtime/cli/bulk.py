@@ -10,13 +10,16 @@ interruption, and the command exits 130 saying how to resume.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from fbtime.api.client import Client
 from fbtime.api.query import encode_filters
 from fbtime.bulk.apply import resume
+from fbtime.bulk.journal import deferred_interrupts
 from fbtime.bulk.plan import UpdatePlan
 from fbtime.bulk.result import ApplyResult
 from fbtime.bulk.undo import undo
@@ -61,13 +64,34 @@ def _apply(plan: UpdatePlan, client: Client | None, args: argparse.Namespace) ->
     )
 
 
+@contextlib.contextmanager
+def _journal_shown() -> Iterator[None]:
+    """Show the journal's path on stderr as the run starts (logger ``fbtime.bulk``), so
+    a run killed before its end still says where to resume from."""
+    logger = logging.getLogger("fbtime.bulk")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("fbtime: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def _report(run: Callable[[], ApplyResult]) -> int:
     """Run an apply or resume and print its result; 130 after Ctrl-C, 1 if it stopped."""
     try:
-        result = run()
+        with _journal_shown():
+            result = run()
     except ApplyInterrupted as stop:
-        print(stop.result)
-        print(f"fbtime: {for_terminal(stop)}", file=sys.stderr)
+        with deferred_interrupts(
+            deliver=False
+        ):  # Ctrl-C pressed yet again must not hide where to resume
+            print(stop.result)
+            print(f"fbtime: {for_terminal(stop)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except PartialApplyError as stop:
         if stop.result is not None:
@@ -78,7 +102,7 @@ def _report(run: Callable[[], ApplyResult]) -> int:
     return 0 if result.ok else 1
 
 
-def _review(plan: UpdatePlan, args: argparse.Namespace, client: Callable[[], Client | None]) -> int:
+def review(plan: UpdatePlan, args: argparse.Namespace, client: Callable[[], Client | None]) -> int:
     """Print the plan, save it if asked, and apply it only with ``--apply``."""
     print(plan)
     if args.save:
@@ -94,7 +118,7 @@ def cmd_mark_billed(args: argparse.Namespace) -> int:
     encode_filters(chosen)  # bad input fails before any client, file or request
     with connect_from(args) as (client, _):
         df = load_time_entries(client, **chosen, refresh=True)
-        return _review(df.fbtime.unbilled().fbtime.mark_billed(), args, lambda: client)
+        return review(df.fbtime.unbilled().fbtime.mark_billed(), args, lambda: client)
 
 
 def cmd_plan_show(args: argparse.Namespace) -> int:
@@ -115,10 +139,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    return _review(undo(args.journal), args, lambda: None)
+    return review(undo(args.journal), args, lambda: None)
 
 
-def _add_apply_options(parser: argparse.ArgumentParser) -> None:
+def add_apply_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--yes",
         action="store_true",
@@ -142,7 +166,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     add_filters(p)
     p.add_argument("--apply", action="store_true", help="apply the plan (default: dry run)")
     p.add_argument("--save", type=Path, help="save the plan to this file")
-    _add_apply_options(p)
+    add_apply_options(p)
     p.set_defaults(func=cmd_mark_billed)
 
     plan = sub.add_parser("plan", help="inspect saved plans")
@@ -153,7 +177,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("apply", help="apply a saved plan")
     p.add_argument("file", type=Path)
-    _add_apply_options(p)
+    add_apply_options(p)
     p.set_defaults(func=cmd_apply)
 
     p = sub.add_parser("resume", help="finish an interrupted apply from its journal")
@@ -164,5 +188,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("journal", type=Path)
     p.add_argument("--apply", action="store_true", help="apply the undo plan")
     p.add_argument("--save", type=Path, help="save the undo plan to this file")
-    _add_apply_options(p)
+    add_apply_options(p)
     p.set_defaults(func=cmd_undo)

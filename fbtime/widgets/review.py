@@ -20,7 +20,8 @@ from fbtime.text import for_html
 
 if TYPE_CHECKING:
     from fbtime.api.client import Client
-    from fbtime.bulk.plan import Change, UpdatePlan
+    from fbtime.bulk.change import Change
+    from fbtime.bulk.plan import UpdatePlan
     from fbtime.bulk.result import ApplyResult
 
 _ERROR = "<span style='color:#b00020'>{}</span>"
@@ -47,6 +48,9 @@ def change_label(change: Change) -> str:
         f"<ins>{_fmt(change.after[f])}</ins>"
         for f in change.changed_fields()
     )
+    if change.action == "create":  # a new entry: when it starts; the context names the rest
+        start = change.after.get("local_started_at") or change.after.get("started_at")
+        fields = f"starting {_fmt(start)}"
     hours = f"{change.hours:.2f} h" if change.hours is not None else "? h"
     context = change.context or {}
     where = " / ".join(_fmt(context.get(k)) for k in ("client", "project"))
@@ -79,9 +83,14 @@ class PlanReview(w.VBox):
     """
 
     def __init__(
-        self, plan: UpdatePlan, client: Client | None = None, *, page_size: int = 25,
-        background: bool | None = None, **apply_kwargs: Any,
-    ) -> None:  # fmt: skip
+        self,
+        plan: UpdatePlan,
+        client: Client | None = None,
+        *,
+        page_size: int = 25,
+        background: bool | None = None,
+        **apply_kwargs: Any,
+    ) -> None:
         if "confirm" in apply_kwargs:
             raise TypeError("PlanReview asks for confirmation itself; do not pass confirm=")
         if "cancel" in apply_kwargs:
@@ -98,9 +107,11 @@ class PlanReview(w.VBox):
         self.thread: threading.Thread | None = None
         self.cancel_event = threading.Event()
         self._syncing = False
+        self._clicks = threading.Lock()
         shown = min(self.page_size, len(plan.changes))
-        self.checkboxes = [w.Checkbox(value=True, indent=False, layout=w.Layout(width="2em"))
-                           for _ in range(shown)]  # fmt: skip
+        self.checkboxes = [
+            w.Checkbox(value=True, indent=False, layout=w.Layout(width="2em")) for _ in range(shown)
+        ]
         self.labels = [w.HTML() for _ in range(shown)]
         for i, box in enumerate(self.checkboxes):
             box.observe(lambda change, i=i: self._ticked(i, change["new"]), names="value")
@@ -114,12 +125,17 @@ class PlanReview(w.VBox):
         self.confirm_label = w.HTML()
         self.confirm_button = w.Button(description="Confirm", button_style="danger")
         self.cancel_button = w.Button(description="Cancel")
-        self.confirm_box = w.HBox([self.confirm_label, self.confirm_button, self.cancel_button],
-                                  layout=w.Layout(display="none"))  # fmt: skip
+        self.confirm_box = w.HBox(
+            [self.confirm_label, self.confirm_button, self.cancel_button],
+            layout=w.Layout(display="none"),
+        )
         self.bar = w.IntProgress(min=0, max=1, layout=w.Layout(display="none"))
-        self.stop_button = w.Button(description="Cancel", button_style="danger",
-                                    tooltip="stop after the requests in flight",
-                                    layout=w.Layout(display="none"))  # fmt: skip
+        self.stop_button = w.Button(
+            description="Cancel",
+            button_style="danger",
+            tooltip="stop after the requests in flight",
+            layout=w.Layout(display="none"),
+        )
         self.progress = w.Output()
         self.result_html = w.HTML()
         self.all_button.on_click(lambda _: self.select_all(True))
@@ -212,6 +228,7 @@ class PlanReview(w.VBox):
             return
         self.confirm_label.value = f"<b>Apply {count} changes?</b>"
         self.confirm_box.layout.display = "flex"
+        self.confirm_button.disabled = False
         self.apply_button.disabled = True
 
     def cancel(self) -> None:
@@ -220,6 +237,11 @@ class PlanReview(w.VBox):
         self.apply_button.disabled = False
 
     def _confirmed(self) -> None:
+        # a double-click delivers two clicks: the second finds Confirm disabled
+        with self._clicks:
+            if self.confirm_button.disabled:
+                return
+            self.confirm_button.disabled = True
         if self.background:
             self.apply_in_background()
         else:
@@ -237,9 +259,12 @@ class PlanReview(w.VBox):
     def _run(self, plan: UpdatePlan, **options: Any) -> ApplyResult | None:
         try:
             self.result = plan.apply(
-                self.client, confirm=len(plan), cancel=self.cancel_event,
-                **options, **self.apply_kwargs,
-            )  # fmt: skip
+                self.client,
+                confirm=len(plan),
+                cancel=self.cancel_event,
+                **options,
+                **self.apply_kwargs,
+            )
         except PartialApplyError as exc:
             self.error, self.result = exc, exc.result
             self.apply_button.disabled = False

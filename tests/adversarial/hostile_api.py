@@ -30,11 +30,14 @@ class Hostile:
 
     Modes: ``unreadable`` (200 with a body that is not JSON), ``hang`` (never answers
     until the server closes), ``forward`` (to ``upstream``, except that GETs of the
-    entries in ``fail`` get an unreadable answer).
+    entries in ``fail`` get an unreadable answer, and the answers to the first
+    ``lose_posts`` POSTs are lost: the POST is carried out, then the connection closes).
     """
 
-    def __init__(self, mode: str, *, upstream: str | None = None, fail: set[int] = frozenset()):
+    def __init__(self, mode: str, *, upstream: str | None = None, fail: set[int] = frozenset(),
+                 lose_posts: int = 0):  # fmt: skip
         self.mode, self.upstream, self.fail = mode, upstream, set(fail)
+        self.lose_posts = lose_posts
         self.requests: list[tuple[str, str]] = []
         self._lock = threading.Lock()
         self._release = threading.Event()
@@ -76,6 +79,12 @@ class Hostile:
             headers={k: v for k, v in handler.headers.items() if k.lower() != "host"},
             timeout=10,
         )
+        with self._lock:
+            lose = handler.command == "POST" and self.lose_posts > 0
+            self.lose_posts -= lose
+        if lose:
+            handler.close_connection = True  # done upstream, the answer never comes back
+            return
         self._send(handler, answer.status_code, answer.content)
 
     @staticmethod

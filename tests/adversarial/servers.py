@@ -37,6 +37,7 @@ class Reply:
     hang: float = 0.0  # seconds to wait before answering at all
     drip: float = 0.0  # seconds between body bytes
     cut: bool = False  # promise more body than is sent, then close
+    drip_head: float = 0.0  # seconds between bytes of the status line and headers
 
     @classmethod
     def json(cls, data: Any, status: int = 200, **headers: str) -> Reply:
@@ -66,6 +67,7 @@ class Hostile:
     def __init__(self, answer: Callable[[str, str, dict[str, str]], Reply]) -> None:
         self.answer = answer
         self.seen: list[Seen] = []
+        self.head_bytes = 0  # status and header bytes sent by ``drip_head`` replies
         self._lock = threading.Lock()
         hostile = self
 
@@ -83,6 +85,9 @@ class Hostile:
                 if reply.hang:
                     time.sleep(reply.hang)
                     self.close_connection = True
+                    return
+                if reply.drip_head:
+                    self._drip_head(reply)
                     return
                 self.send_response(reply.status)
                 promised = len(reply.body) + (1000 if reply.cut else 0)
@@ -102,6 +107,22 @@ class Hostile:
                     return
                 if reply.cut:
                     self.close_connection = True
+
+            def _drip_head(self, reply: Reply) -> None:
+                """Send the status line and headers one byte at a time, then the body."""
+                lines = [f"HTTP/1.1 {reply.status} OK", f"Content-Length: {len(reply.body)}"]
+                lines += [f"{name}: {value}" for name, value in reply.headers.items()]
+                head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+                try:
+                    for byte in head:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        hostile.head_bytes += 1
+                        time.sleep(reply.drip_head)
+                    self.wfile.write(reply.body)
+                except OSError:  # the client gave up
+                    pass
+                self.close_connection = True
 
             do_GET = do_PUT = do_POST = do_DELETE = _any
 

@@ -16,8 +16,8 @@ import pytest
 import fbtime
 from adversarial.hostile_api import Hostile, dead_url
 from adversarial.tamper import child_env
-from fbtime.bulk import read_journal
 from fbtime.bulk.apply import MAX_TRANSPORT_FAILURES
+from fbtime.bulk.journal import read_state
 
 K = MAX_TRANSPORT_FAILURES
 
@@ -68,7 +68,7 @@ def test_three_unreadable_answers_in_a_row_stop_the_run(sb, plan, tmp_path):
     assert result.stopped and "unreachable" in result.stopped
     message = str(info.value)
     assert str(result.journal_path) in message and "fbtime resume" in message
-    state = read_journal(info.value.journal_path)
+    state = read_state(info.value.journal_path)
     assert [s["cause"] for s in state.stops] == ["unreachable"]
     assert sb.writes() == 0
     resumed_exactly_once(sb, result.journal_path, plan)
@@ -115,7 +115,7 @@ def test_failures_with_answers_in_between_do_not_stop_the_run(sb, tmp_path):
             client_at(sb, api.url, retries=0), confirm=True, journal=tmp_path,
             progress=False, workers=1,
         )  # fmt: skip
-    assert result.stopped is None and not read_journal(result.journal_path).stops
+    assert result.stopped is None and not read_state(result.journal_path).stops
     assert result.ids("failed") == sorted(failing)
     assert result.ids("applied") == sorted(set(plan.ids) - failing)
     resumed_exactly_once(sb, result.journal_path, plan)
@@ -145,7 +145,7 @@ def test_cancel_stops_within_the_requests_in_flight(sb, tmp_path):
     assert sb.stats() == after  # nothing runs on in the background
     result = info.value.result
     assert result.counts["not_attempted"] >= len(plan) - after["PUT time_entry"] - 2
-    assert [s["cause"] for s in read_journal(result.journal_path).stops] == ["cancelled"]
+    assert [s["cause"] for s in read_state(result.journal_path).stops] == ["cancelled"]
     sb.latency = 0
     resumed_exactly_once(sb, result.journal_path, plan)
 
@@ -198,7 +198,7 @@ def assert_stopped_cleanly(sb, at, code, err, journal):
     assert now <= at + 4  # only the requests then in flight (4 workers)
     time.sleep(1.0)
     assert sum(sb.stats().values()) == now  # the count stopped growing
-    state = read_journal(journal)
+    state = read_state(journal)
     assert state.stops[-1]["cause"] == "interrupted" and state.finished
 
 
@@ -235,6 +235,33 @@ def test_ctrl_c_stops_apply_and_resume_cleanly_and_resume_finishes(sb, tmp_path)
     assert set(sb.entry_writes().values()) == {2}  # billed once, unbilled once
 
 
+def test_ctrl_c_pressed_again_closes_the_journal_only_after_the_requests_in_flight(sb, tmp_path):
+    """Ctrl-C mashed while an apply waits for its requests in flight: the journal's end line
+    is never written before their outcomes, and the message does not claim they finished."""
+    plan = load(sb).fbtime.unbilled().fbtime.mark_billed()
+    plan = plan.select(plan.ids[:30])
+    path = plan.save(tmp_path / "plan.json")
+    journals = tmp_path / "journals"
+    sb.latency = 0.5  # each request takes 0.5 s: the presses land while 4 are in flight
+    child = start(sb, tmp_path, "apply", str(path), "--yes", "--journal-dir", str(journals))
+    deadline = time.monotonic() + 60
+    while sb.writes() < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    for _ in range(3):
+        child.send_signal(signal.SIGINT)
+        time.sleep(0.05)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    assert "still in flight" in err and "fbtime resume" in err
+    sb.wait_idle()
+    journal = next(journals.glob("*.jsonl"))
+    state = read_state(journal)  # no outcome after an end line: resume and undo accept it
+    assert state.stops[-1]["cause"] == "interrupted"
+    assert "finished" not in state.stops[-1]["reason"]
+    sb.latency = 0
+    resumed_exactly_once(sb, journal, plan)
+
+
 def test_ctrl_c_stops_mark_billed_apply_cleanly(sb, tmp_path):
     journals = tmp_path / "journals"
     sb.latency = 0.3
@@ -243,7 +270,7 @@ def test_ctrl_c_stops_mark_billed_apply_cleanly(sb, tmp_path):
     at, code, err = interrupt(child, sb, after_writes=2)
     journal = next(journals.glob("*.jsonl"))
     assert_stopped_cleanly(sb, at, code, err, journal)
-    plan = read_journal(journal).plan
+    plan = read_state(journal).plan
     assert sb.writes() < len(plan) / 4
     sb.latency = 0
     resumed_exactly_once(sb, journal, plan)

@@ -1,10 +1,11 @@
 """Journals are untrusted input: undo and resume act only on what the journal's plan named.
 
 Each attack edits a real journal (most recompute the ``prev`` chain, as anyone can) and
-asserts the safe outcome: a PlanError naming the line, from ``read_journal``, ``undo``,
+asserts the safe outcome: a PlanError naming the line, from ``read_state``, ``undo``,
 ``resume`` and the CLI alike, with no request sent and no file changed.
 """
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -14,7 +15,7 @@ import pytest
 
 import fbtime
 from adversarial.tamper import cli_env, lines, plan_hash, snapshot_tree, write_lines
-from fbtime.bulk import read_journal
+from fbtime.bulk.journal import read_state
 from fbtime.cli import main
 
 
@@ -56,12 +57,12 @@ def other_entry(applied):
 
 
 def refused(sb, monkeypatch, tmp_path, path, match):
-    """read_journal, undo, resume and the CLI all refuse ``path``: PlanError matching
+    """read_state, undo, resume and the CLI all refuse ``path``: PlanError matching
     ``match``, no request, no file written or changed."""
     before = snapshot_tree(tmp_path)
     sb.reset_stats()
     with pytest.raises(fbtime.PlanError, match=match) as info:
-        read_journal(path)
+        read_state(path)
     with pytest.raises(fbtime.PlanError, match=match):
         fbtime.undo(path)
     with pytest.raises(fbtime.PlanError, match=match):
@@ -301,30 +302,33 @@ def test_a_last_line_cut_short_by_a_crash_is_tolerated_and_cut_off_by_resume(
     lost = json.loads(raw[-2])  # the last outcome: its write landed, its line half did
     assert lost["type"] == "outcome"
     journal.write_text("".join(raw[:-2]) + raw[-2][: len(raw[-2]) // 2])
-    state = read_journal(journal)
+    state = read_state(journal)
     assert state.in_doubt() == [lost["entry_id"]] and not state.finished
     sb.reset_stats()
     result = fbtime.resume(journal, sb.client(cache=False), progress=False)
     assert result.ok and result.rows.loc[lost["entry_id"], "reason"].startswith("already applied")
     assert sb.writes() == 0  # checked on the server, not written again
-    again = read_journal(journal)
+    again = read_state(journal)
     assert again.finished and again.in_doubt() == []
     assert all(line.endswith("}\n") for line in _raw(journal))
 
 
 def test_a_last_line_without_its_newline_is_kept(sb, journal, monkeypatch, tmp_path):
     journal.write_text(journal.read_text().removesuffix("\n"))
-    state = read_journal(journal)
+    state = read_state(journal)
     assert state.finished and len(state.outcomes) == 6
     result = fbtime.resume(journal, sb.client(cache=False), progress=False)
-    assert result.ok and read_journal(journal).finished
+    assert result.ok and read_state(journal).finished
 
 
 # -- writing a journal: the header first, then the file -------------------------------------
 def test_a_plan_that_cannot_be_journaled_leaves_no_journal_and_sends_nothing(applied, tmp_path):
     sb, _, df, _ = applied
     update = df.fbtime.unbilled().head(3).fbtime.update(note="ok")
-    update.changes[1].after["note"] = "lone \udc80 surrogate"
+    with pytest.raises(TypeError):  # a plan cannot be edited in place
+        update.changes[1].after["note"] = "lone \udc80 surrogate"
+    bad = dataclasses.replace(update.changes[1], after={"note": "lone \udc80 surrogate"})
+    update = dataclasses.replace(update, changes=[update.changes[0], bad, update.changes[2]])
     folder = tmp_path / "journals"
     sb.reset_stats()
     with pytest.raises(fbtime.PlanError, match=r"change #2 \(entry \d+\) after\.note"):
@@ -353,5 +357,5 @@ def test_a_server_message_no_file_can_hold_is_journaled_escaped(applied, tmp_pat
     assert result.counts == {**result.counts, "failed": 1, "applied": 1}
     assert "rejected \\udc80" in result.rows.loc[plan.ids[0], "reason"]
     assert "\\x1b[2J" in repr(result) and "\x1b" not in repr(result)
-    state = read_journal(result.journal_path)
+    state = read_state(result.journal_path)
     assert state.finished and state.outcomes[plan.ids[0]]["status"] == "failed"

@@ -6,6 +6,7 @@ outcome: a PlanError naming the change and the field, no request sent, nothing w
 """
 
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -216,7 +217,8 @@ def test_created_at_must_be_a_past_aware_time(
 def test_a_future_plan_is_refused_by_apply_too(sb, frame, tmp_path):
     """Before: a future plan never counted as stale, so it could wait forever."""
     plan = frame.fbtime.unbilled().fbtime.mark_billed()
-    plan.created_at = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat()
+    ahead = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).isoformat()
+    plan = dataclasses.replace(plan, created_at=ahead)  # (a plan cannot be edited in place)
     sb.reset_stats()
     with pytest.raises(fbtime.PlanError, match="in the future"):
         plan.apply(sb.client(cache=False), confirm=len(plan), max_changes=len(plan),
@@ -406,7 +408,7 @@ def test_any_mutation_of_a_saved_plan_is_refused_as_a_plan_error(valid_plan, dat
 def test_a_plan_file_over_the_size_limit_is_refused_unread(sb, monkeypatch, tmp_path):
     path = tmp_path / "plan.json"
     with open(path, "wb") as handle:
-        handle.truncate(fbtime.bulk.plan.MAX_PLAN_BYTES + 1)  # sparse: costs no disk
+        handle.truncate(fbtime.bulk.change.MAX_PLAN_BYTES + 1)  # sparse: costs no disk
     refused(sb, monkeypatch, tmp_path, path, "larger than 67,108,864 bytes")
 
 
@@ -443,7 +445,8 @@ def test_saving_never_uses_a_predictable_temporary_name(frame, tmp_path):
 
 def test_a_plan_that_cannot_be_saved_writes_nothing(frame, tmp_path):
     plan = frame.fbtime.unbilled().head(4).fbtime.update(note="x")
-    plan.changes[2].after["note"] = "half an emoji \ud83d"
+    bad = dataclasses.replace(plan.changes[2], after={"note": "half an emoji \ud83d"})
+    plan = dataclasses.replace(plan, changes=[*plan.changes[:2], bad, *plan.changes[3:]])
     with pytest.raises(fbtime.PlanError, match=r"change #3 \(entry \d+\) after\.note is not valid"):
         plan.save(tmp_path / "plan.json")
     assert os.listdir(tmp_path) == []
@@ -519,8 +522,12 @@ def test_an_undo_plan_whose_journal_was_tampered_with_is_refused(undo_setup, mon
 def test_an_undo_plan_edited_in_memory_is_refused_before_any_request(undo_setup, tmp_path):
     sb, _, journal, _ = undo_setup
     plan = fbtime.undo(journal)
-    plan.changes[0].after["note"] = "not what the apply changed"
-    plan.changes[0].before.setdefault("note", "x")
+    with pytest.raises(TypeError):  # a plan cannot be edited in place; a copy can be made
+        plan.changes[0].after["note"] = "not what the apply changed"
+    first = plan.changes[0]
+    edited = dataclasses.replace(first, after={**first.after, "note": "not what it changed"},
+                                 before={"note": "x", **first.before})  # fmt: skip
+    plan = dataclasses.replace(plan, changes=[edited, *plan.changes[1:]])
     sb.reset_stats()
     with pytest.raises(fbtime.PlanError, match="did not change note"):
         plan.apply(sb.client(cache=False), confirm=True, journal=tmp_path / "j")

@@ -8,6 +8,8 @@ are what client.py's docstring promises as the worst case of one call:
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import urllib3.connection
 
@@ -67,6 +69,24 @@ def test_a_server_that_drips_its_answer_is_cut_off_each_attempt(monkeypatch, tmp
     ):
         fbtime.load_time_entries(client_for(server.url, timeout=0.4), progress=False)
     assert server.requests == RETRIES + 1
+
+
+def test_a_server_that_drips_its_headers_is_cut_off_at_the_deadline(monkeypatch, tmp_path):
+    """The whole-answer deadline starts with the request, not after the headers: a status
+    line and headers dripped a byte every 0.05 s (about 22 s in all) cannot hold a call
+    with ``timeout=1, retries=0`` past its deadline."""
+    env(monkeypatch, tmp_path)
+    answer = Reply.json({"time_entry": ROW})
+    slow = Reply(200, {**answer.headers, "X-Pad": "p" * 400}, answer.body, drip_head=0.05)
+    with Hostile(lambda m, p, h: slow) as server:
+        started = time.monotonic()
+        cut_off = r"(no answer|the whole answer did not arrive) within 1 s"
+        with pytest.raises(fbtime.TransportError, match=cut_off):
+            client_for(server.url, timeout=1, retries=0).time_entries.get(7)
+        elapsed = time.monotonic() - started
+        assert server.requests == 1
+    assert server.head_bytes < 60  # about 1 s of dripping (20 bytes), not the 450 of the head
+    assert elapsed < 5
 
 
 def test_a_connection_dropped_at_once_is_tried_retries_plus_one_times(monkeypatch, tmp_path):

@@ -1,5 +1,6 @@
 """Bulk changes refuse unsafe input before anything is written, and survive a kill."""
 
+import dataclasses
 import json
 import os
 import random
@@ -10,7 +11,8 @@ import pytest
 from groundtruth import kill_at_journal_line
 
 import fbtime
-from fbtime.bulk import UpdatePlan, read_journal
+from fbtime.bulk import UpdatePlan
+from fbtime.bulk.journal import read_state
 from fbtime.cli import main
 
 
@@ -92,7 +94,7 @@ def test_saved_plans_round_trip_and_are_private(plan, tmp_path):
 
 
 def test_an_old_plan_needs_explicit_confirmation(fresh_sandbox, plan, tmp_path):
-    plan.created_at = "2026-01-01T00:00:00+00:00"
+    plan = dataclasses.replace(plan, created_at="2026-01-01T00:00:00+00:00")
     fresh_sandbox.reset_stats()
     with pytest.raises(fbtime.ConfirmationError, match="allow_stale"):
         plan.apply(fresh_sandbox.client(cache=False), confirm=len(plan), journal=tmp_path)
@@ -132,7 +134,7 @@ def test_cli_plans_applies_resumes_and_undoes(fresh_sandbox, tmp_path, monkeypat
     code = main(["apply", str(tmp_path / "plan.json"), "--yes", "--journal-dir", str(journals)])
     assert code == 0
     journal = next(journals.glob("*.jsonl"))
-    applied = len(read_journal(journal).applied())
+    applied = len(read_state(journal).applied())
     assert applied == fresh_sandbox.writes() > 0
     assert main(["resume", str(journal)]) == 0
     assert fresh_sandbox.writes() == applied  # nothing applied twice
@@ -160,12 +162,12 @@ def _kill_apply_and_resume(seed, tmp_path):
         kill_after = rng.randint(2, len(plan))  # journal lines written before the kill
         kill_at_journal_line(child, journals, kill_after)
         journal = next(journals.glob("*.jsonl"))
-        state = read_journal(journal)
+        state = read_state(journal)
         assert not state.finished
         result = fbtime.resume(journal, sb.client(cache=False), progress=False)
         writes = sb.entry_writes()
         billed = sb.entries().set_index("id")["billed"]
-        return plan, result, writes, billed, read_journal(journal)
+        return plan, result, writes, billed, read_state(journal)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

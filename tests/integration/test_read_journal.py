@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import fbtime
-from fbtime.bulk import journal_frame
+from fbtime.bulk import change
 from fbtime.bulk.journal_frame import COLUMNS, LINE_TYPES
 
 
@@ -96,12 +96,15 @@ def test_a_crash_cut_last_line_is_left_out(applied, tmp_path):
     pd.testing.assert_frame_equal(cut, whole)
 
 
-def test_a_journal_changed_between_check_and_read_is_refused(applied, tmp_path, monkeypatch):
+def test_the_frame_is_made_from_the_one_read_the_checks_accepted(applied, tmp_path, monkeypatch):
     path = shutil.copy(applied[2].journal_path, tmp_path / "run.jsonl")
     checked = path.read_bytes()
     swapped = checked.replace(b'"billed": true', b'"billed": false', 1)
     assert swapped != checked
-    # the second read (after the checks passed) sees other bytes: someone wrote the file
-    monkeypatch.setattr(journal_frame, "read_limited", lambda *_: swapped)
-    with pytest.raises(fbtime.PlanError, match="changed while it was read"):
+    # the file is read once: what the checks see is what the frame shows, so other bytes
+    # (someone writing the file as it is read) are refused, never shown unchecked
+    reads = []
+    monkeypatch.setattr(change, "read_limited", lambda *a: reads.append(a) or swapped)
+    with pytest.raises(fbtime.PlanError):
         fbtime.read_journal(path)
+    assert len(reads) == 1
