@@ -415,8 +415,9 @@ WINDOWED_FROM = 2400
 #: ones when it holds more than twice as many. Smaller windows cost a change less to read
 #: again, but more partly filled pages (with a busy team, 6 cost fewer requests than 8 or 10).
 WINDOW_PAGES = 6
-#: Windows found and read at once (each with ``workers // WINDOWS_AT_ONCE`` requests in
-#: flight), and a long list is read in MAX_WINDOWS windows at most (they grow to fit).
+#: Windows found at once at most (their page 1 each, a quarter of the workers; the others
+#: read the pages of windows already found), and a long list is read in MAX_WINDOWS
+#: windows at most (they grow to fit).
 WINDOWS_AT_ONCE = 8
 MAX_WINDOWS = 64
 #: The first window's span when nothing is known yet: the data are assumed to cover a year.
