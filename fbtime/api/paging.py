@@ -32,7 +32,7 @@ import math
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -522,6 +522,11 @@ def read_windows(
                     lo, going = start, False  # the rest, down to the list's own start
                 wave.append((lo, hi))
                 hi = lo - SECOND if lo is not None else hi
+            # probe only as far ahead as keeps the pool busy: a window is open (page 1 read,
+            # the rest not) briefly, so a teammate's write seldom lands in one; at a rate
+            # limit, probing far ahead would keep every window open through the whole load
+            while len(pending := [f for *_, fs in found for f in fs if not f.done()]) > workers:
+                wait(pending, return_when=FIRST_COMPLETED)
             probes = list(probing.map(lambda w: read(window(*w), 1), wave))  # page 1 of each
             requests += len(probes)
             for (lo, top_), page in zip(wave, probes, strict=True):
