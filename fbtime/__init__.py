@@ -48,16 +48,9 @@ from fbtime.errors import (
     UnmatchedNamesError,
     ValidationError,
 )
-from fbtime.load import (
-    connect,
-    load_clients,
-    load_projects,
-    load_rates,
-    load_services,
-    load_team,
-    load_time_entries,
-)
+from fbtime.load import connect, load_time_entries
 from fbtime.rates import Rates
+from fbtime.reference import load_clients, load_projects, load_rates, load_services, load_team
 from fbtime.sandbox import Sandbox
 from fbtime.schema import as_time_entries
 from fbtime.sync import SyncReport, sync

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import numbers
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeGuard
 
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
@@ -26,17 +28,15 @@ DEFAULT_BASE_URL = "https://api.freshbooks.com"
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CACHE_EXPIRE = timedelta(minutes=15)
 DEFAULT_RETRIES = 5
-#: Concurrent requests: None adapts them to the API (``fbtime.api.concurrency``).
-DEFAULT_WORKERS: int | None = None
+#: Requests a client keeps in flight (a load's pages). On the benchmark (a 20 ms API on 2
+#: CPUs) 16 was the fastest and 32 no faster; each request in flight holds a page in
+#: memory, and FreshBooks does not document how many parallel requests it tolerates. A
+#: concurrency adapted to latency was slower than a fixed 16 (bench/RESULTS.md), so there
+#: is none: a published limit and 429s are paced by :mod:`fbtime.api.ratelimit`.
+DEFAULT_WORKERS = 16
 #: The hard cap on concurrent requests (``workers=`` is checked against it); the
 #: connection pool holds this many connections.
 MAX_WORKERS = 32
-#: The most adaptive concurrency grows to. On the benchmark (20 ms API, 2 CPUs) 16
-#: workers were the fastest, 32 slower, and each request in flight holds a page in
-#: memory (bench/RESULTS.md); FreshBooks does not document how many it tolerates.
-ADAPTIVE_MAX_WORKERS = 16
-#: Where adaptive concurrency starts (the fixed count of earlier versions).
-START_WORKERS = 4
 #: Subtracted from the server's time of a fetch to make the watermark an ``updated_since``
 #: query starts from (sync and cache revalidation): it covers clock skew between the API's
 #: servers and the whole-second precision of ``updated_since``.
@@ -49,6 +49,8 @@ MAX_PER_PAGE = 100
 DEFAULT_MAX_RETRY_AFTER = 60.0
 #: The largest answer fbtime reads, decompressed (a page of 100 entries is about 50 KB).
 DEFAULT_MAX_ANSWER_BYTES = 16 * 1024 * 1024
+#: Ids (entries, businesses, clients, teammates...) are positive and fit in 64 bits.
+MAX_ID = 2**63 - 1
 
 ENV_TOKEN = "FRESHBOOKS_ACCESS_TOKEN"
 ENV_BUSINESS_ID = "FRESHBOOKS_BUSINESS_ID"
@@ -86,7 +88,7 @@ class Settings:
     cache_expire: timedelta = DEFAULT_CACHE_EXPIRE
     timeout: float = DEFAULT_TIMEOUT
     retries: int = DEFAULT_RETRIES
-    workers: int | None = DEFAULT_WORKERS
+    workers: int = DEFAULT_WORKERS
     rate_limit: float | None = None
     max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
     max_answer_bytes: int = DEFAULT_MAX_ANSWER_BYTES
@@ -106,17 +108,31 @@ class Settings:
             )
         if isinstance(self.retries, bool) or not isinstance(self.retries, int) or self.retries < 0:
             raise ConfigError(f"retries must be a whole number >= 0, got {self.retries!r}")
-        if self.workers is not None and (
-            not _whole(self.workers) or not 1 <= self.workers <= MAX_WORKERS
-        ):
+        if not _whole(self.workers) or not 1 <= self.workers <= MAX_WORKERS:
             raise ConfigError(
-                f"workers must be a whole number from 1 to {MAX_WORKERS} (or None to adapt), "
-                f"got {self.workers!r}"
+                f"workers must be a whole number from 1 to {MAX_WORKERS}, got {self.workers!r}"
             )
 
 
 def _whole(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_id(value: object) -> TypeGuard[int]:
+    """The one id rule: a whole number from 1 to :data:`MAX_ID` (a bool is no id; numpy
+    integers from a frame are ids)."""
+    whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return whole and 0 < value <= MAX_ID  # type: ignore[operator]
+
+
+def is_count(value: object) -> TypeGuard[int]:
+    """A count from a server or a file: a whole number, 0 or more (a bool is no count)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def id_problem(name: str, value: object) -> str:
+    """What is wrong with an id that fails :func:`is_id` (one message for every id)."""
+    return f"{name} must be positive and fit in 64 bits (below 2**63), got {value!r}"
 
 
 def _positive(name: str, value: object, unit: str = "seconds") -> None:
@@ -149,8 +165,8 @@ def check_business_id(value: object) -> int:
             f"or business uuid), got {value!r}"
         )
     number = int(text)
-    if not 0 < number < 2**63:
-        raise ConfigError(f"business_id must be positive and below 2**63, got {number}")
+    if not is_id(number):
+        raise ConfigError(id_problem("business_id", number))
     return number
 
 

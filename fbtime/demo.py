@@ -12,14 +12,8 @@ import fbtime.accessor  # noqa: F401  (registers df.fbtime)
 from fbtime import clock
 from fbtime.display import show
 from fbtime.export import to_csv
-from fbtime.load import (
-    load_clients,
-    load_projects,
-    load_rates,
-    load_services,
-    load_team,
-    load_time_entries,
-)
+from fbtime.load import load_time_entries
+from fbtime.reference import load_clients, load_projects, load_rates, load_services, load_team
 from fbtime.sandbox import Sandbox
 
 PLOTS = ("hours_by_client", "weekly_hours", "weekday_heatmap", "unbilled_aging")

@@ -1,4 +1,4 @@
-"""API rows -> one typed time-entry DataFrame indexed by ``id``. No Client here.
+"""API rows -> typed DataFrames: time entries, and the reference lists. No Client here.
 
 Pages are turned into Arrow arrays by the worker that fetched them (:func:`page_chunk`),
 so the parsed JSON of a page is dropped at once: a load never holds every row as a dict,
@@ -6,6 +6,12 @@ and peak memory stays near the size of the final frame. The Arrow columns are th
 with the schema declared in :mod:`fbtime.schema`. Fields the schema does not know are
 kept as extra columns (object dtype), so a new API field is never silently dropped; a
 page with such fields, or values Arrow cannot type, goes through the plain-Python path.
+
+Reference lists (projects, clients, services, the team, rates) go through the same
+checks (:func:`typed_frame`): every value must have the JSON type the API sends, fit its
+column (64-bit ids and counts, times that are times) and, for money, be an amount or rate
+within :mod:`fbtime.money`'s caps; anything else is an :class:`UnexpectedAnswerError`
+naming the list and the field, never a raw ``ValueError``.
 
 Loading (paging, the ``updated_since`` re-check, incremental changes) lives in
 :mod:`fbtime.load`; this module only builds frames.
@@ -25,7 +31,8 @@ import pyarrow.compute as pc
 from fbtime import schema
 from fbtime.api.paging import Changes
 from fbtime.api.query import UTC_FORMAT
-from fbtime.errors import SchemaError
+from fbtime.errors import SchemaError, UnexpectedAnswerError
+from fbtime.money import MAX_AMOUNT, MAX_RATE, money_array, parse_rate
 
 _NESTED = ("timer",)
 _DERIVED = ("hours", "timer_id", "timer_is_running")
@@ -270,7 +277,188 @@ def _edited_in_place(frame: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame | N
 
 
 def sort_entries(frame: pd.DataFrame) -> pd.DataFrame:
-    """fbtime's order of entries: ``started_at`` descending, then ``id`` descending."""
+    """Sort as fbtime keeps entries: ``started_at`` descending, then ``id`` descending
+    (the live API lists them newest created first; loads and merges sort them so).
+    A frame already in that order is returned as it is."""
     keys = pd.DataFrame({"s": frame["started_at"].array, "i": frame.index.array})
-    order = keys.sort_values(["s", "i"], ascending=False, kind="stable").index
-    return frame.iloc[np.asarray(order)]
+    order = np.asarray(keys.sort_values(["s", "i"], ascending=False, kind="stable").index)
+    if (order == np.arange(len(order))).all():
+        return frame
+    return frame.iloc[order]
+
+
+# -- reference lists ----------------------------------------------------------------------
+#: Money kinds of a reference field: exact cents (:data:`fbtime.money.MONEY`), each with
+#: its cap (a rate per hour is capped far lower than a project's amount).
+MONEY_CAPS = {"money": MAX_AMOUNT, "rate": MAX_RATE}
+
+
+def typed_frame(
+    rows: Sequence[dict[str, Any]],
+    columns: dict[str, str],
+    *,
+    what: str,
+    index: str = "id",
+    extras: bool = False,
+) -> pd.DataFrame:
+    """Rows of a reference list as a frame indexed by ``index``, every value checked.
+
+    Args:
+        rows: the list's rows in the API's JSON shape.
+        columns: field -> dtype (``"Int64"``, ``"boolean"``, ``"str"``, a UTC datetime),
+            or ``"money"``/``"rate"`` for exact decimals within their cap; ``index`` is one.
+        what: a row of the list, for messages (``"project"``).
+        extras: keep fields not in ``columns`` as they came (object columns).
+
+    Raises:
+        UnexpectedAnswerError: a value of the wrong JSON type, beyond 64 bits, a time that
+            is no time, or money that is negative, beyond its cap or finer than a cent.
+    """
+    data: dict[str, Any] = {}
+    for name, kind in columns.items():
+        values = _column(rows, name)
+        if kind in MONEY_CAPS:
+            data[name] = _money(rows, values, name, kind, what)
+            continue
+        try:
+            data[name] = _typed(values, kind, name).array
+        except SchemaError as exc:
+            raise UnexpectedAnswerError(
+                f"{what} {_culprit(rows, values, kind, name)}: {exc}"
+            ) from None
+    if extras:
+        for name in dict.fromkeys(key for row in rows for key in row if key not in columns):
+            data[name] = pd.array(_column(rows, name), dtype=object)
+    return pd.DataFrame(data).set_index(index)
+
+
+def _culprit(rows: Sequence[dict[str, Any]], values: list[Any], kind: str, name: str) -> Any:
+    """The id of the first row whose value of ``name`` does not fit (for a message)."""
+    for row, value in zip(rows, values, strict=True):
+        try:
+            _typed([value], kind, name)
+        except SchemaError:
+            return row.get("id", row.get("identity_id"))
+    return None  # only the column as a whole failed
+
+
+def _money(
+    rows: Sequence[dict[str, Any]], values: list[Any], name: str, kind: str, what: str
+) -> Any:
+    cents = np.zeros(len(values), dtype="int64")
+    valid = np.zeros(len(values), dtype=bool)
+    for i, (row, value) in enumerate(zip(rows, values, strict=True)):
+        if value is not None:
+            where = f"{what} {row.get('id')!r}: {name}"
+            cents[i] = parse_rate(value, where, server=True, maximum=MONEY_CAPS[kind])
+            valid[i] = True
+    return money_array(cents, valid)
+
+
+#: Project fields and their kinds (:func:`typed_frame`); ``name`` is the title.
+PROJECT_COLUMNS: dict[str, str] = {
+    "id": "Int64", "name": schema.TEXT, "title": schema.TEXT, "description": schema.TEXT,
+    "due_date": schema.TEXT, "client_id": "Int64", "internal": "boolean", "budget": "Int64",
+    "fixed_price": "money", "rate": "rate", "billing_method": schema.TEXT,
+    "project_type": schema.TEXT, "project_manager_id": "Int64", "active": "boolean",
+    "complete": "boolean", "sample": "boolean", "created_at": schema.DATETIME,
+    "updated_at": schema.DATETIME, "logged_duration": "Int64", "billed_amount": "money",
+    "billed_status": schema.TEXT, "retainer_id": "Int64", "expense_markup": schema.TEXT,
+    "group_id": "Int64",
+}  # fmt: skip
+
+
+def projects_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """The projects list as a typed frame indexed by ``id``, keeping every field sent.
+
+    ``name`` is the ``title`` (or ``project <id>``); ``fixed_price`` and
+    ``billed_amount`` are exact amounts, ``rate`` an hourly rate (capped like every
+    rate); ``budget`` and ``logged_duration`` are seconds; ``created_at`` and
+    ``updated_at`` (naive UTC in the API) are UTC timestamps; fields fbtime does not know
+    are kept as they came. An empty list gives the same columns and dtypes.
+    """
+    named = []
+    for row in rows:
+        title = row.get("title")
+        named.append({**row, "name": title if isinstance(title, str) and title else None})
+    frame = typed_frame(named, PROJECT_COLUMNS, what="project", extras=True)
+    fallback = pd.Series([f"project {i}" for i in frame.index], index=frame.index)
+    frame["name"] = frame["name"].fillna(fallback)
+    return frame
+
+
+#: Client fields as the accounting API sends them, and their kinds.
+CLIENT_FIELDS = {"id": "Int64", "organization": schema.TEXT, "fname": schema.TEXT,
+                 "lname": schema.TEXT, "email": schema.TEXT, "vis_state": "Int64",
+                 "currency_code": schema.TEXT}  # fmt: skip
+
+
+def clients_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Clients indexed by ``id``: ``name`` (the organization, else "first last", else
+    ``client <id>``), ``email``, ``active`` (``vis_state`` 0) and ``currency_code``."""
+    raw = typed_frame(rows, CLIENT_FIELDS, what="client")
+    person = (raw["fname"].fillna("") + " " + raw["lname"].fillna("")).str.strip()
+    fallback = pd.Series([f"client {i}" for i in raw.index], index=raw.index, dtype=schema.TEXT)
+    name = raw["organization"].where(raw["organization"].fillna("") != "")
+    name = name.fillna(person.where(person != "")).fillna(fallback)
+    active = raw["vis_state"].fillna(0).eq(0).astype("boolean")
+    return pd.DataFrame(
+        {
+            "name": name,
+            "email": raw["email"],
+            "active": active,
+            "currency_code": raw["currency_code"],
+        }
+    )
+
+
+def services_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Services indexed by ``id``: ``name`` (or ``service <id>``) and ``billable``."""
+    columns = {"id": "Int64", "name": schema.TEXT, "billable": "boolean"}
+    frame = typed_frame(rows, columns, what="service")
+    fallback = pd.Series([f"service {i}" for i in frame.index], index=frame.index)
+    frame["name"] = frame["name"].where(frame["name"].fillna("") != "").fillna(fallback)
+    return frame
+
+
+#: Columns of a team frame, and their dtypes (the index is ``identity_id``).
+TEAM_COLUMNS: dict[str, str] = {
+    "name": "str", "first_name": "str", "last_name": "str", "email": "str", "role": "str",
+    "job_title": "str", "active": "boolean", "source": "str",
+}  # fmt: skip
+_PERSON = {"identity_id": "Int64", "first_name": schema.TEXT, "last_name": schema.TEXT,
+           "email": schema.TEXT, "business_role_name": schema.TEXT, "role": schema.TEXT,
+           "job_title": schema.TEXT, "active": "boolean"}  # fmt: skip
+
+
+def team_frame(lists: Sequence[tuple[str, Sequence[dict[str, Any]]]]) -> pd.DataFrame:
+    """One row per ``identity_id`` from ``(source, rows)`` lists, the first list winning.
+
+    A later list fills only what earlier ones lack (empty text counts as lacking); rows
+    with no ``identity_id`` (invitations not accepted: no identity logs time) are left out.
+    """
+    people = []
+    for source, rows in lists:
+        known = [row for row in rows if row.get("identity_id") is not None]
+        frame = typed_frame(known, _PERSON, what=f"{source} row", index="identity_id")
+        frame = frame.replace("", np.nan)
+        frame["role"] = frame["business_role_name"].fillna(frame["role"])
+        frame["source"] = pd.Series(source, index=frame.index, dtype="str")
+        people.append(frame[~frame.index.duplicated()])
+    team = people[0]
+    for more in people[1:]:
+        team = team.combine_first(more)
+    first = team["first_name"].str.strip().fillna("")
+    last = team["last_name"].str.strip().fillna("")
+    name = (first + " " + last).str.strip()
+    team["name"] = name.where(name != "")
+    team = team[list(TEAM_COLUMNS)].astype(TEAM_COLUMNS)
+    team.index = pd.Index(team.index, dtype="Int64", name="identity_id")
+    return team
+
+
+def rate_lookup(rows: Sequence[dict[str, Any]], key: str, what: str) -> pd.Series:
+    """Rates by ``key`` (``identity_id`` or ``service_id``): exact, the last of an id wins."""
+    frame = typed_frame(rows, {key: "Int64", "rate": "rate"}, what=what, index=key)
+    series = frame["rate"]
+    return series[~series.index.duplicated(keep="last")]

@@ -4,116 +4,88 @@ Entries carry no ``updated_at``, but ``updated_since`` filters on a hidden updat
 (``include_deleted`` shows deletions too). :func:`catch_up` brings a frame that was the
 server's list at some time up to date with one such query and a count check sent beside
 it; entries edited out of the filters, which that query cannot return, are found with one
-query over every entry changed since. :func:`fbtime.sync` keeps a Parquet snapshot with
-it, and a cached load (:func:`fbtime.load.load_frame`) revalidates its kept frame with it.
+query over every entry changed since. :func:`fbtime.sync` keeps a snapshot with it, and a
+cached load (:func:`fbtime.load.load_frame`) revalidates its kept snapshot with it.
 
 **Revalidation.** FreshBooks has no ETag and no ``If-Modified-Since``. A cached client
-keeps each query's frame as a snapshot beside its HTTP cache
-(:class:`fbtime.api.cache.Snapshots`), with the server's time of the fetch. A default
-reload sends the ``updated_since`` query from that time less
-:data:`~fbtime.config.DEFAULT_WATERMARK_LAG` (never from the cache) and the count check:
-nothing changed and the count agrees, and the snapshot serves (2 requests); changes are
-merged and the merged frame becomes the snapshot (3 requests at most while the changes fit
-a page); anything still off, and :func:`revalidate` says so and the caller loads every
-page. Serving a snapshot with no request at all is the caller's choice (``accept_stale``).
-Snapshots are read back as untrusted: a file that is not exactly the frame its state
-names is ignored, and the load goes to the network.
+keeps each query's frame as a snapshot beside its HTTP cache (:mod:`fbtime.snapshot`),
+with a watermark: the server's time of the fetch less
+:data:`~fbtime.config.DEFAULT_WATERMARK_LAG`. A default reload sends the
+``updated_since`` query from the watermark and the count check: nothing changed and the
+count agrees, and the snapshot serves (2 requests); changes are merged and the merged
+frame becomes the snapshot (3 requests at most while the changes fit a page); anything
+still off, and :func:`revalidate` says so and the caller loads every page. Serving a
+snapshot with no request at all is the caller's choice (``accept_stale``). A snapshot
+that is not exactly what its state names is not used, and the load goes to the network.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
-import secrets
-import sqlite3
-import time
-from collections.abc import Callable
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
-from fbtime import schema
-from fbtime.api.cache import Snapshots
+from fbtime import schema, snapshot
 from fbtime.api.client import Client
-from fbtime.api.paging import Changes, Page, read_pages, reconcile
-from fbtime.api.query import encode_filters, to_utc
-from fbtime.config import DEFAULT_PER_PAGE, DEFAULT_WATERMARK_LAG
-from fbtime.errors import UnexpectedAnswerError
-from fbtime.files import read_limited
-from fbtime.frame import apply_changes, records_to_frame
+from fbtime.api.paging import Changes, Window, tell_unreadable
+from fbtime.config import DEFAULT_PER_PAGE, DEFAULT_WATERMARK_LAG, is_count
+from fbtime.errors import SyncError, UnexpectedAnswerError
+from fbtime.frame import apply_changes, records_to_frame, sort_entries
 
 log = logging.getLogger("fbtime")
 
-#: Subtracted from a snapshot's watermark when it is revalidated (as sync does).
-REVALIDATE_LAG = DEFAULT_WATERMARK_LAG
-SNAPSHOT_VERSION = 1
+#: How far before a read just made an ``updated_since`` query starts (whole-second stamps
+#: and clock skew between the API's servers): after a load's pages, and when settling.
+VERIFY_LAG = dt.timedelta(seconds=5)
 #: The widest query: every entry a token may see, so one edited out of the filters is found.
-WIDEST = {"team": True, "include_unlogged": True}
+WIDEST = {"team": "true", "include_unlogged": "true"}
 
 
-def page_reader(
-    client: Client, params: dict[str, str], per_page: int, refresh: bool, use_cache: bool
-) -> Callable[[int], Page]:
-    """A getter of page ``n`` of the time-entry list with ``params``, as a :class:`Page`."""
-    path = client.time_entries.path
+@dataclass
+class Loaded:
+    """A time-entry frame and how it was obtained (:func:`fbtime.load.load_frame`).
 
-    def get_page(number: int) -> Page:
-        page_params = {**params, "page": str(number), "per_page": str(per_page)}
-        answer = client.send("GET", path, params=page_params, refresh=refresh, use_cache=use_cache)
-        return Page(answer.body, answer.server_time, answer.from_cache, answer.url)
-
-    return get_page
-
-
-def changes_since(
-    client: Client,
-    filters: dict[str, Any],
-    since: dt.datetime,
-    *,
-    per_page: int = DEFAULT_PER_PAGE,
-) -> tuple[Changes, dict[str, Any]]:
-    """Rows of ``filters`` changed since ``since`` (deleted too), never from the cache.
-
-    Returns the changes and ``{"requests", "pages", "server_time", "rows"}``.
-    ``updated_since`` goes out at whole seconds, floored: it can only fetch more.
+    Attributes:
+        frame: the entries, typed and in the API's order.
+        meta: the server's ``meta`` for the whole list.
+        requests: every request sent.
+        passes: how many times every page was read (0 for a kept snapshot).
+        server_time: the server's time when the list was read (the next watermark's base).
+        source: ``"network"``, ``"revalidated"`` or ``"cache"``.
+        checked_at: when the frame was last known current (None: now).
+        notes: what had to be done again, and why.
+        unreadable: entries the server counts that the token cannot read (not in the frame).
     """
-    stamp = to_utc(since, "since")
-    if filters.get("updated_since") is not None:
-        stamp = max(stamp, to_utc(filters["updated_since"], "updated_since"))
-    query = {**filters, "include_deleted": True, "updated_since": stamp.replace(microsecond=0)}
-    params = encode_filters(query)
-    listing = read_pages(
-        page_reader(client, params, per_page, False, False),
-        key="time_entries",
-        per_page=per_page,
-        workers=client.concurrency,
-    )
-    changes = reconcile(listing.rows, keep_deleted=bool(filters.get("include_deleted")))
-    info = {"requests": listing.requests, "pages": listing.requests,
-            "server_time": listing.server_time, "rows": len(listing.ids)}  # fmt: skip
-    return changes, info
+
+    frame: pd.DataFrame
+    meta: dict[str, Any]
+    requests: int
+    passes: int
+    server_time: dt.datetime | None
+    source: str
+    checked_at: dt.datetime | None = None
+    notes: list[str] = field(default_factory=list)
+    unreadable: int = 0
+
+    def tell(self, client: Client) -> None:
+        """Say so when the server counts entries the frame cannot hold (unreadable ones)."""
+        if self.unreadable > 0:
+            total = len(self.frame) + self.unreadable
+            tell_unreadable(f"GET {client.time_entries.path}", total, len(self.frame))
 
 
-def count_entries(client: Client, filters: dict[str, Any]) -> dict[str, Any]:
-    """The server's current ``meta`` for ``filters`` (one row fetched, never cached)."""
-    params = {**encode_filters(filters), "page": "1", "per_page": "1"}
-    body = client.request("GET", client.time_entries.path, params=params, use_cache=False)
-    meta = body.get("meta") if isinstance(body, dict) else None
-    if not isinstance(meta, dict):
-        raise UnexpectedAnswerError(f"GET {client.time_entries.path}: the answer has no meta")
-    return dict(meta)
+@dataclass
+class Spent:
+    """A kept snapshot could not serve: what the check cost, and why (empty: none kept)."""
 
-
-def _total(meta: dict[str, Any], path: str) -> int:
-    total = meta.get("total")
-    if isinstance(total, bool) or not isinstance(total, int) or total < 0:
-        raise UnexpectedAnswerError(f"GET {path}: meta.total is {total!r}, not a count")
-    return total
+    requests: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 def merge_meta(meta: dict[str, Any], counted: dict[str, Any], per_page: int) -> dict[str, Any]:
@@ -153,13 +125,15 @@ class CatchUp:
 def catch_up(
     client: Client,
     frame: pd.DataFrame,
-    filters: dict[str, Any],
+    params: Mapping[str, str],
     since: dt.datetime,
     *,
     per_page: int = DEFAULT_PER_PAGE,
     count: bool = True,
+    unreadable: int = 0,
+    settle: bool = False,
 ) -> CatchUp:
-    """Bring ``frame``, the list of ``filters`` as the server had it at ``since`` or
+    """Bring ``frame``, the list ``params`` select as the server had it at ``since`` or
     later, up to date: the incremental core of sync and of a revalidated load.
 
     One ``updated_since`` query (deleted entries too) and, sent beside it, one count check
@@ -169,161 +143,159 @@ def catch_up(
     every entry changed since (:data:`WIDEST`) finds them. The count is not taken again:
     an entry that changes meanwhile can only make the frame disagree with the first
     count, never agree by accident, so a disagreement is reported in ``reason`` and the
-    caller reloads everything.
+    caller reloads everything. ``unreadable``: entries the count holds that the token
+    cannot read (:attr:`fbtime.api.paging.Listing.unreadable`).
+
+    With ``settle`` (a frame that may have lost rows: a list read while it changed), an
+    agreement must not be an accident, as when a row lost in the read and an entry
+    deleted between the query and the count cancel out: the count is taken again, then
+    the ``updated_since`` query from just before the last one, until that query brings
+    nothing new (three times at most), so the count and the frame describe one moment.
     """
-    path = client.time_entries.path
+    entries = client.time_entries
     with ThreadPoolExecutor(max_workers=1) as pool:
-        counting = pool.submit(count_entries, client, filters) if count else None
-        changes, info = changes_since(client, filters, since, per_page=per_page)
+        counting = pool.submit(entries.count, params) if count else None
+        changes, listing = entries.changes(params, since, per_page=per_page)
         counted = counting.result() if counting is not None else None
-    requests, pages = info["requests"] + (counting is not None), info["requests"]
+    requests, pages = listing.requests + (counting is not None), listing.requests
     merged = apply_changes(frame, changes) if changes else frame
-    if counted is None and changes:
-        counted = count_entries(client, filters)
+    if counted is None and changes and not settle:
+        counted = entries.count(params)
         requests += 1
-    result = CatchUp(merged, changes, requests, pages, info["server_time"], counted)
+    unsettled = settle  # a read that may have lost rows is counted, changes or not
+    for _ in range(3 if unsettled else 0):
+        # the count first, then a query from just before the last one: if it brings nothing
+        # new, nothing changed from before that query until after the count, which holds
+        after = (listing.server_time or since) - VERIFY_LAG
+        counted = entries.count(params)
+        more, listing = entries.changes(params, after, per_page=per_page)
+        requests, pages = requests + listing.requests + 1, pages + listing.requests
+        if not _changes_apply(merged, more):
+            unsettled = False
+            break
+        merged, changes = apply_changes(merged, more), _combined(changes, more)
+    result = CatchUp(merged, changes, requests, pages, listing.server_time, counted)
     if counted is None:
         return result
-    total = _total(counted, path)
+    total = counted.get("total")
+    if not is_count(total):
+        raise UnexpectedAnswerError(f"GET {entries.path}: meta.total is {total!r}, not a count")
+    total -= unreadable
     if len(result.frame) > total:
-        result.frame, sent = _drop_moved_out(client, result.frame, changes, since, per_page)
-        result.requests, result.pages = requests + sent, pages + sent
+        seen, wide = entries.changes(WIDEST, since, per_page=per_page)
+        kept = {row["id"] for row in changes.upsert}
+        touched = {row["id"] for row in seen.upsert} | seen.drop
+        gone = [i for i in touched - kept if i in result.frame.index]
+        result.frame = result.frame.drop(index=gone)
+        result.requests, result.pages = requests + wide.requests, pages + wide.requests
     if len(result.frame) != total:
         result.reason = f"{len(result.frame)} entries after catching up, the server counts {total}"
+    elif unsettled:  # the count is older than the last changes: an agreement proves nothing
+        result.reason = "the list kept changing while it was counted"
     return result
 
 
-def _drop_moved_out(
-    client: Client, frame: pd.DataFrame, changes: Changes, since: dt.datetime, per_page: int
-) -> tuple[pd.DataFrame, int]:
-    """Drop entries changed since ``since`` that no longer match the frame's filters."""
-    seen, info = changes_since(client, WIDEST, since, per_page=per_page)
-    kept = {row["id"] for row in changes.upsert}
-    touched = {row["id"] for row in seen.upsert} | seen.drop
-    gone = [i for i in touched - kept if i in frame.index]
-    return frame.drop(index=gone), info["requests"]
+def _combined(first: Changes, then: Changes) -> Changes:
+    """Two ``updated_since`` answers as one: the later wins for an id in both."""
+    later = then.drop | {row["id"] for row in then.upsert}
+    kept = [row for row in first.upsert if row["id"] not in later]
+    return Changes((first.drop - later) | then.drop, kept + then.upsert)
 
 
-# -- snapshots ----------------------------------------------------------------------------
-#: The Arrow schema metadata key that ties a snapshot file to its state.
-SNAPSHOT_ID = b"fbtime-snapshot"
+# -- a list read while it changed -----------------------------------------------------------
+@dataclass
+class Recount:
+    """What :func:`recount` did: the frame, the requests, and rows no token can read."""
+
+    frame: pd.DataFrame
+    requests: int
+    unreadable: int
 
 
-def _snapshot_writer(frame: pd.DataFrame, snapshot_id: str) -> Callable[[Path], None] | None:
-    """A writer of ``frame`` as an Arrow IPC file, or None for a frame fbtime does not keep
-    (one with fields the API added since: kept in the frame, not in a snapshot)."""
-    if list(frame.columns) != list(schema.FRAME_COLUMNS):
-        return None
-    try:
-        table = pa.Table.from_pandas(frame.reset_index(), preserve_index=False)
-    except (pa.ArrowException, TypeError, ValueError):
-        return None
-    table = table.replace_schema_metadata(
-        {**(table.schema.metadata or {}), SNAPSHOT_ID: snapshot_id.encode()}
-    )
-
-    def write(path: Path) -> None:
-        # streamed to the file: no second copy of the frame in memory
-        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as out:
-            out.write_table(table)
-
-    return write
-
-
-def _read_snapshot(path: Path, state: dict[str, Any]) -> pd.DataFrame | None:
-    """The frame a state's file holds, or None unless it is exactly that write's frame and
-    exactly a time-entry frame (the file is read back, so it is checked like an answer)."""
-    size = state.get("bytes")
-    if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
-        return None
-    try:
-        data = read_limited(path, size)
-        reader = pa.ipc.open_file(pa.py_buffer(data))
-        if (reader.schema.metadata or {}).get(SNAPSHOT_ID) != str(state.get("id")).encode():
-            return None  # another write's file, or none of fbtime's
-        table = reader.read_all()
-        table.validate(full=True)
-        frame = table.to_pandas().set_index(schema.INDEX)
-    except (OSError, pa.ArrowException, KeyError, TypeError, ValueError) as exc:
-        log.debug("an unreadable snapshot was dropped: %s", exc)
-        return None
-    expected = schema.empty_frame()
-    if list(frame.columns) != list(expected.columns) or not frame.dtypes.equals(expected.dtypes):
-        return None
-    if frame.index.dtype != expected.index.dtype or not frame.index.is_unique:
-        return None
-    return frame
-
-
-def _cache_trouble(client: Client, exc: Exception) -> None:
-    """A snapshot read or write failed: a damaged cache file is moved aside and rebuilt."""
-    if type(exc) is sqlite3.DatabaseError:  # "file is not a database", "malformed"
-        client.cache_damaged(exc)
-    else:  # busy, locked, disk full: the load goes on without its snapshot
-        log.warning("the cache's snapshot could not be used: %s", exc)
-
-
-def _check_state(state: dict[str, Any], now: float) -> dict[str, Any] | None:
-    """The fields of a snapshot's state, checked (it is read from a file), or None."""
-    try:
-        if state.get("version") != SNAPSHOT_VERSION:
-            return None
-        watermark = dt.datetime.fromisoformat(state["watermark"])
-        checked = float(state["checked_at"])
-        rows, meta, generation = state["rows"], state["meta"], state["generation"]
-    except (KeyError, TypeError, ValueError):
-        return None
-    if watermark.tzinfo is None or not math.isfinite(checked) or checked > now + 300:
-        return None
-    if isinstance(rows, bool) or not isinstance(rows, int) or not isinstance(meta, dict):
-        return None
-    if not isinstance(generation, str):
-        return None
-    return {**state, "watermark": watermark, "checked_at": checked}
-
-
-def new_state(
-    watermark: dt.datetime,
+def recount(
+    client: Client,
     frame: pd.DataFrame,
-    meta: dict[str, Any],
-    generation: str | None,
-    previous: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """A new state; with ``previous``, one for the same file (its id and size kept)."""
-    kept: dict[str, Any] = (
-        {k: previous[k] for k in ("id", "bytes") if k in previous} if (previous) else {}
+    params: Mapping[str, str],
+    windows: list[Window],
+    *,
+    per_page: int = DEFAULT_PER_PAGE,
+) -> Recount:
+    """Count each window of a list read while it changed, and read again those that differ.
+
+    An entry deleted while a list is paged shifts the rows after it up, so a page read
+    after the delete starts a row later and a row goes unseen; nothing in the pages says
+    which. ``frame``, that read brought up to date by :func:`catch_up`, is compared with
+    the server window by window (one count request for each window that changed while it
+    was read, :attr:`Listing.windows`), and only those whose counts differ are read again
+    (entries added meanwhile only repeat rows, which dropping repeats undoes, so most
+    windows agree). The caller checks the result with another :func:`catch_up`: the list
+    may have changed meanwhile.
+    """
+    entries = client.time_entries
+    windows = [w for w in windows if w.changed]  # a window read without a change lost nothing
+    queries = [entries.within(params, w.lo, w.hi) for w in windows]
+    with ThreadPoolExecutor(max_workers=max(1, min(len(queries), client.workers))) as pool:
+        totals = list(pool.map(lambda query: entries.count(query).get("total", 0), queries))
+    stamps = frame["started_at"]
+    keep = pd.Series(True, index=frame.index)
+    pieces, spent, blind = [], len(queries), 0
+    for w, query, total in zip(windows, queries, totals, strict=True):
+        inside = pd.Series(True, index=frame.index)
+        if w.lo is not None:
+            inside &= stamps >= w.lo
+        if w.hi is not None:
+            inside &= stamps <= w.hi
+        inside = inside.fillna(False).astype(bool)
+        if int(inside.sum()) + w.unreadable == total:
+            blind += w.unreadable
+            continue
+        listing = entries.pages(query, per_page=per_page, tell=False)
+        spent, blind = spent + listing.requests, blind + listing.unreadable
+        keep &= ~inside
+        pieces.append(records_to_frame(listing.rows))
+    if pieces:
+        frame = pd.concat([frame[keep.to_numpy()], *pieces])
+        frame = sort_entries(frame[~frame.index.duplicated(keep="last")])
+    return Recount(frame, spent, blind)
+
+
+# -- cached loads -------------------------------------------------------------------------
+def new_state(
+    client: Client,
+    params: Mapping[str, str],
+    loaded: Loaded,
+    *,
+    lag: dt.timedelta = DEFAULT_WATERMARK_LAG,
+    previous: snapshot.State | None = None,
+) -> snapshot.State:
+    """The state of a frame just loaded or revalidated (``previous``'s when it has no time)."""
+    now = dt.datetime.now(dt.UTC)
+    if loaded.server_time is not None:
+        watermark = loaded.server_time - lag
+    else:
+        watermark = previous.watermark if previous is not None else now - lag
+    return snapshot.State(
+        business_id=client.business_id,
+        filters=dict(params),
+        watermark=watermark,
+        checked_at=now,
+        rows=len(loaded.frame),
+        meta=loaded.meta,
+        generation=client.cache_generation() or "",
+        unreadable=loaded.unreadable,
     )
-    return {
-        "version": SNAPSHOT_VERSION,
-        "id": secrets.token_hex(8),
-        **kept,
-        "watermark": watermark.isoformat(),
-        "checked_at": time.time(),
-        "rows": len(frame),
-        # counts and totals only: live meta breaks the totals down per teammate, client
-        # and day over the whole list, which outgrows MAX_STATE_CHARS on a real account
-        # (a revalidation's count check brings the breakdowns back)
-        "meta": {k: v for k, v in meta.items() if not isinstance(v, list | dict)},
-        "generation": generation or "",
-    }
 
 
-def save_snapshot(
-    client: Client, key: str, frame: pd.DataFrame, state: dict[str, Any], *, frame_too: bool
-) -> None:
-    """Save a snapshot's state, and with ``frame_too`` the frame itself."""
-    snapshots = client.snapshots
-    if snapshots is None:
-        return
+def keep(path: Path, loaded: Loaded, state: snapshot.State) -> None:
+    """Keep a loaded frame as the snapshot at ``path``. Frames with fields fbtime does not
+    know are loaded but not kept (an older snapshot of the query would only mislead)."""
     try:
-        if not frame_too:
-            snapshots.write(key, state)
-        elif (writer := _snapshot_writer(frame, state["id"])) is not None:
-            snapshots.write(key, state, writer)
+        if list(loaded.frame.columns) == list(schema.FRAME_COLUMNS):
+            snapshot.write(path, loaded.frame, state)
         else:
-            snapshots.forget(key)  # an older snapshot of the query would only mislead
-    except (sqlite3.Error, OSError) as exc:
-        _cache_trouble(client, exc)
+            snapshot.forget(path)
+    except (SyncError, OSError) as exc:  # a disk that refuses: the load goes on without it
+        log.warning("the snapshot %s could not be kept: %s", path, exc)
 
 
 def _changes_apply(frame: pd.DataFrame, changes: Changes) -> bool:
@@ -340,52 +312,43 @@ def _changes_apply(frame: pd.DataFrame, changes: Changes) -> bool:
 
 def revalidate(
     client: Client,
-    snapshots: Snapshots,
-    key: str,
-    filters: dict[str, Any],
+    path: Path,
+    params: Mapping[str, str],
     per_page: int,
     accept_stale: dt.timedelta | None,
-) -> tuple[pd.DataFrame | None, dict[str, Any]]:
-    """The cached frame of ``filters``, revalidated (or served as it is when
-    ``accept_stale`` allows), and what it took; the frame is None when there is none to
-    use or the server disagrees with it (then everything is loaded)."""
-    spent: dict[str, Any] = {"requests": 0, "notes": []}
+) -> Loaded | Spent:
+    """The kept frame of ``params``, revalidated (or served as it is when ``accept_stale``
+    allows), or what finding it unusable cost: then every page is loaded."""
     try:
-        found = snapshots.state(key)
-    except sqlite3.Error as exc:
-        _cache_trouble(client, exc)
-        return None, spent
-    now = time.time()
-    state = _check_state(found, now) if found is not None else None
-    if state is None:
-        return None, spent
-    if now - state["checked_at"] > client.settings.cache_expire.total_seconds():
-        return None, spent  # not checked within the cache's lifetime: load it afresh
-    frame = _read_snapshot(snapshots.path(key), state)
-    if frame is None or len(frame) != state["rows"]:
-        return None, spent
-    generation = client.cache_generation()
-    checked = dt.datetime.fromtimestamp(state["checked_at"], dt.UTC)
-    fresh_enough = accept_stale is not None and now - state["checked_at"] <= (
-        accept_stale.total_seconds()
-    )
-    if fresh_enough and state["generation"] == (generation or ""):
-        info = {"requests": 0, "passes": 0, "meta": state["meta"], "notes": [], "source": "cache",
-                "server_time": state["watermark"], "checked_at": checked}  # fmt: skip
-        return frame, info
-    since = state["watermark"] - REVALIDATE_LAG
-    result = catch_up(client, frame, filters, since, per_page=per_page)
+        state = snapshot.read_state(path)
+        if state is None or (state.business_id, state.filters) != (client.business_id, params):
+            return Spent()
+        now = dt.datetime.now(dt.UTC)
+        if now - state.checked_at > client.settings.cache_expire:
+            return Spent()  # not checked within the cache's lifetime: load it afresh
+        frame = snapshot.read_frame(path, state)
+    except SyncError as exc:
+        log.debug("the kept frame was not used: %s", exc)
+        return Spent()
+    generation, blind = client.cache_generation() or "", state.unreadable
+    fresh_enough = accept_stale is not None and now - state.checked_at <= accept_stale
+    if fresh_enough and state.generation == generation:  # nothing written through fbtime
+        return Loaded(frame, state.meta, 0, 0, None, "cache", state.checked_at, unreadable=blind)
+    result = catch_up(client, frame, params, state.watermark, per_page=per_page, unreadable=blind)
     if result.reason or result.meta is None:
-        log.debug("the cached frame disagrees with the server (%s): loading it", result.reason)
-        return None, {"requests": result.requests, "notes": [f"revalidation: {result.reason}"]}
-    meta = merge_meta(state["meta"], result.meta, per_page)
-    watermark = result.server_time or state["watermark"]
-    info = {"requests": result.requests, "passes": 0, "meta": meta, "notes": [],
-            "server_time": watermark, "source": "revalidated"}  # fmt: skip
+        log.debug("the kept frame disagrees with the server (%s): loading it", result.reason)
+        return Spent(result.requests, [f"revalidation: {result.reason}"])
+    meta = merge_meta(state.meta, result.meta, per_page)
+    loaded = Loaded(
+        result.frame, meta, result.requests, 0, result.server_time, "revalidated", unreadable=blind
+    )
+    fresh = new_state(client, params, loaded, previous=state)
     if len(result.frame) == len(frame) and not _changes_apply(frame, result.changes):
-        same = new_state(watermark, frame, meta, generation, previous=state)
-        save_snapshot(client, key, frame, same, frame_too=False)
-        return frame, info
-    changed = new_state(watermark, result.frame, meta, generation)
-    save_snapshot(client, key, result.frame, changed, frame_too=True)
-    return result.frame, info
+        loaded.frame = frame
+        try:
+            snapshot.write_state(path, fresh.replace(id=state.id, bytes=state.bytes))
+        except OSError as exc:
+            log.warning("the snapshot %s could not be kept: %s", path, exc)
+    else:
+        keep(path, loaded, fresh)
+    return loaded

@@ -1,9 +1,10 @@
-"""Loading: ``load_time_entries`` and the other ``load_*`` functions, API -> typed frames.
+"""Loading time entries: ``load_time_entries``, API -> one typed frame.
 
-A load from the network ends with one ``updated_since`` query from the time the first
-page was served (:func:`load_frame`): an entry created, changed or deleted while the
-pages were read is reconciled, so the frame is exactly the server's set at the end.
-Pages become frames with :mod:`fbtime.frame`.
+A load from the network reads each page once and ends with one ``updated_since`` query
+from the time the first page was served (:func:`load_frame`): an entry created, changed
+or deleted while the pages were read is reconciled, and rows a change hid are read again
+where they were (a long list is read in ``started_at`` windows), so the frame is exactly
+the server's set at the end. Pages become frames with :mod:`fbtime.frame`.
 
 A cached client keeps each query's frame and revalidates it at the next load: one
 ``updated_since`` query and one count check instead of every page, so a change made in
@@ -11,7 +12,8 @@ FreshBooks' web app shows at once (:mod:`fbtime.incremental`, whose core fbtime.
 uses too). ``accept_stale`` serves it with no request, by choice.
 
 :func:`connect` gives scripts and notebooks a client: a fresh local sandbox, or
-FreshBooks as :class:`~fbtime.Client` finds it.
+FreshBooks as :class:`~fbtime.Client` finds it. The lists around entries (clients,
+projects, the team, rates) are loaded by :mod:`fbtime.reference`.
 """
 
 from __future__ import annotations
@@ -19,15 +21,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import pandas as pd
 
-from fbtime.api import reference
-from fbtime.api.cache import snapshot_key
+from fbtime import incremental
 from fbtime.api.client import Client
-from fbtime.api.paging import read_pages
 from fbtime.api.query import FILTERS, DateLike, check_per_page, encode_filters
 from fbtime.config import DEFAULT_PER_PAGE, check_seconds
 from fbtime.errors import (
@@ -38,102 +38,125 @@ from fbtime.errors import (
     UnexpectedAnswerError,
 )
 from fbtime.frame import chunks_to_frame, compact_chunks, page_chunk, sort_entries
-from fbtime.incremental import (  # changes_since and count_entries: kept importable from here
+from fbtime.incremental import (
+    VERIFY_LAG,
+    Loaded,
     catch_up,
-    changes_since,  # noqa: F401
-    count_entries,  # noqa: F401
     merge_meta,
     new_state,
-    page_reader,
+    recount,
     revalidate,
-    save_snapshot,
 )
 from fbtime.progress import progress_bar
-from fbtime.rates import Rates, projects_frame
 from fbtime.weeks import business_week_start
-
-#: Time between the server's clock on page 1 and the ``updated_since`` re-check.
-VERIFY_LAG = dt.timedelta(seconds=5)
 
 
 def load_frame(
     client: Client,
-    filters: dict[str, Any],
+    params: Mapping[str, str],
     *,
     per_page: int = DEFAULT_PER_PAGE,
     refresh: bool = False,
-    use_cache: bool = True,
-    verify: bool = True,
+    keep: bool = True,
     accept_stale: dt.timedelta | None = None,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
     max_attempts: int = 3,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Load every page of ``filters`` into a frame, reconciling changes made meanwhile.
+) -> Loaded:
+    """Load every page of the query ``params`` into a frame, reconciling changes meanwhile.
 
-    With a cached client (and ``use_cache``), a snapshot of the query is revalidated
-    first (see the module docstring); ``refresh=True`` skips it. After a load that read
-    the pages, entries changed since page 1 was served (less :data:`VERIFY_LAG`) are
-    fetched with ``updated_since`` and applied; then the server's count must match, else
-    the pages are read again. Pages never come from, nor go to, the HTTP cache: the
-    snapshot is the list's cache.
-
-    Returns:
-        The frame and ``{"requests", "passes", "meta", "server_time", "notes",
-        "source"}``; ``source`` is ``"network"``, ``"revalidated"`` or ``"cache"``.
+    With a cached client (and ``keep``), the query's snapshot is revalidated first (see
+    the module docstring); ``refresh=True`` skips it. After a load that read the pages,
+    entries changed since page 1 was served (less :data:`VERIFY_LAG`) are fetched with
+    ``updated_since`` and applied; then the server's count must match, else the pages are
+    read again. With ``keep``, the frame becomes the query's snapshot.
 
     Raises:
         InconsistentPagesError: the list kept changing through ``max_attempts`` loads.
     """
-    params = encode_filters(filters)
-    snapshots = client.snapshots if use_cache and verify else None
-    key = snapshot_key(client.time_entries.path, params)
-    requests, passes, notes = 0, 0, []
-    if snapshots is not None and not refresh:
-        frame, info = revalidate(client, snapshots, key, filters, per_page, accept_stale)
-        if frame is not None:
-            return frame, info
-        requests, notes = info["requests"], info["notes"]
-    generation = client.cache_generation()
-    get_page = page_reader(client, params, per_page, True, False)
+    path = client.snapshot_path(params) if keep else None
+    requests, notes = 0, []
+    if path is not None and not refresh:
+        found = revalidate(client, path, params, per_page, accept_stale)
+        if isinstance(found, Loaded):
+            found.tell(client)
+            return found
+        requests, notes = found.requests, found.notes
+    passes = 0
     for attempt in range(max_attempts):
-        listing = read_pages(
-            get_page,
-            key="time_entries",
+        listing = client.time_entries.pages(
+            params,
             per_page=per_page,
-            workers=client.concurrency,
             progress=progress if attempt == 0 else None,
             on_total=on_total if attempt == 0 else None,
             convert=page_chunk,
             compact=compact_chunks,
+            tell=False,  # said once below, after the count is checked again
+            repeats=True,  # dropped below; the count check confirms nothing was lost
         )
         requests, passes = requests + listing.requests, passes + listing.passes
         notes += listing.notes
         try:
-            # fbtime's order, not the list's (live lists newest-created first)
-            frame, meta = sort_entries(chunks_to_frame(listing.chunks)), listing.meta
+            frame = chunks_to_frame(listing.chunks)
         except SchemaError as exc:  # a time the server sent that is no time
             raise UnexpectedAnswerError(f"GET {client.time_entries.path}: {exc}") from None
         del listing.chunks[:]
-        info = {"requests": requests, "passes": passes, "meta": meta, "notes": notes,
-                "server_time": listing.server_time, "source": "network"}  # fmt: skip
-        single = listing.requests == 1  # one answer is one snapshot: nothing to reconcile
-        if not verify or listing.server_time is None:
-            return frame, info
-        if not single:
+        if not frame.index.is_unique:  # rows pushed down a page, or a start that moved
+            frame = frame[~frame.index.duplicated(keep="last")]
+        frame = sort_entries(frame)
+        loaded = Loaded(
+            frame,
+            listing.meta,
+            requests,
+            passes,
+            listing.server_time,
+            "network",
+            notes=notes,
+            unreadable=listing.unreadable,
+        )
+        if listing.server_time is None:
+            loaded.tell(client)
+            return loaded
+        if listing.requests > 1:  # one answer is one consistent read: nothing to reconcile
             since = listing.server_time - VERIFY_LAG
-            result = catch_up(client, frame, filters, since, per_page=per_page, count=False)
-            info["requests"] = requests = requests + result.requests
-            frame = result.frame
+            result = catch_up(
+                client,
+                frame,
+                params,
+                since,
+                per_page=per_page,
+                count=False,
+                unreadable=listing.unreadable,
+                settle=listing.changed,
+            )
+            loaded.requests = requests = requests + result.requests
+            for _ in range(2):  # rows a delete shifted out of sight: read where they were
+                if not (result.reason and listing.changed and result.server_time):
+                    break
+                notes.append(f"load {attempt + 1}: {result.reason}; windows counted again")
+                fixed = recount(client, result.frame, params, listing.windows, per_page=per_page)
+                since = result.server_time - VERIFY_LAG
+                result = catch_up(
+                    client,
+                    fixed.frame,
+                    params,
+                    since,
+                    per_page=per_page,
+                    unreadable=fixed.unreadable,
+                    settle=True,
+                )
+                loaded.requests = requests = requests + fixed.requests + result.requests
+                loaded.unreadable = fixed.unreadable
+            loaded.frame = result.frame
             if result.meta is not None:
-                info["meta"] = meta = merge_meta(meta, result.meta, per_page)
+                loaded.meta = merge_meta(loaded.meta, result.meta, per_page)
             if result.reason:
                 notes.append(f"load {attempt + 1}: {result.reason}")
                 continue
-        if snapshots is not None:
-            state = new_state(listing.server_time, frame, meta, generation)
-            save_snapshot(client, key, frame, state, frame_too=True)
-        return frame, info
+        if path is not None:
+            incremental.keep(path, loaded, new_state(client, params, loaded))
+        loaded.tell(client)
+        return loaded
     raise InconsistentPagesError(
         f"the list kept changing while it was loaded ({max_attempts} loads): "
         + " | ".join(notes)
@@ -231,25 +254,25 @@ def load_time_entries(
     client = client or Client()
     fetched_at = dt.datetime.now(dt.UTC)
     with _Bar(progress, client) as bar:
-        frame, info = load_frame(
+        loaded = load_frame(
             client,
-            filters,
+            params,
             per_page=per_page,
             refresh=refresh,
             accept_stale=stale,
             progress=bar.update,
             on_total=bar.set_total,
         )
-    meta = dict(info["meta"])  # every key the server sent (per-teammate and per-client totals)
+    frame = loaded.frame
     frame.attrs["fbtime"] = {
         "business_id": client.business_id,
         "base_url": client.base_url,
         "connection": client.connection_id,
         "filters": params,
-        "fetched_at": info.get("checked_at", fetched_at).isoformat(),
-        "meta": meta,
-        "requests": info["requests"],
-        "source": info["source"],
+        "fetched_at": (loaded.checked_at or fetched_at).isoformat(),
+        "meta": dict(loaded.meta),  # every key the server sent (per teammate, per client)
+        "requests": loaded.requests,
+        "source": loaded.source,
         # if the client knows it already: a load sends no request for it (fbtime.weeks)
         "week_start": business_week_start(client, ask=False),
     }
@@ -280,11 +303,10 @@ class _Bar:
             self._shown = now
             self.bar.set_postfix_str(self.status(self.client))
 
-    @staticmethod
-    def status(client: Client) -> str:
-        """``"8 in flight, 310 req/s"`` (and the published limit, when there is one)."""
-        concurrency, window = client.concurrency, client.limiter.window
-        text = f"{concurrency.limit} in flight, {concurrency.rate:.0f} req/s"
+    def status(self, client: Client) -> str:
+        """``"16 in flight, 310 req/s"`` (and the published limit, when there is one)."""
+        window, rate = client.limiter.window, self.bar.format_dict.get("rate") or 0.0
+        text = f"{client.limiter.in_flight} in flight, {rate:.0f} req/s"
         return text + (f", limit {window.limit}/window" if window is not None else "")
 
     def __enter__(self) -> _Bar:
@@ -293,186 +315,6 @@ class _Bar:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-# -- reference data -----------------------------------------------------------------------
-def _frame(rows: list[dict[str, Any]], columns: dict[str, str]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(columns))
-    frame = frame.astype(columns)
-    return frame.set_index("id")
-
-
-def load_clients(client: Client | None = None, *, refresh: bool = False) -> pd.DataFrame:
-    """Load the business's clients: a frame indexed by client ``id`` with a ``name``.
-
-    ``name`` is the organization, or "first last" for a person without one;
-    ``currency_code`` is the currency the client is billed in.
-    """
-    client = client or Client()
-    rows = []
-    for c in reference.list_clients(client, refresh=refresh):
-        person = " ".join(p for p in (c.get("fname"), c.get("lname")) if p)
-        rows.append(
-            {
-                "id": c["id"],
-                "name": c.get("organization") or person or f"client {c['id']}",
-                "email": c.get("email"),
-                "active": c.get("vis_state", 0) == 0,
-                "currency_code": c.get("currency_code"),
-            }
-        )
-    columns = {"id": "Int64", "name": "str", "email": "str", "active": "boolean",
-               "currency_code": "str"}  # fmt: skip
-    return _frame(rows, columns)
-
-
-def load_projects(client: Client | None = None, *, refresh: bool = False) -> pd.DataFrame:
-    """Load the business's projects: indexed by project ``id``, with every field the API sends.
-
-    ``name`` (the title) and ``client_id`` label entries; the billing fields
-    (``project_type``, ``billing_method``, ``rate``, ``fixed_price``, ``budget`` in seconds,
-    ``billed_amount``, ``billed_status``) are typed as :func:`fbtime.rates.projects_frame`
-    says: money as exact decimals.
-    """
-    client = client or Client()
-    return projects_frame(reference.list_projects(client, refresh=refresh))
-
-
-def load_services(client: Client | None = None, *, refresh: bool = False) -> pd.DataFrame:
-    """Load the business's services: indexed by service ``id`` with ``name`` and ``billable``."""
-    client = client or Client()
-    rows = [
-        {
-            "id": s["id"],
-            "name": s.get("name") or f"service {s['id']}",
-            "billable": s.get("billable"),
-        }
-        for s in reference.list_services(client, refresh=refresh)
-    ]
-    return _frame(rows, {"id": "Int64", "name": "str", "billable": "boolean"})
-
-
-#: Columns of :func:`load_team`, and their dtypes (the index is ``identity_id``).
-TEAM_COLUMNS: dict[str, str] = {
-    "name": "str", "first_name": "str", "last_name": "str", "email": "str", "role": "str",
-    "job_title": "str", "active": "boolean", "source": "str",
-}  # fmt: skip
-
-
-def _text(row: dict[str, Any], name: str, where: str) -> str | None:
-    value = row.get(name)
-    if value is not None and not isinstance(value, str):
-        raise UnexpectedAnswerError(f"{where}: {name} is {value!r}, not text")
-    return value or None
-
-
-def _person(row: dict[str, Any], source: str, where: str) -> dict[str, Any]:
-    first, last = _text(row, "first_name", where), _text(row, "last_name", where)
-    active = row.get("active")
-    if active is not None and not isinstance(active, bool):
-        raise UnexpectedAnswerError(f"{where}: active is {active!r}, not true or false")
-    role = _text(row, "business_role_name", where) or _text(row, "role", where)
-    return {
-        "name": " ".join(p.strip() for p in (first, last) if p and p.strip()) or None,
-        "first_name": first, "last_name": last, "email": _text(row, "email", where),
-        "role": role, "job_title": _text(row, "job_title", where), "active": active,
-        "source": source,
-    }  # fmt: skip
-
-
-def _identity(row: dict[str, Any], where: str) -> int | None:
-    ident = row.get("identity_id")
-    if ident is None:
-        return None
-    if isinstance(ident, bool) or not isinstance(ident, int) or ident <= 0:
-        raise UnexpectedAnswerError(f"{where}: identity_id is {ident!r}, not a positive id")
-    return ident
-
-
-def load_team(
-    client: Client | None = None, *, refresh: bool = False, per_page: int = DEFAULT_PER_PAGE
-) -> pd.DataFrame:
-    """Load the team: one row per ``identity_id`` with the teammate's ``name``.
-
-    The merge rule (facts sheet): the team-members list
-    (``/auth/api/v1/businesses/{bid}/team_members``) and the staff list
-    (``/auth/api/v1/users/business/{bid}``) are merged by ``identity_id``; the team-members
-    row wins and the staff row fills what it lacks (``source`` says which list named the
-    teammate). ``name`` is "first last". Pending invitations (no ``identity_id`` yet) log
-    no time and are left out. Former teammates are in neither list: pass this frame to
-    ``with_names(team=...)``, which names them ``Unknown (<id>)``.
-
-    Both lists are paged, bounded, type-checked and cached like time entries.
-
-    Returns:
-        A frame indexed by ``identity_id`` (``Int64``) with :data:`TEAM_COLUMNS`; an
-        empty team has the same columns and dtypes.
-
-    Raises:
-        QueryError: ``per_page`` outside 1..100 (before any request).
-        UnexpectedAnswerError: an answer without the lists' shape or types.
-    """
-    check_per_page(per_page)
-    client = client or Client()
-    members = reference.list_team_members(client, refresh=refresh, per_page=per_page)
-    staff = reference.list_staff(client, refresh=refresh, per_page=per_page)
-    people: dict[int, dict[str, Any]] = {}
-    for rows, source in ((members, "team_members"), (staff, "staff")):
-        for row in rows:
-            where = f"{source} row {row.get('uuid') or row.get('id')!r}"
-            ident = _identity(row, where)
-            if ident is None:
-                continue  # an invitation not accepted yet: no identity logs time
-            found = _person(row, source, where)
-            known = people.setdefault(ident, found)
-            for key, value in found.items():
-                if known.get(key) is None:
-                    known[key] = value
-    frame = pd.DataFrame.from_dict(people, orient="index", columns=list(TEAM_COLUMNS))
-    frame = frame.astype(TEAM_COLUMNS)
-    frame.index = pd.Index(frame.index, dtype="Int64", name="identity_id")
-    return frame
-
-
-def load_rates(
-    client: Client | None = None, *, refresh: bool = False, per_page: int = DEFAULT_PER_PAGE
-) -> Rates:
-    """Load what amounts need: rates, projects' billing fields and the business currency.
-
-    Reads ``GET /comments/business/{bid}/team_member_rates`` and ``.../service_rates``,
-    the projects list with ``include_logged_duration=true`` (for budgets), the clients
-    (their ``currency_code``) and the business's system record (its currency, where it can
-    be read; see :func:`fbtime.api.reference.business_currency`). Paged, bounded, typed and
-    cached like time entries. The business standard rate has no endpoint: give it to
-    ``with_rates(standard_rate=...)``.
-
-    Returns:
-        A :class:`fbtime.rates.Rates` for ``df.fbtime.with_rates(rates)``.
-
-    Raises:
-        QueryError: ``per_page`` outside 1..100 (before any request).
-        UnexpectedAnswerError: a rate, amount or currency of the wrong type or range.
-
-    Example:
-        >>> rates = fbtime.load_rates(client)
-        >>> rates
-        Rates(14 projects, 6 team-member rates, 5 service rates, currency='CAD')
-        >>> df = df.fbtime.with_rates(rates, standard_rate=100)
-    """
-    check_per_page(per_page)
-    client = client or Client()
-    team = reference.list_team_member_rates(client, refresh=refresh, per_page=per_page)
-    services = reference.list_service_rates(client, refresh=refresh, per_page=per_page)
-    projects = reference.list_projects(
-        client, refresh=refresh, logged_duration=True, per_page=per_page
-    )
-    try:
-        clients = reference.list_clients(client, refresh=refresh)
-    except ConfigError:  # no accounting account: client currencies cannot be read
-        clients = []
-    currency = reference.business_currency(client, refresh=refresh)
-    return Rates.from_api(projects=projects, team_member_rates=team, service_rates=services,
-                          clients=clients, currency=currency)  # fmt: skip
 
 
 # -- a connection for scripts and notebooks -----------------------------------------------

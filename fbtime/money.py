@@ -118,11 +118,6 @@ def money_array(
     return pd.arrays.ArrowExtensionArray(array)
 
 
-def money_series(cents: np.ndarray, valid: np.ndarray | None = None, **kwargs: Any) -> pd.Series:
-    """:func:`money_array` as a Series (``kwargs`` go to ``pd.Series``)."""
-    return pd.Series(money_array(cents, valid), **kwargs)
-
-
 def cents_of(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """The int64 cents of a :data:`MONEY` series and where it is valid (NA: 0, False)."""
     array = pa.array(series.array).cast(pa.decimal128(38, 2))
@@ -141,8 +136,3 @@ def total(series: pd.Series) -> Decimal:
         return Decimal("0.00")
     result = series.sum()
     return Decimal("0.00") if pd.isna(result) else Decimal(result).quantize(CENT)
-
-
-def is_money(series: pd.Series) -> bool:
-    """True for a :data:`MONEY` column."""
-    return series.dtype == MONEY

@@ -40,17 +40,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fbtime.errors import QueryError, SchemaError, UnexpectedAnswerError
-from fbtime.money import (
-    MONEY,
-    cents_of,
-    check_currency,
-    money_array,
-    money_series,
-    parse_amount,
-    parse_rate,
-    to_decimal,
-)
+from fbtime.config import id_problem, is_id
+from fbtime.errors import QueryError, SchemaError
+from fbtime.frame import projects_frame, rate_lookup
+from fbtime.money import cents_of, check_currency, money_array, parse_rate, to_decimal
 
 #: Every value of ``rate_source``, in this order (a pandas categorical).
 RATE_SOURCES: tuple[str, ...] = (
@@ -63,123 +56,11 @@ RATE_SOURCES: tuple[str, ...] = (
     "missing",
 )
 RATE_SOURCE_DTYPE = pd.CategoricalDtype(list(RATE_SOURCES))
-#: Columns :func:`with_rates` adds.
-RATE_COLUMNS: tuple[str, ...] = ("rate", "rate_source", "amount", "currency", "client_currency")
 #: Override kinds: the mapping keys :func:`check_overrides` accepts.
 OVERRIDE_KINDS: tuple[str, ...] = ("project", "teammate", "service")
 #: The longest duration an amount is computed for (~31 years): larger is corrupt data, and
 #: ``rate x duration`` in cents must stay inside 64 bits.
 MAX_DURATION = 10**9
-
-#: Project fields and their dtypes; money fields are :data:`fbtime.money.MONEY`.
-PROJECT_FIELDS: dict[str, str] = {
-    "name": "str",
-    "title": "str",
-    "description": "str",
-    "due_date": "str",
-    "client_id": "Int64",
-    "internal": "boolean",
-    "budget": "Int64",
-    "fixed_price": "money",
-    "rate": "money",
-    "billing_method": "str",
-    "project_type": "str",
-    "project_manager_id": "Int64",
-    "active": "boolean",
-    "complete": "boolean",
-    "sample": "boolean",
-    "created_at": "time",
-    "updated_at": "time",
-    "logged_duration": "Int64",
-    "billed_amount": "money",
-    "billed_status": "str",
-    "retainer_id": "Int64",
-    "expense_markup": "str",
-    "group_id": "Int64",
-}
-_CHECKS: dict[str, tuple[type, ...]] = {
-    "Int64": (int,),
-    "boolean": (bool,),
-    "str": (str,),
-    "time": (str,),
-}
-
-
-def _field(row: dict[str, Any], name: str, kind: str, where: str) -> Any:
-    value = row.get(name)
-    if value is None:
-        return None
-    if kind == "money":
-        return parse_amount(value, f"{where}: {name}")
-    wanted = _CHECKS[kind]
-    if not isinstance(value, wanted) or (kind == "Int64" and isinstance(value, bool)):
-        raise UnexpectedAnswerError(f"{where}: {name} is {value!r}, not a {kind} value")
-    return value
-
-
-def projects_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """The projects list as a typed frame indexed by ``id``, keeping every field sent.
-
-    ``name`` is the ``title`` (or ``project <id>``); money fields are exact decimals;
-    ``budget`` and ``logged_duration`` are seconds (``Int64``); ``created_at`` and
-    ``updated_at`` (naive UTC in the API) are UTC timestamps; fields fbtime does not know
-    are kept as they came. An empty list gives the same columns and dtypes.
-
-    Raises:
-        UnexpectedAnswerError: a field with the wrong type, or a money value that is not
-            a non-negative amount to the cent.
-    """
-    records: list[dict[str, Any]] = []
-    cents: dict[str, list[int | None]] = {k: [] for k, v in PROJECT_FIELDS.items() if v == "money"}
-    extra: list[str] = []
-    for row in rows:
-        where = f"project {row.get('id')!r}"
-        record = {"id": row["id"]}
-        for name, kind in PROJECT_FIELDS.items():
-            if name == "name":
-                continue
-            value = _field(row, name, kind, where)
-            if kind == "money":
-                cents[name].append(value)
-            else:
-                record[name] = value
-        record["name"] = row.get("title") or f"project {row['id']}"
-        for name in row:
-            if name not in PROJECT_FIELDS and name != "id":
-                record[name] = row[name]
-                extra.append(name)
-        records.append(record)
-    extra = list(dict.fromkeys(extra))
-    ids = pd.array([r["id"] for r in records], dtype="Int64")
-    out = pd.DataFrame(index=pd.Index(ids, name="id"))
-    for name, kind in PROJECT_FIELDS.items():
-        if kind == "money":
-            values = cents[name]
-            valid = np.array([v is not None for v in values], dtype=bool)
-            numbers = np.array([v or 0 for v in values], dtype="int64")
-            out[name] = money_array(numbers, valid)
-            continue
-        column = [r.get(name) for r in records]  # from Python values: big ids stay exact
-        if kind == "time":
-            stamps = pd.to_datetime(pd.Series(column, dtype=object), utc=True, format="ISO8601")
-            out[name] = stamps.astype("datetime64[us, UTC]").to_numpy()
-        else:
-            out[name] = pd.Series(column, dtype=kind).array
-    for name in extra:
-        out[name] = pd.Series([r.get(name) for r in records], index=out.index, dtype=object)
-    return out
-
-
-def _money_lookup(rows: list[dict[str, Any]], key: str, what: str) -> pd.Series:
-    ids, cents = [], []
-    for row in rows:
-        ident = row.get(key)
-        rate = parse_rate(row.get("rate"), f"{what} of {key} {ident!r}", server=True)
-        ids.append(ident)
-        cents.append(rate)
-    index = pd.Index(pd.array(ids, dtype="Int64"), name=key)
-    series = money_series(np.array(cents, dtype="int64"), index=index, name="rate")
-    return series[~index.duplicated(keep="last")]
 
 
 @dataclass(frozen=True)
@@ -190,7 +71,8 @@ class Rates:
     API's dict shapes, e.g. a saved answer).
 
     Attributes:
-        projects: :func:`projects_frame` of the projects list (billing fields included).
+        projects: :func:`fbtime.frame.projects_frame` of the projects list (billing
+            fields included).
         team_member_rates: business-wide rate per ``identity_id`` (exact decimals).
         service_rates: business-wide rate per ``service_id``.
         client_currencies: ``currency_code`` per client ``id``.
@@ -226,16 +108,19 @@ class Rates:
         for c in clients or []:
             code = c.get("currency_code")
             if code is not None:
-                codes[c["id"]] = check_currency(code, f"client {c['id']!r}: currency_code",
-                                                server=True)  # fmt: skip
+                codes[c["id"]] = check_currency(
+                    code, f"client {c['id']!r}: currency_code", server=True
+                )
         client_currencies = pd.Series(
-            list(codes.values()), index=pd.Index(list(codes), dtype="Int64", name="id"),
-            dtype="str", name="currency_code",
-        )  # fmt: skip
+            list(codes.values()),
+            index=pd.Index(list(codes), dtype="Int64", name="id"),
+            dtype="str",
+            name="currency_code",
+        )
         return cls(
             projects=projects_frame(projects),
-            team_member_rates=_money_lookup(team_member_rates, "identity_id", "team-member rate"),
-            service_rates=_money_lookup(service_rates, "service_id", "service rate"),
+            team_member_rates=rate_lookup(team_member_rates, "identity_id", "team-member rate"),
+            service_rates=rate_lookup(service_rates, "service_id", "service rate"),
             client_currencies=client_currencies,
             currency=None if currency is None else check_currency(currency, server=True),
         )
@@ -252,8 +137,8 @@ Overrides = Mapping[str, Mapping[Any, Any]]
 
 
 def _int_id(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
-        raise QueryError(f"{what} must be a positive whole-number id, got {value!r}")
+    if not is_id(value):
+        raise QueryError(id_problem(what, value))
     return int(value)
 
 
@@ -353,11 +238,10 @@ def check_inputs(
             currency that is not three letters.
     """
     return RateInputs(
-        standard_rate=None if standard_rate is None else parse_rate(standard_rate,
-                                                                    "standard_rate"),
+        standard_rate=None if standard_rate is None else parse_rate(standard_rate, "standard_rate"),
         overrides=check_overrides(overrides),
         currency=None if currency is None else check_currency(currency),
-    )  # fmt: skip
+    )
 
 
 # -- amounts -------------------------------------------------------------------------------
@@ -473,10 +357,13 @@ def with_rates(
     by_project = codes[np.maximum(where, 0)] if len(codes) else _UNKNOWN
     code = np.where(where >= 0, by_project, no_project)
     own = _take(*cents_of(projects["rate"]), where)
-    team = _take(*cents_of(rates.team_member_rates),
-                 _lookup(rates.team_member_rates.index, frame["identity_id"]))  # fmt: skip
-    service = _take(*cents_of(rates.service_rates),
-                    _lookup(rates.service_rates.index, frame["service_id"]))  # fmt: skip
+    team = _take(
+        *cents_of(rates.team_member_rates),
+        _lookup(rates.team_member_rates.index, frame["identity_id"]),
+    )
+    service = _take(
+        *cents_of(rates.service_rates), _lookup(rates.service_rates.index, frame["service_id"])
+    )
     rate = np.zeros(n, dtype="int64")
     valid = np.zeros(n, dtype=bool)
     source = np.full(n, _SOURCE["missing"], dtype="int8")
@@ -526,19 +413,6 @@ def with_rates(
     out["currency"] = pd.Series(business, index=frame.index, dtype="str")
     out["client_currency"] = frame["client_id"].map(rates.client_currencies).astype("str")
     return out
-
-
-def has_amounts(frame: pd.DataFrame) -> bool:
-    """True when :func:`with_rates` has added the amount columns."""
-    return "amount" in frame and frame["amount"].dtype == MONEY and "rate_source" in frame
-
-
-def frame_currency(frame: pd.DataFrame) -> str | None:
-    """The one currency of a frame's amounts (None: unknown or not computed)."""
-    if "currency" not in frame:
-        return None
-    codes = frame["currency"].dropna().unique()
-    return str(codes[0]) if len(codes) == 1 else None
 
 
 # -- project level -------------------------------------------------------------------------
@@ -609,4 +483,4 @@ def fixed_price_unbilled(rates: Rates) -> Decimal:
     """The fixed-price value not billed yet, over every fixed-price project (exact)."""
     table = budget(None, rates)
     cents, valid = cents_of(table["unbilled_fixed_price"])
-    return to_decimal(int(cents[valid].sum())) or Decimal("0.00")
+    return to_decimal(sum(map(int, cents[valid]))) or Decimal("0.00")  # Python ints: no overflow

@@ -16,11 +16,12 @@ changed since finds it. A count that still does not match triggers a full reload
 report says why. That incremental core is :func:`fbtime.incremental.catch_up`, which a cached
 load's revalidation uses too.
 
-Files: the snapshot at ``path`` and its state next to it (``<path>.sync.json``: filters,
-business, watermark), both private (0600). Data is written first, then state, each to a
-temporary file that replaces the old one (:mod:`fbtime.files`), so a crash leaves either
-the old pair or new data with the old watermark, which the next sync simply fetches again.
-Incremental queries never use or fill the HTTP cache.
+Files: the snapshot at ``path`` (Parquet) and its state next to it (``<path>.sync.json``:
+filters, business, watermark), written and read back by :mod:`fbtime.snapshot`, the store
+cached loads use too: both private (0600), the data first, then the state, each replacing
+the old file atomically, so a crash leaves the old pair or new data its old state does not
+name, which the next sync reports (``full=True`` rebuilds it). Incremental queries never
+use or fill the HTTP cache.
 
 Example:
     >>> report = fbtime.sync("team.parquet", client=client, team=True)  # first: every page
@@ -35,26 +36,24 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from fbtime import snapshot
 from fbtime.api.client import Client
 from fbtime.api.query import check_per_page, encode_filters
 from fbtime.config import DEFAULT_PER_PAGE, DEFAULT_WATERMARK_LAG, check_seconds
 from fbtime.errors import ConfigError, QueryError, SyncError, SyncFiltersError
-from fbtime.files import read_limited, write_private, write_private_with
 from fbtime.frame import sort_entries
-from fbtime.incremental import catch_up
+from fbtime.incremental import catch_up, merge_meta
 from fbtime.load import load_frame
-from fbtime.schema import as_time_entries
+from fbtime.snapshot import state_path
 
 #: Subtracted from the server's time to make the next watermark (see the module doc).
 DEFAULT_LAG = DEFAULT_WATERMARK_LAG
-STATE_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -84,12 +83,6 @@ class SyncReport:
     rows: int
     old_watermark: dt.datetime | None
     new_watermark: dt.datetime
-
-
-def state_path(path: str | Path) -> Path:
-    """Where the sync state of a snapshot lives (``<path>.sync.json``)."""
-    path = Path(path)
-    return path.with_name(path.name + ".sync.json")
 
 
 def sync(
@@ -130,42 +123,41 @@ def sync(
     except ConfigError as exc:
         raise QueryError(str(exc)) from None
     client = client or Client()
-    state = _tolerant(_read_state, path) if full else _read_state(path)
+    state = _tolerant(snapshot.read_state, path) if full else snapshot.read_state(path)
     if state is not None and not full:
         _check_state(state, params, client.business_id, path)
     old = None
     if state is not None and path.exists():
-        old = _tolerant(_read_snapshot, path) if full else _read_snapshot(path)
-    reason = _full_reason(full, state, old)
-    watermark_before = _parse_time(state["watermark"]) if state else None
+        read = lambda p: snapshot.read_frame(p, state)  # noqa: E731
+        old = _tolerant(read, path) if full else read(path)
+    reason = _full_reason(full, state, old, path)
     requests = pages = 0
+    frame, meta, server_time = old, state.meta if state else {}, None
+    blind = state.unreadable if state else 0  # entries counted that the token cannot read
     if not reason:
-        assert old is not None and watermark_before is not None  # no reason: both were read
-        caught = catch_up(client, old, filters, watermark_before, per_page=per_page)
+        assert old is not None and state is not None  # no reason: both were read
+        caught = catch_up(client, old, params, state.watermark, per_page=per_page, unreadable=blind)
         frame, server_time, reason = caught.frame, caught.server_time, caught.reason
         requests, pages = caught.requests, caught.pages
+        if caught.meta is not None:
+            meta = merge_meta(meta, caught.meta, per_page)
         if reason:
             reason = f"{reason} (an entry stopped matching the filters)"
     if reason:
-        frame, info = load_frame(client, filters, per_page=per_page, use_cache=False)
-        requests += info["requests"]
-        pages += info["requests"]
-        server_time = info["server_time"]
+        loaded = load_frame(client, params, per_page=per_page, keep=False)
+        frame, meta, server_time = loaded.frame, loaded.meta, loaded.server_time
+        blind = loaded.unreadable
+        requests += loaded.requests
+        pages += loaded.requests
+    assert frame is not None
     frame = sort_entries(frame)
     new, changed, deleted = _diff(old, frame)
-    watermark = (server_time or dt.datetime.now(dt.UTC)) - lag
-    _write_snapshot(frame, path)
-    _write_json(
-        state_path(path),
-        {
-            "version": STATE_VERSION,
-            "business_id": client.business_id,
-            "filters": params,
-            "watermark": watermark.isoformat(),
-            "synced_at": dt.datetime.now(dt.UTC).isoformat(),
-            "rows": len(frame),
-        },
+    now = dt.datetime.now(dt.UTC)
+    watermark = (server_time or now) - lag
+    kept = snapshot.State(
+        client.business_id, params, watermark, now, len(frame), meta, unreadable=blind
     )
+    snapshot.write(path, frame, kept)
     return SyncReport(
         path=path,
         full=bool(reason),
@@ -176,14 +168,18 @@ def sync(
         changed=changed,
         deleted=deleted,
         rows=len(frame),
-        old_watermark=watermark_before,
+        old_watermark=state.watermark if state else None,
         new_watermark=watermark,
     )
 
 
-def _full_reason(full: bool, state: dict | None, old: pd.DataFrame | None) -> str:
+def _full_reason(
+    full: bool, state: snapshot.State | None, old: pd.DataFrame | None, path: Path
+) -> str:
     if full:
         return "full=True"
+    if state is None and state_path(path).exists():
+        return "the snapshot was written by an older fbtime"
     if state is None:
         return "first sync"
     if old is None:
@@ -192,49 +188,18 @@ def _full_reason(full: bool, state: dict | None, old: pd.DataFrame | None) -> st
 
 
 def _check_state(
-    state: dict[str, Any], params: dict[str, str], business_id: int, path: Path
+    state: snapshot.State, params: dict[str, str], business_id: int, path: Path
 ) -> None:
-    if state.get("business_id") != business_id:
+    if state.business_id != business_id:
         raise SyncFiltersError(
-            f"{path} is a snapshot of business {state.get('business_id')}, not {business_id}; "
+            f"{path} is a snapshot of business {state.business_id}, not {business_id}; "
             "use another path, or sync with full=True to replace it"
         )
-    if state.get("filters") != params:
+    if state.filters != params:
         raise SyncFiltersError(
-            f"{path} was synced with filters {state.get('filters')}, not {params}; "
+            f"{path} was synced with filters {state.filters}, not {params}; "
             "use the same filters, another path, or full=True to replace the snapshot"
         )
-
-
-#: A state file is a few hundred bytes; anything far larger was not written by fbtime.
-MAX_STATE_BYTES = 64 * 1024
-
-
-def _read_state(path: Path) -> dict[str, Any] | None:
-    """The saved state, checked field by field (it is a file anyone could have edited)."""
-    where = state_path(path)
-    if not where.exists():
-        return None
-    try:
-        state = json.loads(read_limited(where, MAX_STATE_BYTES))
-        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
-            raise ValueError(f"unknown state version {_get(state, 'version')!r}")
-        filters = state.get("filters")
-        if not isinstance(filters, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in filters.items()
-        ):
-            raise ValueError("filters must map names to query values")
-        business = state.get("business_id")
-        if isinstance(business, bool) or not isinstance(business, int) or business <= 0:
-            raise ValueError(f"business_id {business!r} is not a business id")
-        watermark = _parse_time(state["watermark"])
-        if watermark > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5):
-            raise ValueError(f"the watermark {watermark.isoformat()} is in the future")
-    except (ValueError, KeyError, TypeError, OSError) as exc:
-        raise SyncError(
-            f"the sync state {where} is unreadable ({exc}); sync with full=True to rebuild it"
-        ) from None
-    return state
 
 
 def _tolerant(read: Any, path: Path) -> Any:
@@ -243,26 +208,6 @@ def _tolerant(read: Any, path: Path) -> Any:
         return read(path)
     except SyncError:
         return None
-
-
-def _get(data: Any, key: str) -> Any:
-    return data.get(key) if isinstance(data, dict) else None
-
-
-def _read_snapshot(path: Path) -> pd.DataFrame:
-    try:
-        return as_time_entries(pd.read_parquet(path))
-    except (OSError, ValueError) as exc:
-        raise SyncError(
-            f"the snapshot {path} is unreadable ({exc}); sync with full=True to rebuild it"
-        ) from None
-
-
-def _parse_time(text: str) -> dt.datetime:
-    if not isinstance(text, str):
-        raise TypeError(f"a time must be text, got {type(text).__name__}")
-    stamp = dt.datetime.fromisoformat(text)
-    return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
 
 
 def _diff(old: pd.DataFrame | None, new: pd.DataFrame) -> tuple[int, int, int]:
@@ -281,12 +226,3 @@ def _diff(old: pd.DataFrame | None, new: pd.DataFrame) -> tuple[int, int, int]:
         changed -= int(now_deleted.sum())
         return len(added), changed, len(removed) + int(now_deleted.sum())
     return len(added), changed, len(removed)
-
-
-def _write_snapshot(frame: pd.DataFrame, path: Path) -> None:
-    frame.attrs = {}
-    write_private_with(path, frame.to_parquet)
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    write_private(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

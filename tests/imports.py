@@ -42,8 +42,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "fbtime.schema",
             "fbtime.frame",
+            "fbtime.snapshot",
             "fbtime.incremental",
             "fbtime.load",
+            "fbtime.reference",
             "fbtime.sync",
             "fbtime.weeks",
             "fbtime.analysis",
@@ -211,6 +213,21 @@ def cycles(imports: list[Import], kinds: tuple[str, ...] = ("runtime",)) -> list
     return found
 
 
+def reach(imports: list[Import], start: str) -> list[str]:
+    """The fbtime modules ``start`` imports at runtime, directly or not (itself included)."""
+    edges: dict[str, set[str]] = {}
+    for imp in internal(imports):
+        if imp.kind == "runtime":
+            edges.setdefault(imp.source, set()).add(imp.target)
+    seen, todo = {start}, [start]
+    while todo:
+        for target in edges.get(todo.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return sorted(seen)
+
+
 def main() -> None:
     imports = graph()
     mods = modules()
@@ -225,6 +242,9 @@ def main() -> None:
     for imp in lazy:
         print(f"  {imp.source}:{imp.line} -> {imp.target}")
     print(f"cycles if every lazy import ran at import time: {cycles(imports, ('runtime', 'lazy'))}")
+    path = [m for m in reach(imports, "fbtime.load") if m in modules()]
+    print(f"the load path (fbtime.load and what it imports at runtime): {len(path)} modules")
+    print("  " + ", ".join(path))
 
 
 if __name__ == "__main__":

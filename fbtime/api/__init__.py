@@ -1,10 +1,12 @@
 """HTTP to FreshBooks: the client, its cache and pacing, paging, filters, endpoints.
 
-* :mod:`.client`: :class:`Client`, one session with the auth header, the one retry layer
-  and the cache.
-* :mod:`.cache`: the private requests-cache session: keys, isolation, invalidation.
+* :mod:`.client`: :class:`Client`, one plain session and one cached session with the auth
+  header, and the one retry layer.
+* :mod:`.cache`: the private requests-cache session for reference lists: keys, isolation,
+  invalidation.
 * :mod:`.ratelimit`: the pacing every request of a client shares.
-* :mod:`.paging`: every page of a list endpoint, with consistency checks.
+* :mod:`.paging`: one page record, one page getter and the readers every list goes
+  through (consistency checks, ``started_at`` windows for long lists).
 * :mod:`.query`: the ten filters -> query parameters.
 * :mod:`.fields`: writable time-entry fields and request payloads.
 * :mod:`.time_entries`: the time-entries endpoint.

@@ -1,15 +1,11 @@
-"""The HTTP response cache: a private requests-cache session per (API, business, identity).
+"""The HTTP cache: a private requests-cache session per (API, business, identity).
 
-What is cached: successful (200) GET answers, in a SQLite file with the JSON serializer,
-for 15 minutes by default. Never cached: writes, errors, and anything fetched with
-``refresh=True`` or by incremental sync.
-
-Time-entry lists are kept differently (:class:`Snapshots`): page-number paging has no
-snapshot upstream, so a list is only as good as its last check. Per query, the frame a
-load produced is kept in a file beside the cache (written by :mod:`fbtime.load`), and the
-state that revalidates it in the cache's SQLite file: the server's time of the fetch (the
-watermark an ``updated_since`` query starts from), when it was last checked, its count
-and the write generation.
+What is cached: the reference lists around time entries (clients, projects, services,
+the team, rates, the business's currency) and ``users/me``, 200 answers only, in a SQLite
+file with the JSON serializer, for 15 minutes by default (:mod:`fbtime.api.reference`
+asks for it). Never cached: time-entry lists and entries (they are read on a plain
+session; a list's cache is its snapshot, :mod:`fbtime.snapshot`, kept beside this file),
+writes and errors. ``refresh=True`` fetches a reference list again.
 
 Isolation: each (base URL, business id, token identity) gets its own file, named by a
 hash, so a second token never reads the first token's answers. The token itself is not
@@ -17,15 +13,9 @@ in the file: cache keys hash only the method, URL and body (:func:`request_key`)
 requests-cache redacts the ``Authorization`` header of the stored request. Files (the
 database and its WAL companions) are created with mode 0600 in a 0700 directory.
 
-Speed: answer bodies are stored as bytes (``decode_content=False``: no JSON re-parse on a
-hit), SQLite runs in WAL mode, answers are saved from a background thread
-(:class:`BackgroundSQLiteCache`), and fresh hits skip requests' per-request work
-(:meth:`fbtime.api.client.Client.send`). A cached 200,000-entry load reads 2,000 pages in
-about 1.3 s (bench/RESULTS.md).
-
 Invalidation: every write bumps a per-business *generation* stamp stored beside the cache
 files; the generation is part of every cache key, so after a write no cache of that
-business (whichever token wrote) serves the old list or entry answers again.
+business (whichever token wrote) serves an old answer again.
 
 Damage: a cache file that is not a readable SQLite database (a crash of the disk, a file
 edited by hand) never breaks a load. It is found when the session opens (or when a read
@@ -37,15 +27,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import os
 import sqlite3
-import threading
 import time
 import warnings
-from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -56,7 +43,7 @@ import platformdirs
 import requests_cache
 
 from fbtime.config import ENV_CACHE_DIR
-from fbtime.files import PRIVATE_FILE, private_dir, write_private, write_private_with
+from fbtime.files import PRIVATE_FILE, private_dir, write_private
 
 log = logging.getLogger("fbtime")
 
@@ -104,6 +91,12 @@ class CacheLocation:
     @property
     def path(self) -> Path:
         return self.directory / f"http-{self.business_key}-{self.identity}{SUFFIX}"
+
+    def snapshot_path(self, *query: str) -> Path:
+        """The frame file of a list query's snapshot beside this cache (its state beside it:
+        :mod:`fbtime.snapshot`); ``query`` is the list's path and filters, in any order."""
+        key = _digest("fbtime-snapshot", *sorted(query))
+        return self.directory / f"{self.path.stem}-{key}.arrow"
 
     @property
     def generation_path(self) -> Path:
@@ -184,74 +177,6 @@ def _private_file(path: Path) -> None:
     os.chmod(path, PRIVATE_FILE)
 
 
-class BackgroundSQLiteCache(requests_cache.SQLiteCache):
-    """requests-cache's SQLite backend, saving answers from one background thread.
-
-    Saving an answer (serializing it and a SQLite commit) costs about a millisecond of CPU;
-    done by the worker that fetched it, it delays that worker's next request (a cold
-    2,000-page load took a second longer: bench/run.py). Here the worker hands the answer
-    over and goes back to the network. Every read, delete and close first waits for the
-    pending saves, so a lookup never misses an answer already fetched; at most
-    :attr:`MAX_PENDING` answers wait in memory, and the writer thread is not a daemon, so
-    the interpreter finishes the saves before it exits.
-    """
-
-    MAX_PENDING = 32
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._pending: deque[tuple[Any, str | None, Any]] = deque()
-        self._changed = threading.Condition()
-        self._writing = False
-
-    def save_response(
-        self, response: Any, cache_key: str | None = None, expires: Any = None
-    ) -> None:
-        with self._changed:
-            while len(self._pending) >= self.MAX_PENDING:
-                self._changed.wait()
-            self._pending.append((response, cache_key, expires))
-            if not self._writing:
-                self._writing = True
-                threading.Thread(target=self._drain, name="fbtime-cache-writer").start()
-
-    def _drain(self) -> None:
-        while True:
-            with self._changed:
-                if not self._pending:
-                    self._writing = False
-                    self._changed.notify_all()
-                    return
-                item = self._pending.popleft()
-                self._changed.notify_all()
-            try:
-                super().save_response(*item)
-            except Exception as exc:  # a cache that cannot be written is only slower
-                log.warning("could not save an answer to the cache: %s", exc)
-
-    def flush(self) -> None:
-        """Wait until every answer handed over so far is saved."""
-        with self._changed:
-            while self._writing:
-                self._changed.wait()
-
-    def get_response(self, key: str, default: Any = None) -> Any:
-        self.flush()
-        return super().get_response(key, default)
-
-    def delete(self, *args: Any, **kwargs: Any) -> None:
-        self.flush()
-        super().delete(*args, **kwargs)
-
-    def clear(self) -> None:
-        self.flush()
-        super().clear()
-
-    def close(self) -> None:
-        self.flush()
-        super().close()
-
-
 def make_session(location: CacheLocation, expire_after: timedelta) -> requests_cache.CachedSession:
     """Create the private cached session (never ``install_cache``: no global patching)."""
     reason = damage(location.path)
@@ -262,7 +187,7 @@ def make_session(location: CacheLocation, expire_after: timedelta) -> requests_c
     def key_fn(request: Any, **kwargs: Any) -> str:
         return request_key(request) + ":" + location.generation()
 
-    backend = BackgroundSQLiteCache(
+    backend = requests_cache.SQLiteCache(
         str(location.path),
         serializer="json",
         decode_content=False,  # bodies stay bytes (base64): no JSON re-parse on every hit
@@ -279,90 +204,6 @@ def make_session(location: CacheLocation, expire_after: timedelta) -> requests_c
     for companion in location.directory.glob(location.path.name + "-*"):
         os.chmod(companion, PRIVATE_FILE)
     return session
-
-
-def snapshot_key(path: str, params: Mapping[str, str]) -> str:
-    """The key of a list query's snapshot: its path and filters, not the page size."""
-    return _digest("fbtime-snapshot", path, *sorted(f"{k}={v}" for k, v in params.items()))
-
-
-#: A state is a few hundred bytes; anything far larger was not written by fbtime.
-MAX_STATE_CHARS = 64 * 1024
-
-
-class Snapshots:
-    """Snapshots of list queries and their revalidation state, kept with a client's cache.
-
-    The state of each query is a row in the cache's own SQLite file (beside
-    requests-cache's answers), and its frame a file beside it,
-    ``http-<business>-<identity>-<query>.snapshot``, written atomically: both private
-    (0600 in the 0700 cache folder), per (API, business, identity), never holding a token,
-    and removed by ``fbtime cache clear``. The state names the file's ``id``, which the
-    file repeats inside, so a state never pairs with another write's file.
-
-    Reads treat both as untrusted: a state that is not a JSON object reads as none.
-    ``sqlite3`` errors reach the caller, who decides whether the file is damaged
-    (:meth:`~fbtime.api.client.Client.cache_damaged`).
-    """
-
-    TABLE = "fbtime_snapshots"
-
-    def __init__(self, location: CacheLocation) -> None:
-        self.location = location
-
-    def path(self, key: str) -> Path:
-        """The file holding the snapshot of ``key``."""
-        stem = self.location.path.name.removesuffix(SUFFIX)
-        return self.location.directory / f"{stem}-{key}.snapshot"
-
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        # mode=rw: never create the file here (make_session creates it 0600 first)
-        db = sqlite3.connect(f"file:{self.location.path}?mode=rw", uri=True, timeout=10)
-        try:
-            db.execute(
-                f"CREATE TABLE IF NOT EXISTS {self.TABLE} (key TEXT PRIMARY KEY, state TEXT)"
-            )
-            with db:  # one transaction
-                yield db
-        finally:
-            db.close()
-
-    def state(self, key: str) -> dict[str, Any] | None:
-        """The state saved under ``key``, or None."""
-        with self._db() as db:
-            row = db.execute(
-                f"SELECT state FROM {self.TABLE} WHERE key = ? AND length(state) <= ?",
-                (key, MAX_STATE_CHARS),
-            ).fetchone()
-        if row is None or not isinstance(row[0], str):
-            return None
-        try:
-            state = json.loads(row[0])
-        except ValueError:
-            return None
-        return state if isinstance(state, dict) else None
-
-    def write(
-        self, key: str, state: Mapping[str, Any], write: Callable[[Path], None] | None = None
-    ) -> None:
-        """Save the state of ``key``; with ``write``, first replace its file atomically
-        with what ``write(temporary_path)`` writes (:func:`fbtime.files.write_private_with`),
-        and record the file's size in the state as ``bytes``."""
-        state = dict(state)
-        if write is not None:
-            state["bytes"] = write_private_with(self.path(key), write).stat().st_size
-        with self._db() as db:
-            db.execute(
-                f"INSERT OR REPLACE INTO {self.TABLE} (key, state) VALUES (?, ?)",
-                (key, json.dumps(state)),
-            )
-
-    def forget(self, key: str) -> None:
-        """Drop the state and file of ``key`` (an unreadable snapshot, or one found wrong)."""
-        with self._db() as db:
-            db.execute(f"DELETE FROM {self.TABLE} WHERE key = ?", (key,))
-        self.path(key).unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,15 @@ connection, the read, a retryable status (429, 5xx), a cut-short or unreadable b
 a redirect hop. urllib3's :class:`~urllib3.util.Retry` is the policy (the budget, the
 backoff, reading ``Retry-After``); nothing below retries on its own. GET, PUT and DELETE
 are retried; POST never is (FreshBooks has no idempotency key, so a retried create could
-double an entry), and 400/401/403/404/422 never are. A ``Retry-After`` longer than
-``max_retry_after`` raises :class:`~fbtime.RateLimitError` at once, and a 429 pauses
-every worker of the client together (:class:`~fbtime.api.ratelimit.RateLimiter`).
+double an entry), and 400/401/403/404/422 never are. ``Retry-After`` is honoured on 429
+and 503 only (FreshBooks sends it on every answer, 200s included): one longer than
+``max_retry_after`` raises :class:`~fbtime.RateLimitError` at once, and a shorter one
+pauses every worker of the client together (:class:`~fbtime.api.ratelimit.RateLimiter`).
 
-**Pacing and concurrency sit outside that budget.** Before each attempt the client's
-:class:`~fbtime.api.concurrency.Concurrency` gives it a place in flight and its
+**Pacing sits outside that budget.** Before each attempt the client's
 :class:`~fbtime.api.ratelimit.RateLimiter` lets it go when the API's published window
-(``X-RateLimit-*``) has room; the attempt's answer then tells both what the API showed
-(latency, status, the window's headers). Neither ever adds or removes an attempt: a 429
-is still one attempt of its request.
+(``X-RateLimit-*``) has room; the attempt's answer then tells it what the window holds.
+It never adds or removes an attempt: a 429 is still one attempt of its request.
 
 **Worst case of one call.** Each attempt costs at most ``timeout`` to connect plus
 ``timeout`` for the whole answer (:mod:`fbtime.transport` reads it as a stream with a
@@ -49,18 +48,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 import orjson
 import requests
+from requests_cache import CachedSession
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from fbtime._version import __version__
-from fbtime.api import cache
-from fbtime.api.cache import CacheLocation
-from fbtime.api.concurrency import Concurrency
+from fbtime.api.cache import CacheLocation, cache_dir, make_session, quarantine
 from fbtime.api.ratelimit import RateLimiter
 from fbtime.api.time_entries import TimeEntries
 from fbtime.auth.connection import resolve
@@ -71,11 +69,17 @@ from fbtime.transport import bounded, describe
 
 log = logging.getLogger("fbtime")
 
+_S = TypeVar("_S", bound=requests.Session)
 IDEMPOTENT = frozenset({"GET", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: The statuses whose ``Retry-After`` is honoured: FreshBooks sends the header on every
+#: answer, 200s included (the seconds to its window's reset), so elsewhere it means nothing.
+RETRY_AFTER_STATUSES = frozenset({429, 503})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 BACKOFF_FACTOR = 0.2
 BACKOFF_MAX = 10.0
+#: A server ``Date`` further ahead of this machine's clock than this is worth a warning.
+CLOCK_SLACK = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -84,21 +88,21 @@ class Answer:
 
     Attributes:
         body: the parsed JSON (None for 204).
-        server_time: the answer's ``Date`` header (UTC, whole seconds), or the local UTC
-            time the request was sent if the server gave none. Cached answers keep the
-            time they were first fetched, so a watermark taken from them stays safe.
-        from_cache: True if the answer came from the HTTP cache (no request was sent).
+        server_time: the answer's ``Date`` header (UTC, whole seconds), never later than
+            this machine's time when the request was sent (which it is when the server
+            gave none): a watermark taken from it never skips a change, whatever one
+            server's clock says. Cached answers keep the time they were first fetched.
         url: the URL that answered (for messages; it never holds a token).
     """
 
     body: Any
     server_time: dt.datetime
-    from_cache: bool = False
     url: str = ""
 
 
 class _Retryable(Exception):
-    """One attempt failed in a way worth another attempt (inside :meth:`Client.send`)."""
+    """One attempt failed in a way worth another attempt (inside :meth:`Client.send`);
+    ``raw`` is the answer whose ``Retry-After`` says how long to wait (429 and 503 only)."""
 
     def __init__(self, error: Exception, raw: Any = None) -> None:
         self.error, self.raw = error, raw
@@ -126,9 +130,7 @@ class Client:
         cache_expire: how long a cached GET stays fresh (default 15 minutes).
         timeout: seconds to wait for connect and for each read.
         retries: retry budget per request for 429/5xx/connection errors.
-        workers: requests in flight at once (a load's pages, a bulk apply's entries):
-            None (the default) adapts the number to the API's latency, errors and
-            published limit, from 4 up to 16; a number from 1 to 32 fixes it.
+        workers: requests a load keeps in flight, 1 to 32 (default 16).
         rate_limit: requests per second this client will not exceed (None: no pacing).
         max_retry_after: the longest ``Retry-After`` to wait out (default 60 s); a longer
             one raises RateLimitError at once.
@@ -175,10 +177,21 @@ class Client:
             **{k: v for k, v in options.items() if v is not None},  # type: ignore[arg-type]
         )
         self.limiter = RateLimiter(self.settings.rate_limit, max_wait=self.settings.max_retry_after)
-        self.concurrency = Concurrency(self.settings.workers)
+        s = self.settings
         self._cache_location: CacheLocation | None = None
-        self.session = self._make_session()
+        if s.cache is not False:
+            directory = cache_dir() if s.cache is True else Path(s.cache)
+            self._cache_location = CacheLocation.for_(
+                directory,
+                s.base_url,
+                s.business_id,
+                s.token,
+                identity=self.auth.cache_identity if self.auth else None,
+            )
+        self.session = self._prepare(requests.Session())
+        self._cached = self._make_cached()
         self.time_entries = TimeEntries(self)
+        self._clock_told = False
         self.connection_id = uuid.uuid4().hex
         with _LIVE_LOCK:
             _LIVE[self.connection_id] = self
@@ -190,22 +203,18 @@ class Client:
             return _LIVE.get(connection_id)
 
     # -- set-up ---------------------------------------------------------------------------
-    def _make_session(self) -> requests.Session:
+    def _make_cached(self) -> CachedSession | None:
+        """The cached session for reference GETs (None without a cache)."""
+        if self._cache_location is None:
+            return None
+        return self._prepare(make_session(self._cache_location, self.settings.cache_expire))
+
+    def _prepare(self, session: _S) -> _S:
         s = self.settings
-        session: requests.Session
-        if s.cache is False:
-            session = requests.Session()
-        else:
-            directory = cache.cache_dir() if s.cache is True else Path(s.cache)
-            self._cache_location = cache.CacheLocation.for_(
-                directory, s.base_url, s.business_id, s.token,
-                identity=self.auth.cache_identity if self.auth else None,
-            )  # fmt: skip
-            session = cache.make_session(self._cache_location, s.cache_expire)
         # max_retries=0: the adapter never retries; Client.send is the one retry layer
         bounded(
             session, s.max_answer_bytes, max_retries=0, pool_connections=4,
-            pool_maxsize=max(10, self.concurrency.cap),  # one connection per request in flight
+            pool_maxsize=max(10, s.workers),  # one connection per request in flight
         )  # fmt: skip
         session.headers["User-Agent"] = f"fbtime/{__version__}"
         # requests reads proxies, CA bundle and ~/.netrc from the environment on every request;
@@ -229,14 +238,22 @@ class Client:
         return self.settings.base_url
 
     @property
+    def workers(self) -> int:
+        """Requests a load keeps in flight."""
+        return self.settings.workers
+
+    @property
     def cache_path(self) -> Path | None:
         """The SQLite file holding this client's cached answers (None if uncached)."""
         return self._cache_location.path if self._cache_location else None
 
-    @property
-    def snapshots(self) -> cache.Snapshots | None:
-        """Where time-entry lists are kept and revalidated (None if uncached)."""
-        return cache.Snapshots(self._cache_location) if self._cache_location else None
+    def snapshot_path(self, params: Mapping[str, str]) -> Path | None:
+        """Where the snapshot of the time-entry query ``params`` is kept beside the cache
+        (one per filters, whatever the page size; None if uncached)."""
+        if self._cache_location is None:
+            return None
+        query = (self.time_entries.path, *(f"{k}={v}" for k, v in params.items()))
+        return self._cache_location.snapshot_path(*query)
 
     def cache_generation(self) -> str | None:
         """The write stamp of this business's cache: it changes with every write through
@@ -253,6 +270,8 @@ class Client:
         with _LIVE_LOCK:
             _LIVE.pop(getattr(self, "connection_id", ""), None)
         self.session.close()
+        if self._cached is not None:
+            self._cached.close()
 
     def __enter__(self) -> Client:
         return self
@@ -273,17 +292,20 @@ class Client:
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
+        cached: bool = False,
         refresh: bool = False,
-        use_cache: bool = True,
     ) -> Any:
         """Send one request and return the parsed JSON body (None for 204).
+
+        ``cached``: a GET answered from the client's HTTP cache when it holds the answer
+        (reference lists); ``refresh`` then fetches it again and stores it.
 
         Raises:
             APIError: (a subclass of) for an error status after retries.
             TransportError: the connection failed or the answer could not be read.
         """
         answer = self.send(
-            method, path, params=params, json_body=json_body, refresh=refresh, use_cache=use_cache
+            method, path, params=params, json_body=json_body, cached=cached, refresh=refresh
         )
         return answer.body
 
@@ -294,10 +316,10 @@ class Client:
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
+        cached: bool = False,
         refresh: bool = False,
-        use_cache: bool = True,
     ) -> Answer:
-        """Like :meth:`request`, but also say when the server answered and if from cache.
+        """Like :meth:`request`, but also say when the server answered.
 
         Incremental sync and page-consistency checks use the server's time as a watermark.
         This is the one retry layer (see the module docstring for its budget).
@@ -307,19 +329,23 @@ class Client:
         home = origin(self.base_url)
         budget = self.settings.retries if method in IDEMPOTENT else 0
         policy = Retry(
-            total=budget, backoff_factor=BACKOFF_FACTOR, backoff_max=BACKOFF_MAX,
-            status_forcelist=RETRY_STATUSES, allowed_methods=IDEMPOTENT, raise_on_status=False,
+            total=budget,
+            backoff_factor=BACKOFF_FACTOR,
+            backoff_max=BACKOFF_MAX,
+            status_forcelist=RETRY_STATUSES,
+            allowed_methods=IDEMPOTENT,
+            raise_on_status=False,
             respect_retry_after_header=True,
-        )  # fmt: skip
+        )
         attempt, recovered = 0, False
         while True:
             attempt += 1
             sent_at = dt.datetime.now(dt.UTC)
             try:
-                response = self._attempt(method, url, params, json_body, refresh, use_cache)
+                response = self._attempt(method, url, params, json_body, cached, refresh)
                 if response.status_code in REDIRECTS:
                     url, params = self._redirect(method, url, response, home)
-                    raise _Retryable(TransportError(f"{method} {url}: redirected"), response.raw)
+                    raise _Retryable(TransportError(f"{method} {url}: redirected"))
                 if response.status_code >= 400:
                     raise self._status_error(method, url, response)
                 return self._answer(method, url, response, sent_at)
@@ -342,46 +368,40 @@ class Client:
         url: str,
         params: Mapping[str, str] | None,
         json_body: Any,
+        cached: bool,
         refresh: bool,
-        use_cache: bool,
     ) -> requests.Response:
         kwargs: dict[str, Any] = {
             "params": params, "timeout": self.settings.timeout, "allow_redirects": False,
         }  # fmt: skip
         if json_body is not None:
             kwargs["json"] = json_body
-        cached_session = self._cache_location is not None
-        if cached_session and method == "GET":
-            if use_cache and not refresh and (hit := self._fresh_hit(url, params)) is not None:
-                return hit
-            if not use_cache:
-                kwargs["expire_after"] = 0  # requests-cache: fetch and do not store
-            kwargs["force_refresh"] = refresh or not use_cache
-        with self.concurrency.slot():
-            grant = self.limiter.acquire()
-            started = time.perf_counter()
-            response, status = None, None  # status None: no answer came (a failed connection)
-            try:
-                response = self.session.request(method, url, **kwargs)
-                status = response.status_code
-            except sqlite3.DatabaseError as exc:
-                status = 0  # the cache failed, not the API: nothing to learn about it
-                raise _Retryable(exc) from None
-            except requests.exceptions.RequestException as exc:
-                message = describe(exc, method, url, self.settings.timeout)
-                raise _Retryable(TransportError(message)) from None
-            finally:
-                self.limiter.release(grant, response.headers if response is not None else None)
-                if status != 0 and not getattr(response, "from_cache", False):
-                    elapsed = time.perf_counter() - started
-                    self.concurrency.record(elapsed, status, held=grant.held)
+        session: requests.Session = self.session
+        if cached and method == "GET" and self._cached is not None:
+            session, kwargs["force_refresh"] = self._cached, refresh
+            if not refresh:  # a fresh hit sends nothing: it never waits for the rate limit
+                hit = self._cached.request(method, url, **kwargs, only_if_cached=True)
+                if getattr(hit, "from_cache", False):
+                    log.debug("GET %s -> %s (cache)", hit.url, hit.status_code)
+                    return hit
+        grant = self.limiter.acquire()
+        started = time.perf_counter()
+        response = None
+        try:
+            response = session.request(method, url, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            raise _Retryable(exc) from None
+        except requests.exceptions.RequestException as exc:
+            message = describe(exc, method, url, self.settings.timeout)
+            raise _Retryable(TransportError(message)) from None
+        finally:
+            self.limiter.release(grant, response.headers if response is not None else None)
         log.debug(
-            "%s %s -> %s in %.3f s%s",
+            "%s %s -> %s in %.3f s",
             method,
             response.url,
             response.status_code,
             time.perf_counter() - started,
-            " (cache)" if getattr(response, "from_cache", False) else "",
         )
         return response
 
@@ -415,7 +435,8 @@ class Client:
         )
         if response.status_code not in RETRY_STATUSES or method not in IDEMPOTENT:
             return error
-        header = response.headers.get("Retry-After")
+        honoured = response.status_code in RETRY_AFTER_STATUSES
+        header = response.headers.get("Retry-After") if honoured else None
         try:
             after = Retry().parse_retry_after(header) if header else None
         except Exception:  # a Retry-After that is neither seconds nor a date: ignore it
@@ -427,23 +448,25 @@ class Client:
             )
             if response.status_code == 429:
                 return RateLimitError(
-                    f"rate limited: {asks}", retry_after=after, status=429, method=method,
+                    f"rate limited: {asks}",
+                    retry_after=after,
+                    status=429,
+                    method=method,
                     url=url,
-                )  # fmt: skip
+                )
             error.args = (f"{error.args[0]} ({asks})",)
             return error
-        return _Retryable(error, response.raw)
+        return _Retryable(error, response.raw if honoured else None)
 
     def _answer(
         self, method: str, url: str, response: requests.Response, sent_at: dt.datetime
     ) -> Answer:
-        when = _server_time(response.headers.get("Date")) or sent_at
-        from_cache = bool(getattr(response, "from_cache", False))
+        when = self._bounded(_server_time(response.headers.get("Date")), sent_at)
         if response.status_code == 204 or not response.content:
-            return Answer(None, when, from_cache, url)
+            return Answer(None, when, url)
         try:
             # orjson: about 2.5x faster than json on a page of entries (bench/run.py)
-            return Answer(orjson.loads(response.content), when, from_cache, url)
+            return Answer(orjson.loads(response.content), when, url)
         except ValueError as exc:
             self._forget(response)
             raise _Retryable(
@@ -452,6 +475,21 @@ class Client:
                     f"({len(response.content)} bytes): {exc}"
                 )
             ) from None
+
+    def _bounded(self, server: dt.datetime | None, sent_at: dt.datetime) -> dt.datetime:
+        """The server's time, bounded by ours: a ``Date`` ahead of this machine's clock
+        would make a watermark skip every change made until the server's time."""
+        if server is None or server <= sent_at:
+            return server or sent_at
+        if server - sent_at > CLOCK_SLACK and not self._clock_told:
+            self._clock_told = True
+            log.warning(
+                "the server's clock (Date: %s) is %s ahead of this machine's; fbtime takes "
+                "watermarks from this machine's clock instead",
+                server.isoformat(),
+                server - sent_at,
+            )
+        return sent_at
 
     def _wait(self, policy: Retry, failed: _Retryable) -> None:
         try:
@@ -477,37 +515,16 @@ class Client:
         """If ``error`` says the cache file is damaged, move it aside and rebuild; return True."""
         if not isinstance(error, sqlite3.DatabaseError) or self._cache_location is None:
             return False
-        self.session.close()
-        cache.quarantine(self._cache_location, str(error))
-        self.session = self._make_session()
+        if self._cached is not None:
+            self._cached.close()
+        quarantine(self._cache_location, str(error))
+        self._cached = self._make_cached()
         return True
-
-    def _fresh_hit(self, url: str, params: Mapping[str, str] | None) -> Any:
-        """A fresh cached answer, read with requests-cache's own key and store but without its
-        per-request policy work (which doubles the cost of a hit: bench/run.py). Anything but a
-        plain fresh hit (a miss, expired, ``Vary``, a disabled cache) returns None and takes
-        the full path."""
-        session: Any = self.session
-        if session.settings.disabled:
-            return None
-        request = requests.Request("GET", url, params=params).prepare()
-        try:
-            hit = session.cache.get_response(session.cache.create_key(request))
-        except Exception as exc:  # an unreadable entry: the full path decides what to do
-            log.debug("cache read for %s failed: %s", url, exc)
-            return None
-        if hit is None or hit.is_expired or "Vary" in hit.headers or hit.status_code != 200:
-            return None
-        log.debug("GET %s -> 200 (cache)", hit.url)
-        return hit
 
     def _forget(self, response: requests.Response) -> None:
         key = getattr(response, "cache_key", None)
-        if key and hasattr(self.session, "cache"):
-            self.session.cache.delete(key)
-
-    def get(self, path: str, params: Mapping[str, str] | None = None, **kw: Any) -> Any:
-        return self.request("GET", path, params=params, **kw)
+        if key and self._cached is not None:
+            self._cached.cache.delete(key)
 
 
 def _server_time(header: str | None) -> dt.datetime | None:

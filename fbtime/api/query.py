@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from fbtime.config import MAX_PER_PAGE
+from fbtime.config import MAX_PER_PAGE, id_problem, is_id
 from fbtime.errors import QueryError
 
 BOOL_FILTERS = ("billable", "billed", "include_deleted", "team", "include_unlogged")
@@ -35,7 +35,7 @@ FILTERS: tuple[str, ...] = (
 )
 #: How the API writes and reads times: UTC, whole seconds, a ``Z``.
 UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-#: Ids and durations are 64-bit on the way in and out.
+#: Durations are 64-bit on the way in and out.
 MAX_INT = 2**63 - 1
 
 DateLike = str | dt.date | dt.datetime
@@ -93,10 +93,8 @@ def to_id(value: Any, name: str = "id") -> int:
     else:
         shown = value if not (isinstance(value, float) and math.isnan(value)) else "NaN"
         raise QueryError(f"{name} must be a whole number, got {type(value).__name__} {shown!r}")
-    if number <= 0:
-        raise QueryError(f"{name} must be positive, got {number}")
-    if number > MAX_INT:
-        raise QueryError(f"{name} {number} is beyond 64 bits; no FreshBooks id is that large")
+    if not is_id(number):
+        raise QueryError(id_problem(name, number))
     return number
 
 

@@ -9,7 +9,8 @@ Two ways to keep under a limit, and one way to back off together:
   ``Reset``. The first request into a new window goes alone, and the others follow once
   its answer says how much room that window has (another client of the same account may
   have used some). A window that would reopen only after ``max_wait`` raises
-  :class:`~fbtime.RateLimitError` at once, with nothing sent.
+  :class:`~fbtime.RateLimitError` at once, with nothing sent; a call a moment later
+  asks the server again (:data:`REFUSAL_HOLD`).
 * **A token bucket** (``Client(rate_limit=...)``): at most ``rate`` requests a second,
   published limit or not.
 * **A shared pause**: a 429 with ``Retry-After`` holds every thread, so one worker's
@@ -30,6 +31,10 @@ from fbtime.errors import RateLimitError
 
 #: A ``Reset`` below this is seconds from now, above it an epoch time (2001-09-09).
 EPOCH_THRESHOLD = 1e9
+#: How long a window that reopens too late is refused at once (the calls in flight when
+#: it was seen); a later call sends one request alone to ask the server again, so one
+#: answer with a far-off reset never blocks a client for good.
+REFUSAL_HOLD = 1.0
 
 
 @dataclass
@@ -124,6 +129,7 @@ class RateLimiter:
         self.in_flight = 0
         self._probe = False  # a request is out into a window we know nothing about yet
         self._skew = 0.0  # how far our clock runs ahead of the server's window ends
+        self._refused: float | None = None  # when a far-off reset was first refused
 
     def pause(self, seconds: float) -> None:
         """Hold every caller of :meth:`acquire` for ``seconds`` from now."""
@@ -172,7 +178,7 @@ class RateLimiter:
             if seen is not None:
                 limit, remaining, reset, ends = seen
                 if window is None or reset > window.reset:
-                    self.window = Window(limit, remaining, reset, ends)
+                    self.window, self._refused = Window(limit, remaining, reset, ends), None
                 elif reset == window.reset:
                     window.remaining = min(window.remaining, remaining)
                     if grant.at >= window.ends + self._skew:
@@ -195,6 +201,10 @@ class RateLimiter:
         if window.remaining - self.in_flight > 0:
             return 0.0, False
         if opens - now > self.max_wait:
+            self._refused = self._refused if self._refused is not None else now
+            if now - self._refused > REFUSAL_HOLD:  # a later call: ask the server again
+                self.window, self._refused = None, None
+                return 0.0, True
             raise RateLimitError(
                 f"rate limited: the API's request window reopens in {opens - now:.0f} s "
                 f"(X-RateLimit-Reset), longer than max_retry_after={self.max_wait:g} s; "

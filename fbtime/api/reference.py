@@ -6,17 +6,18 @@ the business's ``account_id``, found through ``users/me``); projects, services a
 the business-keyed family; team members and staff in the identity family
 (``/auth/api/v1``). Paths are the captured ones (facts sheet ``freshbooks-rates.md``).
 
-Every list is read with :func:`fbtime.api.paging.read_pages` (lists with ``meta``) or
-:func:`fbtime.api.paging.read_until_short` (the rate and staff lists, which send none), so
-it is paged, bounded and type-checked like time entries, and answers are cached like them.
-:mod:`fbtime.load` turns these into frames.
+Every list is read through the one page getter (:func:`fbtime.api.paging.page_getter`),
+with :func:`~fbtime.api.paging.read_pages` (lists with ``meta``) or
+:func:`~fbtime.api.paging.read_until_short` (the rate and staff lists, which send none), so
+it is paged, bounded and type-checked like time entries; these answers, and ``users/me``,
+are what the client's HTTP cache keeps. :mod:`fbtime.load` turns them into frames.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fbtime.api.paging import Locate, Page, read_pages, read_until_short
+from fbtime.api.paging import Locate, page_getter, read_pages, read_until_short
 from fbtime.auth.identity import ME_PATH, Identity, parse_identity
 from fbtime.config import DEFAULT_PER_PAGE
 from fbtime.errors import AuthError, ConfigError, NotFoundError, UnexpectedAnswerError
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 def me(client: Client, *, refresh: bool = False) -> Identity:
     """``users/me``: the signed-in identity and its businesses."""
-    return parse_identity(client.get(ME_PATH, refresh=refresh))
+    return parse_identity(client.request("GET", ME_PATH, cached=True, refresh=refresh))
 
 
 def account_id(client: Client) -> str:
@@ -63,18 +64,13 @@ def list_all(
     ``sized=False`` for a list that sends no ``meta`` and ends at a short page
     (:func:`fbtime.api.paging.read_until_short`).
     """
-
-    def get_page(number: int) -> Page:
-        query = {**(params or {}), "page": str(number), "per_page": str(per_page)}
-        answer = client.send("GET", path, params=query, refresh=refresh)
-        return Page(answer.body, answer.server_time, answer.from_cache, answer.url)
-
+    get_page = page_getter(client, path, params or {}, per_page, cached=True, refresh=refresh)
     if not sized:
         return read_until_short(
             get_page, key=key, per_page=per_page, id_key=id_key, where=f"GET {path}"
         )
     listing = read_pages(
-        get_page, key=key, per_page=per_page, workers=client.concurrency, id_key=id_key
+        get_page, key=key, per_page=per_page, workers=client.workers, id_key=id_key
     )
     return listing.rows
 
@@ -153,8 +149,15 @@ def list_team_member_rates(
 ) -> list[dict]:
     """``GET /comments/business/{bid}/team_member_rates``: business-wide rates by identity."""
     path = f"/comments/business/{client.business_id}/team_member_rates"
-    return list_all(client, path, "team_member_rates", refresh=refresh, id_key="identity_id",
-                    per_page=per_page, sized=False)  # fmt: skip
+    return list_all(
+        client,
+        path,
+        "team_member_rates",
+        refresh=refresh,
+        id_key="identity_id",
+        per_page=per_page,
+        sized=False,
+    )
 
 
 def list_service_rates(
@@ -162,8 +165,15 @@ def list_service_rates(
 ) -> list[dict]:
     """``GET /comments/business/{bid}/service_rates``: business-wide rates by service."""
     path = f"/comments/business/{client.business_id}/service_rates"
-    return list_all(client, path, "service_rates", refresh=refresh, id_key="service_id",
-                    per_page=per_page, sized=False)  # fmt: skip
+    return list_all(
+        client,
+        path,
+        "service_rates",
+        refresh=refresh,
+        id_key="service_id",
+        per_page=per_page,
+        sized=False,
+    )
 
 
 def business_currency(client: Client, *, refresh: bool = False) -> str | None:
@@ -179,7 +189,7 @@ def business_currency(client: Client, *, refresh: bool = False) -> str | None:
     """
     try:
         path = f"/accounting/account/{account_id(client)}/systems/systems/{client.business_id}"
-        body = client.get(path, refresh=refresh)
+        body = client.request("GET", path, cached=True, refresh=refresh)
     except (NotFoundError, ConfigError):
         return None
     except AuthError as exc:

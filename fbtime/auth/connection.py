@@ -37,7 +37,7 @@ from fbtime.errors import ConfigError
 
 
 @dataclass(frozen=True)
-class Connection:
+class Credentials:
     """Where requests go and what authenticates them.
 
     Attributes:
@@ -70,7 +70,7 @@ def resolve(
     base_url: str | None = None,
     profile: str | None = None,
     need_business: bool = True,
-) -> Connection:
+) -> Credentials:
     """Apply the precedence rule (module docstring) and check every value.
 
     Raises:
@@ -114,4 +114,4 @@ def resolve(
         if auth is None:
             raise ConfigError(f"no FreshBooks business id: {HOW_TO_CONFIGURE}")
         chosen = check_business_id(auth.profile.chosen_business())
-    return Connection(url, chosen, token, auth, source)
+    return Credentials(url, chosen, token, auth, source)

@@ -199,13 +199,9 @@ class Runner:
         return self._listing(start, start)
 
     def _listing(self, first: str, last: str) -> list[dict[str, Any]]:
-        rows = self.client.time_entries.listing(
-            team=True,
-            include_unlogged=True,
-            started_from=first,
-            started_to=last,
-            use_cache=False,
-        ).rows
+        rows = self.client.time_entries.list(
+            team=True, include_unlogged=True, started_from=first, started_to=last
+        )
         keep = ("id", "active", "created_at")
         return [{**snapshot(r), **{k: r.get(k) for k in keep}} for r in rows]
 
@@ -264,7 +260,7 @@ class Runner:
             return
         resuming = change.id in self.resuming
         try:
-            current = entries.get(change.id, refresh=True)
+            current = entries.get(change.id)
         except NotFoundError:
             if change.action == "delete" and resuming:
                 self.record(change, "applied", "deleted (verified on resume)", 404)

@@ -15,7 +15,8 @@ import pandas as pd
 from fbtime.api import reference
 from fbtime.api.client import Client
 from fbtime.imports.mapping import Reference
-from fbtime.load import load_clients, load_projects, load_services, load_team, load_time_entries
+from fbtime.load import load_time_entries
+from fbtime.reference import load_clients, load_projects, load_services, load_team
 from fbtime.schema import empty_frame
 
 

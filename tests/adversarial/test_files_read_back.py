@@ -139,3 +139,24 @@ def test_a_damaged_cache_is_moved_aside_and_rebuilt_and_the_user_is_told(
     aside = list(path.parent.glob(path.name + ".damaged-*"))
     assert aside, "the damaged file is kept for inspection"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_snapshot_with_duplicate_ids_is_a_sync_error_before_any_request(synced):
+    # the file keeps fbtime's own metadata and its state its size: only the ids repeat
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sb, path, state_file = synced
+    table = pq.read_table(path)
+    doubled = pa.concat_tables([table, table.slice(0, 3)])
+    pq.write_table(doubled, path)
+    state = json.loads(state_file.read_text())
+    if "bytes" in state:
+        state.update(bytes=path.stat().st_size, rows=doubled.num_rows)
+    state_file.write_text(json.dumps(state))
+    sb.reset_stats()
+    with pytest.raises(fbtime.SyncError, match="ids are not unique"):
+        fbtime.sync(path, client=sb.client(cache=False), team=True)
+    assert sum(sb.stats().values()) == 0
+    fbtime.sync(path, client=sb.client(cache=False), team=True, full=True)  # as it says
+    assert pd.read_parquet(path).index.is_unique

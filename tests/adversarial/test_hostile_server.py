@@ -16,6 +16,7 @@ import pytest
 import fbtime
 from adversarial.servers import Hostile, Reply, entries_page, gzip_bomb
 from adversarial.test_token_travels import ROW, TOKEN, env
+from fbtime.api.paging import IncompleteListWarning
 
 LIST = "/timetracking/business/1/time_entries"
 
@@ -54,8 +55,9 @@ def test_a_list_whose_total_lies_stops_at_the_first_empty_page(monkeypatch, tmp_
         pytest.raises(fbtime.TransportError, match="kept changing"),
     ):
         fbtime.load_time_entries(client_for(server, workers=4), progress=False)
-    # 4 passes of: page 1 and at most 2 x 4 pages asked ahead before the empty one
-    assert server.requests <= 4 * (1 + 8)
+    # the load's one pass, then the updated_since query's four, each of: page 1 and at most
+    # 2 x 4 pages asked ahead before the empty one
+    assert server.requests <= 5 * (1 + 8)
 
 
 def test_reference_lists_are_bounded_too(monkeypatch, tmp_path):
@@ -193,3 +195,51 @@ def test_the_bomb_helper_is_what_it_claims():
     import gzip
 
     assert len(gzip.decompress(gzip_bomb(10**6).body)) > 10**6
+
+
+def counting_more_than_it_shows(rows: list[dict], hidden: int, per_page: int):
+    """A list whose every page agrees on a ``meta.total`` counting ``hidden`` rows no page
+    shows (as live accounting lists do for records the token cannot read)."""
+
+    def answer(method, path, headers):
+        query = dict(part.split("=", 1) for part in path.partition("?")[2].split("&") if part)
+        number, size = int(query.get("page", 1)), int(query.get("per_page", per_page))
+        shown = [] if "updated_since" in query else rows
+        total = len(shown) + hidden
+        return entries_page(shown[(number - 1) * size : number * size], total=total,
+                            pages=-(-total // size), page=number, per_page=size)  # fmt: skip
+
+    return answer
+
+
+@pytest.mark.parametrize("hidden", [1, 3, 250])
+def test_a_total_counting_rows_the_token_cannot_read_ends_with_every_readable_row(
+    monkeypatch, tmp_path, hidden
+):
+    env(monkeypatch, tmp_path)
+    rows = [row(i) for i in range(12, 0, -1)]
+    with (
+        Hostile(counting_more_than_it_shows(rows, hidden, 5)) as server,
+        pytest.warns(IncompleteListWarning, match=rf"counts {12 + hidden:,} rows but 12 could"),
+    ):
+        df = fbtime.load_time_entries(client_for(server, workers=2), per_page=5, progress=False)
+    assert df.index.tolist() == list(range(12, 0, -1))
+    assert df.attrs["fbtime"]["meta"]["total"] == 12 + hidden  # the server's number, as sent
+    # one pass: 3 pages with rows, the empty ones asked ahead (2 x workers at most), and the
+    # updated_since check; never a second pass, never an error
+    assert server.requests <= 3 + 2 * 2 + 1
+
+
+def test_a_cached_load_of_such_a_list_revalidates_instead_of_reloading(monkeypatch, tmp_path):
+    env(monkeypatch, tmp_path)
+    rows = [row(i) for i in range(12, 0, -1)]
+    with Hostile(counting_more_than_it_shows(rows, 3, 5)) as server:
+        client = fbtime.Client(token=TOKEN, business_id=1, base_url=server.url, retries=0)
+        with pytest.warns(IncompleteListWarning):
+            first = fbtime.load_time_entries(client, per_page=5, progress=False)
+        before = server.requests
+        with pytest.warns(IncompleteListWarning, match="counts 15 rows but 12 could"):
+            again = fbtime.load_time_entries(client, per_page=5, progress=False)
+    assert again.attrs["fbtime"]["source"] == "revalidated"
+    assert server.requests - before == 2  # updated_since and the count, not every page
+    assert again.index.equals(first.index)

@@ -138,7 +138,7 @@ def test_a_recorded_single_project_answer_reads_its_project(sb):
     recorded = capture("nango_live_get_project.json")
     replay(sb, "GET project", recorded)
     path = f"/projects/business/{sb.business_id}/projects/13312426"
-    body = sb.client(cache=False).get(path)
+    body = sb.client(cache=False).request("GET", path)
     assert body["project"]["id"] == 13312426 and len(body["abilities"]) == 22
 
 
@@ -254,10 +254,10 @@ def test_the_sandboxs_create_update_users_me_and_project_answers_have_the_record
         made = client.time_entries.create(**{**sent, "client_id": box.dataset.clients[0]["id"]})
         changed = client.time_entries.put(made["id"], capture(
             "nango_live_update_time_entry.request.json")["time_entry"])  # fmt: skip
-        me = client.get("/auth/api/v1/users/me")["response"]
-        project = client.get(f"/projects/business/{box.business_id}/projects/"
+        me = client.request("GET", "/auth/api/v1/users/me")["response"]
+        project = client.request("GET", f"/projects/business/{box.business_id}/projects/"
                              f"{box.dataset.projects[0]['id']}")  # fmt: skip
-        listed = client.get(f"/projects/business/{box.business_id}/projects")
+        listed = client.request("GET", f"/projects/business/{box.business_id}/projects")
     for mine, name in ((made, "create"), (changed, "update")):
         recorded = capture(f"nango_live_{name}_time_entry.response.json")["time_entry"]
         assert _shape(mine) == _shape(recorded), name

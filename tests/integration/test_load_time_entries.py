@@ -178,3 +178,39 @@ def test_a_frame_read_back_from_csv_retypes_to_the_schema(sandbox, tmp_path):
 def test_progress_bar_appears_for_multi_page_loads(sandbox, capsys):
     fbtime.load_time_entries(sandbox.client(cache=False), team=True, per_page=50, progress=True)
     assert "time entries" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def long_list():
+    """A business whose team list is long enough to be read in started_at windows."""
+    with fbtime.Sandbox(entries=8000, seed=11) as sb:
+        yield sb
+
+
+WINDOWED = [
+    {"team": True},
+    {"team": True, "include_deleted": True, "include_unlogged": True},
+    {"team": True, "billable": True},
+    {"team": True, "started_from": "2026-07-01"},
+    {"team": True, "started_from": "2026-01-01", "started_to": "2026-10-31T23:59:59Z"},
+    {"team": True, "started_to": "2026-09-30"},
+]
+
+
+@pytest.mark.parametrize("filters", WINDOWED, ids=lambda f: ",".join(f))
+def test_a_long_list_read_in_windows_is_exactly_the_servers(long_list, filters):
+    from fbtime.api.paging import WINDOWED_FROM
+    from fbtime.api.query import encode_filters
+    from fbtime.load import load_frame
+
+    client = long_list.client(cache=False)
+    params = encode_filters(filters)
+    loaded = load_frame(client, params, keep=False)
+    assert ids(loaded.frame) == expected_ids(long_list, **filters)
+    assert loaded.frame.index.is_unique and loaded.requests <= 1.15 * (len(loaded.frame) / 100) + 10
+    if len(loaded.frame) > WINDOWED_FROM:  # really read in windows, each its own query
+        listing = client.time_entries.pages(params, repeats=True)
+        assert len(listing.windows) > 2
+    # and in fbtime's order: started_at, then id, newest first
+    keys = list(zip(loaded.frame["started_at"], loaded.frame.index, strict=True))
+    assert keys == sorted(keys, reverse=True)

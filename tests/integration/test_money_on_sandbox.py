@@ -270,7 +270,7 @@ def test_team_and_rates_are_paged_typed_and_cached(sb, cache_dir):
     assert stats["GET team_members"] == -(-members // 2)  # meta.total bounds the pages
     assert stats["GET staff"] == len(sb.dataset.staff) // 2 + 1  # no meta: until a short page
     assert str(team.index.dtype) == "Int64" and team.index.name == "identity_id"
-    assert dict(team.dtypes.astype(str)) == fbtime.load.TEAM_COLUMNS
+    assert dict(team.dtypes.astype(str)) == fbtime.frame.TEAM_COLUMNS
     sb.reset_stats()
     rates = fbtime.load_rates(client, per_page=2)
     stats = sb.stats()
@@ -305,7 +305,7 @@ def test_empty_lists_are_typed_too(sb):
     sb.inject(200, endpoint="team_members", body={"response": [], "meta": {"total": 0}})
     sb.inject(200, endpoint="staff", body={"response": {"business_group": {"members": []}}})
     team = fbtime.load_team(client)
-    assert team.empty and dict(team.dtypes.astype(str)) == fbtime.load.TEAM_COLUMNS
+    assert team.empty and dict(team.dtypes.astype(str)) == fbtime.frame.TEAM_COLUMNS
     assert str(team.index.dtype) == "Int64"
     for name in ("team_member_rates", "service_rates"):
         sb.inject(200, endpoint=name, body={name: []})

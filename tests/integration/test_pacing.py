@@ -47,7 +47,7 @@ def arrivals(sandbox) -> list[float]:
     return seen
 
 
-@pytest.mark.parametrize("workers", [None, 8], ids=["adaptive", "eight workers"])
+@pytest.mark.parametrize("workers", [None, 8], ids=["default workers", "eight workers"])
 def test_a_load_under_a_published_limit_is_never_told_429(sb, caplog, workers):
     sandbox, expected = sb
     caplog.set_level(logging.DEBUG, logger="fbtime")

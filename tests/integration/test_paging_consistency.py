@@ -99,3 +99,51 @@ def test_a_cached_load_revalidates_and_a_network_load_sends_one_check(sandbox, c
     assert sum(sandbox.stats().values()) == 2  # updated_since and the count check
     second.attrs, first.attrs = {}, {}
     assert_frame_equal(second, first)
+
+
+@pytest.mark.parametrize(
+    ("seed", "limit"),
+    [(1, None), (2, (100, 10.0))],
+    ids=["live defaults", "a rolling 100 in 10 s that binds"],
+)
+def test_a_busy_team_at_the_rate_limit_costs_about_one_read_of_the_list(seed, limit, caplog):
+    """A teammate logs and deletes entries in the web app all through a cold load of a
+    long list, on the sandbox's live defaults (newest created first, 600 requests in any
+    60 s, limit headers and Retry-After on every answer), and under a rolling limit this
+    load overruns: the load ends with exactly the server's entries for about the requests
+    of one read (issue 19, item 3: at most 1.3 x pages + 10). Time: bench/run.py."""
+    import logging
+
+    rng = random.Random(seed)
+    caplog.set_level(logging.DEBUG, logger="fbtime")
+    with fbtime.Sandbox(entries=11_600, seed=seed) as sb:
+        live = sorted(server_set(sb))
+        lock, writes = threading.Lock(), []
+
+        def teammate(key, page):
+            with lock:
+                if key != LIST or rng.random() > 0.1:  # about one write in 10 requests
+                    return
+                if rng.random() < 0.5:
+                    sb.delete_entry(live.pop(rng.randrange(len(live))))
+                else:  # logged now, at the top of the list
+                    sb.create_entry(note=f"logged during the load {len(writes)}")
+                writes.append(page)
+
+        if limit is not None:
+            sb.set_rate_limit(*limit)
+        sb.on_request = teammate
+        sb.reset_stats()
+        try:
+            frame = load(sb.client(cache=False))
+        finally:
+            sb.on_request = None
+        requests = sb.stats()[LIST]
+        truth = server_set(sb)
+    pages = -(-len(frame) // 100)
+    assert len(writes) >= 8  # the teammate was busy all along
+    assert set(frame.index) == truth and frame.index.is_unique
+    assert requests <= 1.3 * pages + 10, (requests, pages, len(writes))
+    if limit is not None:
+        assert requests > limit[0]  # the limit bound this load
+    assert " -> 429 " not in caplog.text  # and the limit was never overrun

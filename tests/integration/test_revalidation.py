@@ -8,7 +8,6 @@ no cache invalidation. Request counts are the sandbox's.
 
 import datetime as dt
 import json
-import sqlite3
 import stat
 
 import pandas as pd
@@ -194,18 +193,17 @@ def test_refresh_still_reads_every_page(fresh_sandbox, cache_dir):
 def test_a_snapshot_the_server_disagrees_with_is_replaced_by_a_full_load(fresh_sandbox, cache_dir):
     client = fresh_sandbox.client()
     truth = plain(load(client, team=True))
-    # lose an entry from the snapshot file, as a broken disk or an old bug might
-    (state_json,) = (
-        sqlite3.connect(client.cache_path).execute("SELECT state FROM fbtime_snapshots").fetchone()
-    )
-    path = next(cache_dir.glob("*.snapshot"))
+    # lose an entry from the snapshot file, as a broken disk or an old bug might (the file
+    # keeps the id its state names, and the state its size and row count)
+    path = next(cache_dir.glob("*.arrow"))
     table = pa.ipc.open_file(pa.py_buffer(path.read_bytes())).read_all()
     shorter = table.slice(1)
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, shorter.schema) as out:
         out.write_table(shorter)
-    state = {**json.loads(state_json), "rows": len(truth) - 1, "bytes": path.stat().st_size}
-    with sqlite3.connect(client.cache_path) as db:
-        db.execute("UPDATE fbtime_snapshots SET state = ?", (json.dumps(state),))
+    state_file = path.with_name(path.name + ".sync.json")
+    state = {**json.loads(state_file.read_text()), "rows": len(truth) - 1,
+             "bytes": path.stat().st_size}  # fmt: skip
+    state_file.write_text(json.dumps(state))
     fresh_sandbox.reset_stats()
     again = load(client, team=True)
     assert_frame_equal(plain(again), truth)
@@ -226,7 +224,7 @@ def test_a_snapshot_the_server_disagrees_with_is_replaced_by_a_full_load(fresh_s
 def test_a_damaged_snapshot_file_means_a_full_load_not_an_error(fresh_sandbox, cache_dir, damage):
     client = fresh_sandbox.client()
     truth = plain(load(client, team=True))
-    damage(next(cache_dir.glob("*.snapshot")))
+    damage(next(cache_dir.glob("*.arrow")))
     again = load(client, team=True)
     assert_frame_equal(plain(again), truth)
     assert again.attrs["fbtime"]["source"] == "network"
@@ -237,17 +235,25 @@ def test_a_damaged_snapshot_file_means_a_full_load_not_an_error(fresh_sandbox, c
     [
         "not json",
         json.dumps([1, 2]),
-        json.dumps({"version": 1, "watermark": "yesterday"}),
-        json.dumps({"version": 1, "watermark": "2999-01-01T00:00:00+00:00", "checked_at": 9e18,
-                    "rows": 1, "meta": {}, "generation": "0", "id": "x", "bytes": 10}),
+        json.dumps({"version": 2, "watermark": "yesterday"}),
+        "future",
+        "another business",
+        "other filters",
     ],
-    ids=["not json", "a list", "no time", "from the future"],
+    ids=["not json", "a list", "no time", "from the future", "another business", "filters"],
 )  # fmt: skip
 def test_a_tampered_state_is_not_believed(fresh_sandbox, cache_dir, state):
     client = fresh_sandbox.client()
     truth = plain(load(client, team=True))
-    with sqlite3.connect(client.cache_path) as db:
-        db.execute("UPDATE fbtime_snapshots SET state = ?", (state,))
+    state_file = next(cache_dir.glob("*.arrow.sync.json"))
+    kept = json.loads(state_file.read_text())
+    if state == "future":
+        state = json.dumps({**kept, "checked_at": "2999-01-01T00:00:00+00:00"})
+    elif state == "another business":
+        state = json.dumps({**kept, "business_id": kept["business_id"] + 1})
+    elif state == "other filters":
+        state = json.dumps({**kept, "filters": {"team": "false"}})
+    state_file.write_text(state)
     again = load(client, team=True)
     assert_frame_equal(plain(again), truth)
     assert again.attrs["fbtime"]["source"] == "network"
@@ -263,13 +269,14 @@ def test_the_snapshot_is_kept_per_identity_privately_and_without_the_token(sandb
     frame = load(theirs, team=True)
     assert frame.attrs["fbtime"]["source"] == "network"  # the owner's snapshot is not theirs
     assert set(frame["identity_id"]) == {teammate}
-    snapshots = sorted(cache_dir.glob("*.snapshot"))
+    snapshots = sorted(cache_dir.glob("*.arrow"))
     assert len(snapshots) == 2
     assert {p.name.rsplit("-", 1)[0] for p in snapshots} == {
         owner.cache_path.stem,
         theirs.cache_path.stem,
     }
-    for path in [*snapshots, owner.cache_path, theirs.cache_path]:
+    states = [p.with_name(p.name + ".sync.json") for p in snapshots]
+    for path in [*snapshots, *states, owner.cache_path, theirs.cache_path]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert sandbox.token.encode() not in path.read_bytes()
         assert sandbox.token_for(teammate).encode() not in path.read_bytes()
@@ -284,7 +291,7 @@ def test_a_query_with_fields_fbtime_does_not_know_is_loaded_but_not_kept(fresh_s
     fresh_sandbox.inject(200, endpoint=LIST, body=body)
     frame = load(client)
     assert frame.loc[rows[0]["id"], "brand_new_field"] == "kept"
-    assert not list(cache_dir.glob("*.snapshot"))
+    assert not list(cache_dir.glob("*.arrow"))
     assert load(client).attrs["fbtime"]["source"] == "network"
 
 

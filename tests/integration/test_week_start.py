@@ -73,7 +73,7 @@ def test_a_monday_business_and_a_frame_without_a_client_have_monday_weeks():
 def test_a_first_day_freshbooks_cannot_set_is_monday_with_a_warning(sunday):
     client = sunday.client(cache=False)
     df = load(client)
-    me = client.get("/auth/api/v1/users/me")
+    me = client.request("GET", "/auth/api/v1/users/me")
     me["response"]["business_memberships"][0]["business"]["first_day_of_week"] = 3
     sunday.inject(200, endpoint="users/me", body=me)
     with pytest.warns(WeekStartWarning, match="first_day_of_week is '3'"):

@@ -16,11 +16,10 @@ import pytest
 from time_exports import harvest, toggl
 
 import fbtime
+from fbtime.frame import TEAM_COLUMNS, projects_frame
 from fbtime.imports import read_time_export
 from fbtime.imports.mapping import Reference, match_names
 from fbtime.imports.template import read_mapping, save_mapping
-from fbtime.load import TEAM_COLUMNS
-from fbtime.rates import projects_frame
 
 OLIVIA, LIAM, ZOE = 6677846, 6677905, 6677943
 CAFE, ACME, NORTHWIND = 78745, 78995, 78930

@@ -134,3 +134,20 @@ def test_headers_that_are_missing_or_make_no_sense_publish_nothing(headers):
 
 def test_remaining_above_the_limit_is_read_as_the_limit():
     assert published_window(window(10, 50, 1_800_000_001), 0.0, 1_800_000_000.0)[1] == 10
+
+
+def test_one_far_off_reset_does_not_block_the_client_for_good():
+    # one answer said "Remaining: 0, reset in an hour" (a glitch, or another window's):
+    # the calls then in flight are refused at once, but a later call asks the server again
+    clock = FakeWall()
+    limiter = RateLimiter(clock=clock, wall=clock, sleep=clock.sleep, max_wait=60)
+    limiter.release(limiter.acquire(), window(600, 0, clock.now + 3600))
+    for _ in range(3):  # the workers of the same load
+        with pytest.raises(RateLimitError, match="reopens in 3600 s"):
+            limiter.acquire()
+    clock.now += 5  # the user tries again a few seconds later
+    probe = limiter.acquire()
+    assert probe.probe and limiter.granted == 2  # one request goes out alone
+    limiter.release(probe, window(600, 599, clock.now + 40))  # the server's real window
+    limiter.release(limiter.acquire(), window(600, 598, clock.now + 40))
+    assert limiter.granted == 3 and limiter.window.remaining == 598
