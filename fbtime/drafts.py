@@ -38,7 +38,6 @@ import pyarrow as pa
 from fbtime import analysis, display
 from fbtime.errors import PlanError
 from fbtime.money import CENT, MONEY, cents_of, money_array
-from fbtime.rates import has_amounts
 
 GroupBy = Literal["project", "service", "teammate", "entry", "client"]
 #: The line groupings, the default first.
@@ -152,7 +151,7 @@ def draft_invoices(
         raise PlanError(f"group_by must be one of {', '.join(GROUPINGS)}, not {group_by!r}")
     if isinstance(qty_places, bool) or qty_places not in range(MAX_QTY_PLACES + 1):
         raise PlanError(f"qty_places must be 0 to {MAX_QTY_PLACES}, not {qty_places!r}")
-    if not has_amounts(rated) or "client_currency" not in rated:
+    if not analysis.has_amounts(rated) or "client_currency" not in rated:
         raise PlanError("the frame has no amounts: use df.fbtime.invoice(rates) or with_rates")
     currency = _currency(rated)
     rated = rated.copy(deep=False)

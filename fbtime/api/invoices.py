@@ -190,7 +190,7 @@ class Invoices:
         invoice_id = to_id(invoice_id, "invoice id")
         path = f"{self.path}/{invoice_id}"
         params = {"include[]": "lines"} if lines else None
-        answer = self._client.get(path, params, refresh=True)
+        answer = self._client.request("GET", path, params=params)
         found = parse_invoice(answer, f"GET {path}", lines=lines)
         if found.id != invoice_id:
             raise UnexpectedAnswerError(f"GET {path}: the answer is invoice {found.id}")

@@ -292,14 +292,13 @@ class InvoiceRunner:
     def _stale(self, draft: InvoiceDraft) -> str | None:
         changes = draft.marks.changes
         starts = [pd.Timestamp(c.before["started_at"]) for c in changes]
-        rows = self.client.time_entries.listing(
+        rows = self.client.time_entries.list(
             team=True,
             client_id=draft.client_id,
             include_deleted=True,
-            use_cache=False,
             started_from=min(starts),
             started_to=max(starts) + pd.Timedelta(seconds=1),
-        ).rows
+        )
         now = {r["id"]: r for r in rows}
         problems = []
         for change in changes:

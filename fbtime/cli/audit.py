@@ -49,8 +49,9 @@ from fbtime.cli.options import add_connection_options, add_filters, connect_from
 from fbtime.errors import AuthError, FBTimeError, NotFoundError, QueryError
 from fbtime.export import to_csv, to_text
 from fbtime.files import write_private_with
-from fbtime.load import load_clients, load_rates, load_team, load_time_entries
+from fbtime.load import load_time_entries
 from fbtime.rates import check_inputs, with_rates
+from fbtime.reference import load_clients, load_rates, load_team
 from fbtime.rounding import HOW, check_how, describe, rounding_of, step_seconds
 from fbtime.rounding import round_time as round_frame
 from fbtime.text import for_html, for_terminal

@@ -20,14 +20,8 @@ from fbtime.api.query import encode_filters
 from fbtime.cli.bulk import apply_invoices
 from fbtime.cli.options import add_connection_options, add_filters, connect_from, filters
 from fbtime.drafts import GROUPINGS
-from fbtime.load import (
-    load_clients,
-    load_projects,
-    load_rates,
-    load_services,
-    load_team,
-    load_time_entries,
-)
+from fbtime.load import load_time_entries
+from fbtime.reference import load_clients, load_projects, load_rates, load_services, load_team
 from fbtime.text import for_terminal
 
 
