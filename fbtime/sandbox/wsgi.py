@@ -26,7 +26,7 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
-from urllib3 import HTTPResponse
+from urllib3 import HTTPHeaderDict, HTTPResponse
 
 from fbtime.sandbox.faults import ENVIRON_KEY as FAULT_KEY
 
@@ -112,7 +112,7 @@ class InProcessAdapter(BaseAdapter):
     def close(self) -> None:
         """Nothing to release (a session closing calls it; the app is the sandbox's)."""
 
-    def send(  # type: ignore[override]
+    def send(
         self,
         request: requests.PreparedRequest,
         stream: bool = False,
@@ -139,7 +139,7 @@ class InProcessAdapter(BaseAdapter):
             )
         body = b"" if request.method == "HEAD" else reply.body
         raw = HTTPResponse(
-            body=io.BytesIO(body), headers=reply.headers, status=reply.status,
+            body=io.BytesIO(body), headers=HTTPHeaderDict(reply.headers), status=reply.status,
             reason=reply.reason, preload_content=False, decode_content=False,
             request_method=request.method, request_url=request.url, version=11,
         )  # fmt: skip
@@ -148,7 +148,6 @@ class InProcessAdapter(BaseAdapter):
         response.headers = CaseInsensitiveDict(raw.headers)
         response.encoding = get_encoding_from_headers(response.headers)
         response.raw, response.url, response.request = raw, request.url or "", request
-        response.connection = self
         return response
 
 
