@@ -153,9 +153,9 @@ class Sandbox(OAuthKnobs):
     ``in_process=True`` opens no socket: the API is answered in the caller's thread
     (:class:`~fbtime.sandbox.wsgi.InProcessAdapter`, mounted on every session fbtime builds
     while it runs) at ``https://sandbox-<random>.invalid``, which only fbtime's clients
-    reach. The same answers, counters and faults, in about half the time per request:
-    what unit tests use. Anything else (a browser, another process, a plain ``requests``
-    call, the official SDK) needs the server.
+    reach. The same answers, counters and faults, in a third to a half of the CPU time
+    per request: what unit tests use. Anything else (a browser, another process, a plain
+    ``requests`` call, the official SDK) needs the server.
 
     Example:
         >>> with fbtime.Sandbox(entries=300, seed=2) as sb:
