@@ -68,10 +68,16 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length > 0 else b""
         reply = call(
-            self.server.app, self.command, self.path, self.headers.items(), body,
-            scheme="http", host="127.0.0.1", port=self.server.server_port,
+            self.server.app,
+            self.command,
+            self.path,
+            self.headers.items(),
+            body,
+            scheme="http",
+            host="127.0.0.1",
+            port=self.server.server_port,
             protocol=self.request_version,
-        )  # fmt: skip
+        )
         if reply.dropped:  # close the connection with no answer at all
             self.close_connection = True
             return

@@ -99,9 +99,8 @@ class InProcessAdapter(BaseAdapter):
     every request to that origin is answered by :func:`call`, in the caller's thread. A
     fault that drops the connection raises requests' ``ConnectionError``, as a closed
     socket does; while :attr:`serving` is False (the sandbox stopped), every request is
-    refused, as by a stopped server.
-    The timeout is not applied: the app answers (or sleeps its latency) in the caller's
-    thread, and deadlines are tested over real HTTP.
+    refused, as by a stopped server. The timeout is not applied: the app answers (or
+    sleeps its latency) in the caller's thread, and deadlines are tested over real HTTP.
     """
 
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
@@ -128,10 +127,15 @@ class InProcessAdapter(BaseAdapter):
                 request=request,
             )
         reply = call(
-            self.app, request.method or "GET", url.path + (f"?{url.query}" if url.query else ""),
-            request.headers.items(), _body_bytes(request.body), scheme=url.scheme,
-            host=url.hostname or "", port=url.port or (443 if url.scheme == "https" else 80),
-        )  # fmt: skip
+            self.app,
+            request.method or "GET",
+            url.path + (f"?{url.query}" if url.query else ""),
+            request.headers.items(),
+            _body_bytes(request.body),
+            scheme=url.scheme,
+            host=url.hostname or "",
+            port=url.port or (443 if url.scheme == "https" else 80),
+        )
         if reply.dropped:
             raise requests.exceptions.ConnectionError(
                 "Connection aborted: the sandbox closed the connection without answering",
@@ -139,10 +143,16 @@ class InProcessAdapter(BaseAdapter):
             )
         body = b"" if request.method == "HEAD" else reply.body
         raw = HTTPResponse(
-            body=io.BytesIO(body), headers=HTTPHeaderDict(reply.headers), status=reply.status,
-            reason=reply.reason, preload_content=False, decode_content=False,
-            request_method=request.method, request_url=request.url, version=11,
-        )  # fmt: skip
+            body=io.BytesIO(body),
+            headers=HTTPHeaderDict(reply.headers),
+            status=reply.status,
+            reason=reply.reason,
+            preload_content=False,
+            decode_content=False,
+            request_method=request.method,
+            request_url=request.url,
+            version=11,
+        )
         response = requests.Response()
         response.status_code, response.reason = reply.status, reply.reason
         response.headers = CaseInsensitiveDict(raw.headers)
