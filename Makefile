@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PIP     = $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo test test-dates lint docs format bench chaos-report clean venv dev
+.PHONY: demo check test test-dates lint docs format bench chaos-report clean venv dev
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "fbtime needs Python 3.11+ (set PYTHON=python3.11)"'
@@ -25,6 +25,14 @@ dev: $(VENV)/.installed-dev
 ## make demo: install, start a sandbox, load a year of team time, print and chart it
 demo: $(VENV)/.installed
 	$(VENV)/bin/fbtime demo --out demo-output
+
+## make check: the tier to run while editing: lint, the unit tests (the sandbox in process,
+## no socket) and the docstring examples, leaving out tests marked slow or browser
+## (pyproject.toml). Under a minute on 2 cores; `make test` runs everything.
+CHECK_TESTS   ?= tests/unit tests/test_layers.py fbtime
+CHECK_WORKERS ?= 2
+check: $(VENV)/.installed-dev lint
+	$(PY) -m pytest -n $(CHECK_WORKERS) --dist worksteal -q -m "not slow and not browser" $(CHECK_TESTS)
 
 ## make test: install with dev extras, lint, build the docs strictly, run the whole suite
 ## (tests/ and the docstring examples in fbtime/)

@@ -30,7 +30,7 @@ import zlib
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
+from requests.adapters import BaseAdapter, HTTPAdapter
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection
 from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
@@ -263,14 +263,46 @@ class BoundedAdapter(HTTPAdapter):
         return b"".join(chunks)
 
 
+#: Origins answered in this process instead of over a network, each by its requests
+#: adapter: ``fbtime.Sandbox(in_process=True)`` registers its own (the unit tests' seam).
+_IN_PROCESS: dict[str, BaseAdapter] = {}
+_IN_PROCESS_LOCK = threading.Lock()
+
+
+def mount_in_process(url: str, adapter: BaseAdapter | None) -> None:
+    """Have every session built from now on send requests for ``url``'s origin to ``adapter``
+    (None: no longer). Only a host under ``.invalid`` is accepted: that name never resolves
+    (RFC 6761), so an adapter can never stand in for a real API or catch a token meant for one.
+
+    Raises:
+        ValueError: ``url`` is not an http(s) origin under ``.invalid``.
+    """
+    scheme, host, port = origin(url)
+    if scheme not in ("http", "https") or not host.endswith(".invalid"):
+        raise ValueError(
+            f"only an http(s) origin under .invalid is answered in process, not {url!r}"
+        )
+    default = port == {"http": 80, "https": 443}[scheme]
+    prefix = f"{scheme}://{host}/" if default else f"{scheme}://{host}:{port}/"
+    with _IN_PROCESS_LOCK:
+        if adapter is None:
+            _IN_PROCESS.pop(prefix, None)
+        else:
+            _IN_PROCESS[prefix] = adapter
+
+
 def bounded(
     session: requests.Session, max_bytes: int = DEFAULT_MAX_ANSWER_BYTES, **adapter: Any
 ) -> requests.Session:
     """``session`` reading every answer through a :class:`BoundedAdapter` (cap, deadline),
-    asking only for the encodings it decodes itself."""
+    asking only for the encodings it decodes itself; origins registered with
+    :func:`mount_in_process` go to their own adapter."""
     bounded_adapter = BoundedAdapter(max_bytes=max_bytes, **adapter)
     session.mount("http://", bounded_adapter)
     session.mount("https://", bounded_adapter)
+    with _IN_PROCESS_LOCK:
+        for prefix, in_process in _IN_PROCESS.items():
+            session.mount(prefix, in_process)  # the longest prefix wins in requests
     session.headers["Accept-Encoding"] = "gzip, deflate"
     return session
 

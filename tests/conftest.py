@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -249,24 +250,34 @@ def synthetic_frame() -> pd.DataFrame:
     return synthetic(5000)
 
 
-# -- integration: a real sandbox server on 127.0.0.1 ---------------------------------
+# -- the sandbox: in process for unit tests, a real server on 127.0.0.1 for the rest ------
+UNIT = Path(__file__).parent / "unit"
+
+
+def in_process(request: pytest.FixtureRequest) -> bool:
+    """Unit tests reach the sandbox in process (its WSGI app through
+    :class:`fbtime.sandbox.wsgi.InProcessAdapter`: no socket, no server thread); every
+    other test over real HTTP, as a user does."""
+    return UNIT in Path(request.path).parents
 
 
 @pytest.fixture(scope="module")
-def sandbox():
+def sandbox(request):
     """One sandbox per test module (2,000 entries, fixed data); tests must not write to it.
 
     No rate limit: a module's loads of 2,000 entries (one at 1 per page) send more than
     the live 600 a minute; the limit is tested with sandboxes of those tests' own.
     """
-    with fbtime.Sandbox(entries=2000, seed=7, rate_limit=None) as sb:
+    with fbtime.Sandbox(
+        entries=2000, seed=7, rate_limit=None, in_process=in_process(request)
+    ) as sb:
         yield sb
 
 
 @pytest.fixture
-def fresh_sandbox():
+def fresh_sandbox(request):
     """A sandbox of the test's own, for tests that write."""
-    with fbtime.Sandbox(entries=300, seed=3) as sb:
+    with fbtime.Sandbox(entries=300, seed=3, in_process=in_process(request)) as sb:
         yield sb
 
 

@@ -7,8 +7,9 @@ request counters and knobs (latency, rate limit, PUT mode, injected faults).
 Modules: ``data`` (the generator), ``reference`` (projects' billing, the team, rates and
 currency around the entries), ``store`` (SQLite with cached list results), ``validate``
 and ``entries`` (request parsing and write semantics), ``app`` (the WSGI API),
-``resources`` (its reference endpoints), ``server`` (:class:`Sandbox` and the
-``fbtime sandbox`` command).
+``resources`` (its reference endpoints), ``wsgi`` (the one call into the app, over
+HTTP or in process with no socket), ``server`` (:class:`Sandbox` and the ``fbtime
+sandbox`` command).
 """
 
 from fbtime.sandbox.app import Injection, SandboxApp

@@ -202,6 +202,7 @@ def assert_stopped_cleanly(sb, at, code, err, journal):
     assert state.stops[-1]["cause"] == "interrupted" and state.finished
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_apply_and_resume_cleanly_and_resume_finishes(sb, tmp_path):
     plan = load(sb).fbtime.unbilled().fbtime.mark_billed()
     plan = plan.select(plan.ids[:30])
@@ -235,6 +236,7 @@ def test_ctrl_c_stops_apply_and_resume_cleanly_and_resume_finishes(sb, tmp_path)
     assert set(sb.entry_writes().values()) == {2}  # billed once, unbilled once
 
 
+@pytest.mark.slow
 def test_ctrl_c_pressed_again_closes_the_journal_only_after_the_requests_in_flight(sb, tmp_path):
     """Ctrl-C mashed while an apply waits for its requests in flight: the journal's end line
     is never written before their outcomes, and the message does not claim they finished."""
@@ -262,6 +264,7 @@ def test_ctrl_c_pressed_again_closes_the_journal_only_after_the_requests_in_flig
     resumed_exactly_once(sb, journal, plan)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_mark_billed_apply_cleanly(sb, tmp_path):
     journals = tmp_path / "journals"
     sb.latency = 0.3

@@ -96,6 +96,7 @@ def stopped_journal(sb, tmp_path, n=12):
     return plan, info.value.journal_path
 
 
+@pytest.mark.slow
 def test_two_resumes_of_one_journal_at_once_the_second_is_refused(sb, tmp_path):
     plan, journal = stopped_journal(sb, tmp_path)
     gate, results = threading.Event(), []  # the first resume waits after its first entry
@@ -167,6 +168,7 @@ def test_an_undo_built_again_and_applied_again_creates_nothing(sb, tmp_path):
     assert len(fbtime.undo(again.journal_path)) == 0
 
 
+@pytest.mark.slow
 def test_the_cli_run_again_and_a_second_process_create_nothing(sb, tmp_path):
     doomed, journal = deleted_journal(sb, tmp_path)
     saved = fbtime.undo(journal).save(tmp_path / "undo.json")

@@ -169,6 +169,7 @@ print(next(int(l.split()[1]) // 1024 for l in open("/proc/self/status") if l.sta
 
 
 @pytest.mark.parametrize("size", [200 * 1024 * 1024])
+@pytest.mark.slow
 def test_a_gzip_bomb_is_refused_without_inflating_it(monkeypatch, tmp_path, size):
     env(monkeypatch, tmp_path)
     bomb = gzip_bomb(size)

@@ -77,6 +77,7 @@ def token_env(url: str) -> dict[str, str]:
             "FRESHBOOKS_API_URL": url}  # fmt: skip
 
 
+@pytest.mark.slow
 def test_whoami_refuses_a_gzip_bomb_without_inflating_it(tmp_path):
     with Hostile(serve(ME_PATH)) as server:
         said, peak = run_child("fbtime.whoami()", server.url, tmp_path, **token_env(server.url))
@@ -85,6 +86,7 @@ def test_whoami_refuses_a_gzip_bomb_without_inflating_it(tmp_path):
 
 
 @pytest.mark.parametrize("command", [["whoami"], ["use", "1"]])
+@pytest.mark.slow
 def test_the_cli_refuses_a_gzip_bomb_from_users_me(tmp_path, command):
     # `use` saves into a profile: a saved login whose API is the hostile server
     from adversarial.test_token_travels import save_login
@@ -98,6 +100,7 @@ def test_the_cli_refuses_a_gzip_bomb_from_users_me(tmp_path, command):
 
 
 @pytest.mark.parametrize("bomb_at", ["/auth/oauth/token", ME_PATH])
+@pytest.mark.slow
 def test_login_refuses_a_gzip_bomb_from_the_token_endpoint_or_users_me(tmp_path, bomb_at):
     call = (
         "(lambda f: f.finish(f'https://localhost/fbtime?code=abc&state={f._state}'))("

@@ -8,7 +8,11 @@ import csv
 import io
 import re
 
+import pytest
+
 from browser.servers import ARTIFACTS
+
+pytestmark = pytest.mark.browser  # `make check` leaves these out
 
 TABLE = "table.fbtime-explorer-table"
 

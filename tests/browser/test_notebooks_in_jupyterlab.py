@@ -19,9 +19,12 @@ from typing import Any
 
 import openpyxl
 import pandas as pd
+import pytest
 
 from browser.servers import ARTIFACTS, Server
 from fbtime import analysis
+
+pytestmark = pytest.mark.browser  # `make check` leaves these out
 
 NOTEBOOK = "window.jupyterapp.shell.currentWidget"
 # JupyterLab sets window.jupyterapp only once it has booted: until then, not ready

@@ -32,6 +32,7 @@ def rows_of(sb) -> dict:
 
 
 CHUNK = pytest.mark.parametrize("chunk", range(CHUNKS))
+pytestmark = pytest.mark.slow  # 20 seeded runs a test, killed processes among them
 
 
 @CHUNK

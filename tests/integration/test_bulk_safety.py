@@ -120,6 +120,7 @@ def _env(sb, tmp_path):
     }
 
 
+@pytest.mark.slow
 def test_cli_plans_applies_resumes_and_undoes(fresh_sandbox, tmp_path, monkeypatch, capsys):
     for key, value in _env(fresh_sandbox, tmp_path).items():
         monkeypatch.setenv(key, value)
@@ -171,6 +172,7 @@ def _kill_apply_and_resume(seed, tmp_path):
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.slow
 def test_an_apply_killed_at_a_random_point_resumes_exactly_once(seed, tmp_path):
     plan, result, writes, billed, journal = _kill_apply_and_resume(seed, tmp_path)
     assert result.ok

@@ -1,11 +1,13 @@
 """`make demo` runs `fbtime demo`: a report on stdout, a CSV and four charts on disk."""
 
 import pandas as pd
+import pytest
 
 import fbtime
 from fbtime.cli import main
 
 
+@pytest.mark.slow
 def test_demo_writes_the_csv_and_charts(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--entries", "1500"]) == 0
     out = capsys.readouterr().out

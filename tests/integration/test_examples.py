@@ -90,6 +90,7 @@ def test_help_lists_the_options(script, capsys):
         assert option in text, f"{script} --help lacks {option}"
 
 
+@pytest.mark.slow
 def test_monthly_unbilled_report(tmp_path, same_data):
     out = run("monthly_unbilled_report", *DATA, "--month", "2026-09", "--out", "r", cwd=tmp_path)
     folder = tmp_path / "r" / "unbilled-2026-09"
@@ -113,6 +114,7 @@ def test_monthly_unbilled_report(tmp_path, same_data):
     assert f"{expected['unbilled_hours'].sum():,.2f} h unbilled" in out
 
 
+@pytest.mark.slow
 def test_export_timesheet(tmp_path, same_data):
     args = ("--from", "2026-09-07", "--to", "2026-10-04", "--out", "t")
     run("export_timesheet", *DATA, *args, cwd=tmp_path)
@@ -129,6 +131,7 @@ def test_export_timesheet(tmp_path, same_data):
     assert excel["by week"].iloc[:, 2:].to_numpy().sum() == pytest.approx(csv["hours"].sum())
 
 
+@pytest.mark.slow
 def test_mark_last_month_billed_dry_run_then_apply(tmp_path, writable):
     sb = writable
     frame = fbtime.load_time_entries(sb.client(cache=False), team=True)
@@ -150,6 +153,7 @@ def test_mark_last_month_billed_dry_run_then_apply(tmp_path, writable):
     assert len(list((tmp_path / "m" / "journals").glob("*.jsonl"))) == 1
 
 
+@pytest.mark.slow
 def test_fix_missing_notes_dry_run_then_apply(tmp_path, writable):
     sb = writable
     frame = fbtime.load_time_entries(sb.client(cache=False), team=True)

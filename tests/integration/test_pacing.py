@@ -48,6 +48,7 @@ def arrivals(sandbox) -> list[float]:
 
 
 @pytest.mark.parametrize("workers", [None, 8], ids=["default workers", "eight workers"])
+@pytest.mark.slow
 def test_a_load_under_a_published_limit_is_never_told_429(sb, caplog, workers):
     sandbox, expected = sb
     caplog.set_level(logging.DEBUG, logger="fbtime")
@@ -72,6 +73,7 @@ def test_a_load_under_a_published_limit_is_never_told_429(sb, caplog, workers):
     assert client.limiter.held > 0 and client.limiter.window.limit == LIMIT
 
 
+@pytest.mark.slow
 def test_a_published_window_shared_with_another_client_is_probed_first(sb):
     sandbox, expected = sb
     sandbox.set_rate_limit(LIMIT, per=1.0)

@@ -487,3 +487,37 @@ def test_updated_since_sees_puts_and_deletes(fresh):
     )
     # Without include_deleted the deleted one is gone, but the edit is still there.
     assert fetch_all(fresh, {"team": "true", "updated_since": stamp})[0] == [ids[0]]
+
+
+def test_the_in_process_sandbox_answers_as_the_server_does():
+    """The unit tests' seam (``in_process=True``) gives the bytes, statuses and headers the
+    server sends, for reads, writes, errors and an injected failure alike."""
+    from fbtime.transport import bounded
+
+    def exchange(sandbox: Sandbox) -> list[tuple]:
+        s = bounded(requests.Session())  # the sessions fbtime builds reach it in process
+        s.headers["Authorization"] = f"Bearer {sandbox.token}"
+        base = f"{sandbox.url}/timetracking/business/{sandbox.business_id}/time_entries"
+        sandbox.inject(502, times=1, endpoint="time_entry", raw=b"<html>502</html>")
+        answers = [
+            s.get(base, params={"team": "true", "per_page": 7, "page": 2}),
+            s.get(f"{base}/{sandbox.entries()['id'].iloc[3]}"),  # the injected 502
+            s.get(f"{base}/{sandbox.entries()['id'].iloc[3]}"),
+            s.get(f"{base}/999999999"),
+            s.get(base, params={"started_from": "yesterday"}),
+            s.put(f"{base}/{sandbox.entries()['id'].iloc[3]}",
+                  json={"time_entry": {"note": "same either way"}}),
+            s.delete(f"{base}/{sandbox.entries()['id'].iloc[4]}"),
+            s.post(base, data=b"{not json", headers={"Content-Type": "application/json"}),
+            s.get(f"{sandbox.url}/auth/api/v1/users/me", headers={"Authorization": None}),
+        ]  # fmt: skip
+        kept = ("Content-Type", "X-API-Version", "X-Version", "X-RateLimit-Limit")
+        return [
+            (a.status_code, a.content, {k: a.headers.get(k) for k in kept}) for a in answers
+        ] + [(dict(sandbox.stats()), sandbox.entries().drop(columns="updated_at").to_dict())]
+
+    with Sandbox(entries=200, seed=9, end=END) as over_http:
+        served = exchange(over_http)
+    with Sandbox(entries=200, seed=9, end=END, in_process=True) as in_process:
+        assert exchange(in_process) == served
+    assert [s[0] for s in served[:-1]] == [200, 502, 200, 404, 422, 200, 204, 400, 401]

@@ -184,6 +184,7 @@ CHILD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_two_processes_refreshing_at_once_burn_no_refresh_token(sb, store):
     sign_in(sb)
     before = store.load("default")

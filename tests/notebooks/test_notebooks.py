@@ -125,6 +125,7 @@ def outcomes(journal) -> dict[str, int]:
     return {str(k): int(v) for k, v in statuses.items()}
 
 
+@pytest.mark.slow  # a kernel executes the notebook
 def test_notebook_01_explores_and_charts(run):
     book = run("01-explore")
     assert len(images(book)) >= 1
@@ -136,6 +137,7 @@ def test_notebook_01_explores_and_charts(run):
     assert text.startswith("df.fbtime: ") and "time entries of business" in text
 
 
+@pytest.mark.slow  # a kernel executes the notebook
 def test_notebook_02_writes_its_exports(run):
     book = run("02-billing-audit")
     assert images(book)
@@ -148,6 +150,7 @@ def test_notebook_02_writes_its_exports(run):
     ]
 
 
+@pytest.mark.slow  # a kernel executes the notebook
 def test_notebook_03_code_first(run):
     run("03-bulk-cleanup")
     applied, undo = journals(run.folder)  # the apply and its undo, nothing else
@@ -158,6 +161,7 @@ def test_notebook_03_code_first(run):
     assert applied["http_status"].dtype == "Int64" and applied["entry_id"].dtype == "Int64"
 
 
+@pytest.mark.slow  # a kernel executes the notebook
 def test_notebook_03_widget_first(run):
     run("03-bulk-cleanup", after={"03-07": WIDGET_APPLIES})
     applied, undo = journals(run.folder)  # the code cell sent nothing after the widget
@@ -166,6 +170,7 @@ def test_notebook_03_widget_first(run):
     assert outcomes(undo) == {"applied": count}  # the undo cell undid the widget's apply
 
 
+@pytest.mark.slow  # a kernel executes the notebook
 def test_notebook_03_code_then_widget(run):
     run("03-bulk-cleanup", after={"03-09": WIDGET_APPLIES_AFTER_CODE})
     code, widget, *undos = journals(run.folder)

@@ -5,6 +5,7 @@ expiry, and compacted page chunks that build the same frame.
 
 import sqlite3
 import stat
+from urllib.parse import urlsplit
 
 import pandas as pd
 import requests
@@ -88,7 +89,8 @@ def test_expired_answers_are_fetched_again(sandbox, cache_dir):
 
 def test_a_netrc_entry_never_replaces_the_bearer_token(sandbox, cache_dir, tmp_path, monkeypatch):
     netrc = tmp_path / "netrc"
-    netrc.write_text("machine 127.0.0.1 login someone password not-the-token\n")
+    host = urlsplit(sandbox.url).hostname
+    netrc.write_text(f"machine {host} login someone password not-the-token\n")
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
     assert len(_load(sandbox.client(cache=False), per_page=100)) > 0

@@ -105,7 +105,10 @@ def test_a_sandbox_without_end_ends_the_day_before_the_clocks_today():
 
 
 def test_a_sandboxs_entry_made_for_a_test_starts_at_the_clocks_now():
-    with clock.fixed("2026-12-01T09:30:00Z"), fbtime.Sandbox(entries=10, seed=1) as sb:
+    with (
+        clock.fixed("2026-12-01T09:30:00Z"),
+        fbtime.Sandbox(entries=10, seed=1, in_process=True) as sb,
+    ):
         entry = sb.create_entry()
     assert entry["started_at"] == "2026-12-01T09:30:00Z"
 
