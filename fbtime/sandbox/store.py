@@ -140,6 +140,7 @@ class Store:
         self._cache_size = cache_size
         self.version = 0
         self._last_us = 0
+        self._last_created = ""
         self._next_id = 1
         self._next_timer = 1
 
@@ -161,8 +162,9 @@ class Store:
             self._conn.execute("DELETE FROM entries")
             self._conn.executemany(f"INSERT INTO entries VALUES ({marks})", rows)
             top = self._conn.execute(
-                "SELECT MAX(id), MAX(timer_id), MAX(updated_us) FROM entries"
+                "SELECT MAX(id), MAX(timer_id), MAX(updated_us), MAX(created_at) FROM entries"
             ).fetchone()
+            self._last_created = top[3] or ""
             self._next_id = (top[0] or 0) + 1
             self._next_timer = (top[1] or 0) + 1
             self._last_us = top[2] or 0
@@ -195,7 +197,11 @@ class Store:
         """Store a new entry (every API field given except id/created_at/active)."""
         with self._lock, self._conn:
             stamp, _ = self._now_us()
-            entry = {**fields, "id": self._next_id, "created_at": stamp[:19] + "Z",
+            # never created before the data: a sandbox whose data ends after the wall clock
+            # (a fixed calendar, a faked system clock) still lists a new entry first
+            created = max(stamp[:19] + "Z", self._last_created)
+            self._last_created = created
+            entry = {**fields, "id": self._next_id, "created_at": created,
                      "active": True, "updated_at": stamp}  # fmt: skip
             self._next_id += 1
             marks = ", ".join("?" * len(_COLUMNS))
