@@ -22,7 +22,8 @@ import pandas as pd
 import fbtime
 from fbtime import clock
 from fbtime.cli.options import add_connection_options
-from fbtime.export import to_csv, to_excel, to_text
+from fbtime.display import to_text
+from fbtime.export import to_csv, to_excel
 
 
 def build_parser() -> argparse.ArgumentParser:

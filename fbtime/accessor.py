@@ -168,6 +168,14 @@ class TimeEntriesAccessor:
         """What the frame holds (entries, dates, business, hours) and the main methods."""
         return "\n".join([*_describe(self._frame), *(f"  {k:<10}{v}" for k, v in METHODS)])
 
+    def _report(self, table: pd.DataFrame) -> display.Report:
+        """``table`` shown rounded, its amounts' currency and foreign clients named."""
+        frame = self._frame
+        if not analysis.has_amounts(frame):
+            return display.report(table)
+        currency = analysis.amounts_currency(frame)
+        return display.report(table, currency=currency, foreign=audit_rules.foreign_clients(frame))
+
     # selections --------------------------------------------------------------------------
     def unbilled(self) -> pd.DataFrame:
         """Logged, active, billable, not billed entries: what can go on the next invoice.
@@ -293,28 +301,28 @@ class TimeEntriesAccessor:
         )  # fmt: skip
 
     # summaries ---------------------------------------------------------------------------
-    def by_client(self) -> pd.DataFrame:
+    def by_client(self) -> display.Report:
         """Hours per client (index ``client_id``; NA row = no client); see SUMMARY_COLUMNS.
 
         Counts logged, active entries only (running timers and deleted rows are left
         out). Returns a new frame; the caller's frame is not modified.
         """
-        return analysis.summarize_by(self._frame, "client")
+        return self._report(analysis.summarize_by(self._frame, "client"))
 
-    def by_project(self) -> pd.DataFrame:
+    def by_project(self) -> display.Report:
         """Hours per project, like :meth:`by_client`. The caller's frame is not modified."""
-        return analysis.summarize_by(self._frame, "project")
+        return self._report(analysis.summarize_by(self._frame, "project"))
 
-    def by_teammate(self) -> pd.DataFrame:
+    def by_teammate(self) -> display.Report:
         """Hours per teammate (``identity_id``), like :meth:`by_client`.
 
         The caller's frame is not modified.
         """
-        return analysis.summarize_by(self._frame, "teammate")
+        return self._report(analysis.summarize_by(self._frame, "teammate"))
 
-    def by_service(self) -> pd.DataFrame:
+    def by_service(self) -> display.Report:
         """Hours per service, like :meth:`by_client`. The caller's frame is not modified."""
-        return analysis.summarize_by(self._frame, "service")
+        return self._report(analysis.summarize_by(self._frame, "service"))
 
     def by_period(
         self,
@@ -322,7 +330,7 @@ class TimeEntriesAccessor:
         by: Group | None = None,
         tz: str | None = None,
         values: str = "hours",
-    ) -> pd.DataFrame:
+    ) -> display.Report:
         """Hours (and money) per local day/week (Monday)/month, optionally per group.
 
         Buckets use ``tz`` (default: the data's most common ``local_timezone``, else UTC)
@@ -337,11 +345,11 @@ class TimeEntriesAccessor:
             2026-11-02  21.581667  22.005833  47.716111
             2026-11-09    17.5725  13.890833  49.396667
         """
-        return analysis.by_period(self._frame, freq, by, tz, values)
+        return self._report(analysis.by_period(self._frame, freq, by, tz, values))
 
     def aging(
         self, now: Any = None, *, by: Group | None = None, values: str = "unbilled_hours"
-    ) -> pd.DataFrame:
+    ) -> display.Report:
         """Unbilled billable time by age (future, 0-30, 31-60, 61-90, 90+ days).
 
         With ``by="client"`` one row per client (no-client included) and a ``total``;
@@ -359,15 +367,15 @@ class TimeEntriesAccessor:
             61–90         0             0.0             0.00
             90+           0             0.0             0.00
         """
-        return analysis.aging(self._frame, now, by=by, values=values)
+        return self._report(analysis.aging(self._frame, now, by=by, values=values))
 
-    def budget(self, rates: Rates) -> pd.DataFrame:
+    def budget(self, rates: Rates) -> display.Report:
         """Projects' logged hours against their time budget, and fixed price against billed.
 
         ``rates`` is ``fbtime.load_rates(client)``; see :func:`fbtime.rates.budget`.
         The caller's frame is not modified.
         """
-        return rate_rules.budget(self._frame, rates)
+        return self._report(rate_rules.budget(self._frame, rates))
 
     def totals(self) -> Totals:
         """Totals cross-checked against the server's totals recorded at load time.
@@ -377,12 +385,14 @@ class TimeEntriesAccessor:
         """
         return analysis.totals(self._frame)
 
-    def utilization(self, target_hours_per_week: float = 40, tz: str | None = None) -> pd.DataFrame:
+    def utilization(
+        self, target_hours_per_week: float = 40, tz: str | None = None
+    ) -> display.Report:
         """Per teammate and week: hours, billable hours and billable_hours / target.
 
         The caller's frame is not modified.
         """
-        return analysis.utilization(self._frame, target_hours_per_week, tz)
+        return self._report(analysis.utilization(self._frame, target_hours_per_week, tz))
 
     # audit and reports -------------------------------------------------------------------
     def audit(
@@ -394,7 +404,7 @@ class TimeEntriesAccessor:
         max_hours: float = audit_rules.DEFAULT_MAX_HOURS,
         tz: str | None = None,
         rates: Rates | None = None,
-    ) -> pd.DataFrame:
+    ) -> display.Report:
         """One row per finding (rule, id, teammate, client, detail, severity), errors first.
 
         See :data:`fbtime.audit.RULES` for the rules; ``severity`` is ordered (info <
@@ -408,10 +418,10 @@ class TimeEntriesAccessor:
             duplicate    4
             Name: count, dtype: int64
         """
-        return audit_rules.audit(
+        return self._report(audit_rules.audit(
             self._frame, rules, now=now, unbilled_days=unbilled_days, max_hours=max_hours,
             tz=tz, rates=rates,
-        )  # fmt: skip
+        ))  # fmt: skip
 
     def summary(self, *, now: Any = None, rates: Rates | None = None) -> Summary:
         """Totals (money too, after ``with_rates``), by client and audit counts.
