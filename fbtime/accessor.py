@@ -475,11 +475,15 @@ class TimeEntriesAccessor:
         return Explorer(self._frame, **kwargs)
 
     # bulk changes (plans are read-only; nothing is sent until plan.apply) ----------------
-    def mark_billed(self, *, business_id: int | None = None) -> UpdatePlan:
+    def mark_billed(
+        self, *, business_id: int | None = None, include_future: bool = False
+    ) -> UpdatePlan:
         """Plan ``billed=True`` for the billable, logged, active, unbilled entries.
 
         Entries already billed, not billable, running or deleted are listed in
-        ``plan.skipped`` with the reason. Sends nothing; the caller's frame is not modified.
+        ``plan.skipped`` with the reason, and so are entries dated after today (in the
+        business's zone: a wrong date, usually) unless ``include_future=True``. Sends
+        nothing; the caller's frame is not modified.
 
         Example:
             >>> plan = df.fbtime.for_client(79201).fbtime.unbilled().fbtime.mark_billed()
@@ -489,7 +493,9 @@ class TimeEntriesAccessor:
             >>> result.counts["applied"]
             7
         """
-        return builders.plan_mark_billed(self._frame, business_id=business_id)
+        return builders.plan_mark_billed(
+            self._frame, business_id=business_id, include_future=include_future
+        )
 
     def mark_unbilled(self, *, business_id: int | None = None) -> UpdatePlan:
         """Plan ``billed=False`` for billed entries.

@@ -39,8 +39,7 @@ def sb(fresh_sandbox):
 @pytest.fixture
 def victim(sb):
     """An unbilled billable entry whose note is a terminal attack."""
-    df = load(sb).fbtime.unbilled()
-    entry = int(df.index[0])
+    entry = load(sb).fbtime.unbilled().fbtime.mark_billed().ids[0]  # not a future date
     sb.update_entry(entry, note=ESCAPES)
     return entry
 
@@ -71,7 +70,8 @@ def test_an_update_plan_shows_the_note_it_writes_escaped(sb, victim, capsys):
 
 
 def test_apply_and_undo_output_has_no_control_bytes(sb, victim, tmp_path, monkeypatch, capsys):
-    for entry in load(sb).fbtime.unbilled().index[1:3]:  # one PUT fails: keep some in the undo
+    # one PUT fails: keep some in the undo
+    for entry in load(sb).fbtime.unbilled().fbtime.mark_billed().ids[1:3]:
         sb.update_entry(int(entry), note=ESCAPES)
     cli_env(monkeypatch, sb, tmp_path)
     path = load(sb).fbtime.unbilled().fbtime.mark_billed().save(tmp_path / "plan.json")

@@ -16,7 +16,7 @@ import pandas as pd
 
 import fbtime
 from adversarial.hostile import CLIENTS, TERMINAL, plant
-from fbtime import demo, display, export
+from fbtime import demo, display
 from fbtime.text import for_terminal
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
