@@ -17,6 +17,7 @@ from fbtime.api.client import Client
 from fbtime.auth.identity import whoami
 from fbtime.auth.oauth import login
 from fbtime.bulk import ApplyResult, UpdatePlan, resume, undo
+from fbtime.bulk.imports import import_time, plan_create
 from fbtime.bulk.journal_frame import read_journal
 from fbtime.errors import (
     AlreadyAppliedError,
@@ -27,6 +28,7 @@ from fbtime.errors import (
     ConfigError,
     ConfirmationError,
     FBTimeError,
+    ImportFileError,
     InconsistentPagesError,
     JournalLockedError,
     LoginError,
@@ -41,6 +43,7 @@ from fbtime.errors import (
     SyncFiltersError,
     TransportError,
     UnexpectedAnswerError,
+    UnmatchedNamesError,
     ValidationError,
 )
 from fbtime.load import (
@@ -68,6 +71,7 @@ __all__ = [
     "ConfigError",
     "ConfirmationError",
     "FBTimeError",
+    "ImportFileError",
     "InconsistentPagesError",
     "JournalLockedError",
     "LoginError",
@@ -85,11 +89,13 @@ __all__ = [
     "SyncReport",
     "TransportError",
     "UnexpectedAnswerError",
+    "UnmatchedNamesError",
     "UpdatePlan",
     "ValidationError",
     "__version__",
     "as_time_entries",
     "connect",
+    "import_time",
     "load_clients",
     "load_projects",
     "load_rates",
@@ -97,6 +103,7 @@ __all__ = [
     "load_team",
     "load_time_entries",
     "login",
+    "plan_create",
     "read_journal",
     "resume",
     "sync",

@@ -11,9 +11,9 @@ Example:
     >>> df.fbtime.unbilled().fbtime.by_client()[["entries", "hours"]].head(3)
                entries       hours
     client_id
-    78930          107  151.199722
+    78930          106  149.199722
     78745           52   90.043611
-    78995           48   62.220833
+    78995           47   61.336111
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ METHODS: tuple[tuple[str, str], ...] = (
                "for_project() for_teammate()"),
     ("add", "with_names() with_rates()"),
     ("summarise", "by_client() by_project() by_teammate() by_service() by_period() aging() "
-                  "utilization() totals() summary()"),
+                  "utilization() timers() totals() summary()"),
     ("check", "audit() budget()"),
     ("chart", "plot() plot.weekly_hours() plot.hours_by_client() plot.weekday_heatmap() "
               "plot.unbilled_aging()"),
@@ -330,22 +330,32 @@ class TimeEntriesAccessor:
         by: Group | None = None,
         tz: str | None = None,
         values: str = "hours",
+        *,
+        week_start: str | None = None,
     ) -> display.Report:
-        """Hours (and money) per local day/week (Monday)/month, optionally per group.
+        """Hours (and money) per local day/week/month, optionally per group.
 
         Buckets use ``tz`` (default: the data's most common ``local_timezone``, else UTC)
-        so an evening's work lands on the local day. With ``by``, ``values`` picks what
-        the cells hold (``"unbilled_amount"``...). The caller's frame is not modified.
+        so an evening's work lands on the local day. Weeks start on the business's day
+        (``business.first_day_of_week``, recorded by the load; Monday when unknown) unless
+        ``week_start="monday"|"sunday"`` says otherwise; ``attrs["week_start"]`` names it.
+        With ``by``, ``values`` picks what the cells hold (``"unbilled_amount"``...). The
+        caller's frame is not modified.
 
         Example:
-            >>> df.fbtime.by_period("W", by="client").iloc[:3, :3]  # hours per week and client
+            >>> weeks = df.fbtime.by_period("W", by="client")  # hours per week and client
+            >>> weeks.attrs["week_start"]  # the business says Monday (users/me)
+            'monday'
+            >>> weeks.iloc[1:4, :3]
             client          78745      78838      78930
             period
-            2026-10-26        1.5        0.0        3.0
             2026-11-02  21.581667  22.005833  47.716111
             2026-11-09    17.5725  13.890833  49.396667
+            2026-11-16  23.443889  12.245833  60.164167
         """
-        return self._report(analysis.by_period(self._frame, freq, by, tz, values))
+        return self._report(
+            analysis.by_period(self._frame, freq, by, tz, values, week_start=week_start)
+        )
 
     def aging(
         self, now: Any = None, *, by: Group | None = None, values: str = "unbilled_hours"
@@ -362,8 +372,8 @@ class TimeEntriesAccessor:
                     entries  unbilled_hours  unbilled_amount
             age
             future        2             2.0           120.00
-            0–30        318      446.062778         30210.36
-            31–60         4        8.336111           575.00
+            0–30        318      446.062778         30195.36
+            31–60         2        5.451389           275.00
             61–90         0             0.0             0.00
             90+           0             0.0             0.00
         """
@@ -386,13 +396,28 @@ class TimeEntriesAccessor:
         return analysis.totals(self._frame)
 
     def utilization(
-        self, target_hours_per_week: float = 40, tz: str | None = None
+        self,
+        target_hours_per_week: float = 40,
+        tz: str | None = None,
+        *,
+        week_start: str | None = None,
     ) -> display.Report:
         """Per teammate and week: hours, billable hours and billable_hours / target.
 
-        The caller's frame is not modified.
+        Weeks start as in :meth:`by_period`. The caller's frame is not modified.
         """
-        return self._report(analysis.utilization(self._frame, target_hours_per_week, tz))
+        return self._report(
+            analysis.utilization(self._frame, target_hours_per_week, tz, week_start=week_start)
+        )
+
+    def timers(self, now: Any = None) -> pd.DataFrame:
+        """Timers not logged yet, one row per timer (running or paused), with their hours.
+
+        FreshBooks keeps a timer as unlogged segments sharing a ``timer_id``; they are in
+        the frame when it was loaded with ``include_unlogged=True``. See
+        :func:`fbtime.analysis.timers`. The caller's frame is not modified.
+        """
+        return analysis.timers(self._frame, now)
 
     # audit and reports -------------------------------------------------------------------
     def audit(
@@ -462,13 +487,14 @@ class TimeEntriesAccessor:
     def explore(self, **kwargs: Any) -> Explorer:
         """An ipywidgets panel to filter, group, chart and export these entries.
 
-        ``kwargs`` go to :class:`fbtime.widgets.Explorer` (``debounce=``, ``export_dir=``).
+        ``kwargs`` go to :class:`fbtime.widgets.Explorer` (``debounce=``, ``export_dir=``,
+        ``week_start=``).
         The caller's frame is not modified.
 
         Example:
             >>> panel = df.fbtime.with_names(clients=fbtime.load_clients(client)).fbtime.explore()
             >>> panel.status.value  # in a notebook, `panel` on the last line shows the panel
-            '<b>495</b> entries, 687.58 h (456.40 h unbilled)'
+            '<b>490</b> entries, 681.69 h (453.51 h unbilled)'
         """
         from fbtime.widgets import Explorer  # lazy: ipywidgets loads only in a notebook
 

@@ -20,6 +20,14 @@ Money: after ``with_rates`` (:mod:`fbtime.rates`) the summaries gain ``billable_
 sums of the per-entry cents of the same counted rows as the hours) and
 ``missing_rate_hours`` (billable hours no rate was found for, so left out of the amounts).
 
+Weeks start when the business says (:mod:`fbtime.weeks`): ``by_period("W")`` and
+``utilization`` take ``week_start="monday"|"sunday"``, default the start the load
+recorded (Monday when the frame does not say), and name it in ``attrs["week_start"]``.
+
+Timers (:func:`timers`): FreshBooks keeps a timer as unlogged segments sharing one
+``timer_id``; a running one has an open segment (no duration), a paused one only closed
+ones. Their time is in no logged total until the timer is logged.
+
 Honest totals: every view counts the same rows and keeps every group. The NA group ("no
 client") is a row of its own in ``by_*``, a column in ``by_period(by=...)`` and a row in
 ``aging(by=...)``; entries dated after the aging clock are the ``future`` bucket. So
@@ -29,6 +37,8 @@ float precision (hours).
 
 from __future__ import annotations
 
+import difflib
+import unicodedata
 import zoneinfo
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -44,6 +54,7 @@ from fbtime.clock import now as current_time
 from fbtime.display import no_group, unknown_teammate
 from fbtime.errors import QueryError
 from fbtime.money import MONEY, total
+from fbtime.weeks import WEEK_STARTS, anchor, frame_week_start
 
 #: group name -> (id column, name column)
 GROUPS: dict[str, tuple[str, str]] = {
@@ -71,7 +82,7 @@ AMOUNT_COLUMNS: tuple[str, ...] = (
 )
 #: Age buckets of unbilled time, in days since the entry started; ``future``: after "now".
 AGE_BUCKETS: tuple[str, ...] = ("future", "0–30", "31–60", "61–90", "90+")
-_PERIODS = {"D": "D", "W": "W-MON", "M": "MS"}
+_PERIODS = {"D": "D", "W": "W", "M": "MS"}
 _NAME_FIELDS = ("name", "organization", "title")
 
 Freq = Literal["D", "W", "M"]
@@ -143,12 +154,13 @@ def local_day(frame: pd.DataFrame, tz: str) -> pd.Series:
     return frame["started_at"].dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
 
 
-def period_start(day: pd.Series, freq: str) -> pd.Series:
-    """Start of the day's period: the day, its Monday, or the 1st of its month."""
+def period_start(day: pd.Series, freq: str, week_start: str = "monday") -> pd.Series:
+    """Start of the day's period: the day, its week's first day, or the 1st of its month."""
     if freq not in _PERIODS:
         raise QueryError(f"freq must be one of {', '.join(_PERIODS)}, got {freq!r}")
     if freq == "W":
-        return day - pd.to_timedelta(day.dt.day_of_week, unit="D")
+        back = (day.dt.day_of_week - WEEK_STARTS[week_start]) % 7
+        return day - pd.to_timedelta(back, unit="D")
     if freq == "M":
         return day - pd.to_timedelta(day.dt.day - 1, unit="D")
     return day
@@ -180,8 +192,54 @@ def _flatten(values: Iterable[Any]) -> list[Any]:
     return out
 
 
+def _folded(name: str) -> str:
+    """A name compared without case or accents (``Zoë`` is ``zoe``), for suggestions only."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
+
+
+def name_ids(frame: pd.DataFrame, group: Group, names: list[str]) -> list[int]:
+    """The one id each name stands for in ``frame``; a name is never a guess.
+
+    Raises:
+        QueryError: a name shared by several ids (it lists them: select by id), or a name
+            no entry has (exact match: it names the closest names the frame has).
+    """
+    id_col, name_col = GROUPS[group]
+    pairs = frame.loc[frame[name_col].notna().to_numpy(), [id_col, name_col]].drop_duplicates()
+    known: dict[str, list[int]] = {}
+    for key, name in pairs.itertuples(index=False):
+        if not pd.isna(key):
+            known.setdefault(str(name), []).append(int(key))
+    out: list[int] = []
+    for name in names:
+        ids = sorted(known.get(name, []))
+        if len(ids) > 1:
+            raise QueryError(
+                f"{group} name {name!r} is shared by {len(ids)} {group}s (ids "
+                f"{', '.join(map(str, ids))}); select by id, e.g. for_{group}({ids[0]})"
+            )
+        if not ids:
+            folded: dict[str, str] = {}
+            for other in known:
+                folded.setdefault(_folded(other), other)
+            close = difflib.get_close_matches(_folded(name), list(folded), n=3, cutoff=0.6)
+            hint = (
+                "; did you mean " + " or ".join(repr(folded[c]) for c in close) + "?"
+                if close else f"; the frame has {len(known)} {group} names"
+            )  # fmt: skip
+            raise QueryError(f"no {group} named {name!r} in these entries (names match "
+                             f"exactly){hint}")  # fmt: skip
+        out.append(ids[0])
+    return out
+
+
 def for_group(frame: pd.DataFrame, group: Group, values: Iterable[Any]) -> pd.DataFrame:
-    """Entries of the given ids, names (when the name column exists) or None (no group)."""
+    """Entries of the given ids, names (when the name column exists) or None (no group).
+
+    A name must name exactly one id among the entries (see :func:`name_ids`): a shared
+    or unknown name raises rather than selecting too much or nothing.
+    """
     id_col, name_col = GROUPS[group]
     ids, names, want_na = [], [], False
     for value in _flatten(values):
@@ -195,16 +253,16 @@ def for_group(frame: pd.DataFrame, group: Group, values: Iterable[Any]) -> pd.Da
             names.append(value)
         else:
             raise QueryError(f"{group} must be an id or a name, got {value!r}")
-    mask = frame[id_col].isin(ids).to_numpy(dtype=bool, na_value=False)
-    if want_na:
-        mask |= frame[id_col].isna().to_numpy()
     if names:
         if name_col not in frame:
             raise QueryError(
                 f"selecting by {group} name needs a {name_col!r} column; "
                 f"add it with df.fbtime.with_names(...) or pass ids"
             )
-        mask |= frame[name_col].isin(names).to_numpy(dtype=bool, na_value=False)
+        ids += name_ids(frame, group, names)
+    mask = frame[id_col].isin(ids).to_numpy(dtype=bool, na_value=False)
+    if want_na:
+        mask |= frame[id_col].isna().to_numpy()
     return select(frame, mask)
 
 
@@ -368,22 +426,27 @@ def by_period(
     by: Group | None = None,
     tz: str | None = None,
     values: str = "hours",
+    *,
+    week_start: str | None = None,
 ) -> pd.DataFrame:
     """Hours (and money) per local period, zero-filled and gap-free.
 
-    The index ``period`` holds each period's local start (naive; weeks start Monday).
+    The index ``period`` holds each period's local start (naive). Weeks start on
+    ``week_start`` (``"monday"`` or ``"sunday"``; default: the business's, as the load
+    recorded it, see :mod:`fbtime.weeks`), named in ``attrs["week_start"]``.
     Without ``by`` the columns are ``hours``, ``billable_hours``, ``unbilled_hours``,
     ``billed_hours`` and, with amounts, :data:`AMOUNT_COLUMNS`. With ``by`` there is one
     column per group holding ``values`` (see :data:`VALUES`); columns are group ids, or
     names when the name column exists (``"<no client>"`` etc. for the NA group).
     """
+    start = frame_week_start(frame, week_start)
     tz = resolve_tz(frame, tz)
     if by is not None and by not in GROUPS:
         raise QueryError(f"by must be None or one of {', '.join(GROUPS)}, got {by!r}")
     id_col, name_col = GROUPS[by] if by is not None else ("", "")
     work = hours_frame(frame, tz, keep=(id_col, name_col) if by is not None else ())
     _check_values(values, work)
-    work["period"] = period_start(work["day"], freq)
+    work["period"] = period_start(work["day"], freq, start)
     money = _money_columns(work)
     if by is None:
         columns = ["hours", "billable_hours", "unbilled_hours", "billed_hours", *money]
@@ -397,10 +460,14 @@ def by_period(
         table = work.groupby(["period", "group"], dropna=False)[values].sum().unstack(fill_value=0)
         table.columns.name = by
     if len(table):
-        full = pd.date_range(table.index.min(), table.index.max(), freq=_PERIODS[freq])
+        step = anchor(start) if freq == "W" else _PERIODS[freq]
+        full = pd.date_range(table.index.min(), table.index.max(), freq=step)
         table = table.reindex(full)
     table.index.name = "period"
-    return _fill_zero(table)
+    out = _fill_zero(table)
+    if freq == "W":
+        out.attrs["week_start"] = start
+    return out
 
 
 def _fill_zero(table: pd.DataFrame) -> pd.DataFrame:
@@ -417,17 +484,23 @@ def _fill_zero(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def utilization(
-    frame: pd.DataFrame, target_hours_per_week: float = 40, tz: str | None = None
+    frame: pd.DataFrame,
+    target_hours_per_week: float = 40,
+    tz: str | None = None,
+    *,
+    week_start: str | None = None,
 ) -> pd.DataFrame:
     """Per teammate and local week: hours, billable hours, billable_hours / target.
 
-    Weeks in which a teammate logged nothing are not listed.
+    Weeks start as in :func:`by_period` (named in ``attrs["week_start"]``). Weeks in
+    which a teammate logged nothing are not listed.
     """
     if not target_hours_per_week or target_hours_per_week <= 0:
         raise QueryError(f"target_hours_per_week must be > 0, got {target_hours_per_week!r}")
+    start = frame_week_start(frame, week_start)
     tz = resolve_tz(frame, tz)
     work = hours_frame(frame, tz, keep=("identity_id", "teammate_name"))
-    work["week"] = period_start(work["day"], "W")
+    work["week"] = period_start(work["day"], "W", start)
     out = work.groupby(["identity_id", "week"], dropna=False)[["hours", "billable_hours"]].sum()
     out = out.astype("Float64")
     out["utilization"] = (out["billable_hours"] / float(target_hours_per_week)).astype("Float64")
@@ -435,7 +508,65 @@ def utilization(
         names = work.groupby("identity_id", dropna=False)["teammate_name"].first()
         ids = out.index.get_level_values("identity_id")
         out.insert(0, "teammate_name", names.reindex(ids).to_numpy())
+    out.attrs["week_start"] = start
     return out
+
+
+# -- timers -------------------------------------------------------------------------------
+#: Columns of :func:`timers`.
+TIMER_COLUMNS: tuple[str, ...] = (
+    "timer_id", "first_id", "identity_id", "state", "segments", "hours", "started_at",
+    "last_active",
+)  # fmt: skip
+
+
+def timers(frame: pd.DataFrame, now: Any = None) -> pd.DataFrame:
+    """Timers not logged yet, one row per timer: ``running`` or ``paused``.
+
+    A timer is the active, unlogged entries (segments) sharing a ``timer_id``; an
+    unlogged entry without one is a timer of its own (``timer_id`` NA). It is running
+    while a segment is open (no duration), else paused. ``hours`` is the timer's whole
+    time: its closed segments plus the open one up to ``now`` (default
+    :func:`fbtime.clock.now`); ``last_active`` is ``now`` for a running timer and the end
+    of the last segment for a paused one. ``first_id`` is the lowest entry id of the
+    timer. Sorted by ``started_at``. Only a load with ``include_unlogged=True`` has them.
+    """
+    stamp = clock(now)
+    mask = ~flag(frame, "is_logged") & active_mask(frame)
+    rows = frame.loc[mask, ["identity_id", "started_at", "duration", "timer_id"]]
+    ids = pd.Series(rows.index.to_numpy(dtype="int64"), index=rows.index)
+    timer = rows["timer_id"].astype("Int64")
+    seconds = rows["duration"].astype("Float64")
+    is_open = seconds.isna().to_numpy()
+    since = (stamp - rows["started_at"]).dt.total_seconds().clip(lower=0)
+    ended = rows["started_at"] + pd.to_timedelta(seconds.fillna(0).to_numpy(), unit="s")
+    work = pd.DataFrame({
+        "key": timer.astype("str").where(timer.notna(), "entry " + ids.astype("str")),
+        "timer_id": timer, "first_id": ids, "identity_id": rows["identity_id"],
+        "started_at": rows["started_at"], "open": is_open,
+        "seconds": seconds.fillna(0.0).to_numpy() + np.where(is_open, since.to_numpy(), 0.0),
+        "ended": ended.where(~is_open),
+    })  # fmt: skip
+    grouped = work.groupby("key", sort=False)
+    out = grouped.agg(
+        timer_id=("timer_id", "first"), first_id=("first_id", "min"),
+        identity_id=("identity_id", "first"), running=("open", "any"),
+        segments=("first_id", "size"), seconds=("seconds", "sum"),
+        started_at=("started_at", "min"), ended=("ended", "max"),
+    )  # fmt: skip
+    running = out["running"].to_numpy(dtype=bool)
+    table = pd.DataFrame({
+        "timer_id": out["timer_id"].astype("Int64"), "first_id": out["first_id"].astype("Int64"),
+        "identity_id": out["identity_id"].astype("Int64"),
+        "state": pd.Series(np.where(running, "running", "paused"), index=out.index,
+                           dtype="str"),
+        "segments": out["segments"].astype("Int64"),
+        "hours": (out["seconds"] / 3600).astype("Float64"),
+        "started_at": out["started_at"],
+        "last_active": out["ended"].where(~running, stamp),
+    })  # fmt: skip
+    table = table.sort_values(["started_at", "first_id"], kind="stable", ignore_index=True)
+    return table[list(TIMER_COLUMNS)]
 
 
 # -- totals -------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ Money rules (:data:`MONEY_RULES`) need amounts (``df.fbtime.with_rates(...)``) a
 ``over_budget`` needs the rates (``audit(rates=...)``): a full audit skips the ones it
 cannot run, and asking for one by name without what it needs is a QueryError.
 
-Deleted entries are never findings; running timers are only reported by ``running``.
+Deleted entries are never findings; timers (unlogged entries, :func:`fbtime.analysis.timers`)
+are only reported by ``running`` (its whole time so far) and ``paused_timer`` (time in
+no total: one finding per timer, with its hours and how long it has been paused).
 Rules never modify the frame.
 """
 
@@ -39,6 +41,7 @@ from fbtime.analysis import (
     resolve_tz,
     running_mask,
     summarize_by,
+    timers,
     totals,
 )
 from fbtime.display import hours, id_label, money, to_text
@@ -118,13 +121,16 @@ _NO_ID = "Int64"
 
 
 def _settled(frame: pd.DataFrame, *columns: str, running: bool = False) -> pd.DataFrame:
-    """Active entries that are not running timers (or only running ones), with ``columns``.
+    """Active logged entries (or only open timers, ``running``), with ``columns``.
 
-    Only the label columns and ``columns`` are taken: copying every text column of a
-    large frame would cost more than the rule itself.
+    Unlogged entries are timer segments: only ``running`` and ``paused_timer`` report
+    them. Only the label columns and ``columns`` are taken: copying every text column of
+    a large frame would cost more than the rule itself.
     """
     wanted = dict.fromkeys([*LABEL_COLUMNS, *columns])
-    mask = active_mask(frame) & (running_mask(frame) if running else ~running_mask(frame))
+    unlogged = ~flag(frame, "is_logged", missing=True)
+    settled = ~(running_mask(frame) | unlogged)
+    mask = active_mask(frame) & (running_mask(frame) if running else settled)
     return frame[[c for c in wanted if c in frame]].loc[mask]
 
 
@@ -133,10 +139,44 @@ def _hours_text(seconds: pd.Series) -> pd.Series:
 
 
 def rule_running(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
-    """Open timers: their time is not logged, so it is in no total or invoice yet."""
-    rows = _settled(frame, "started_at", running=True)
-    age = ((ctx.now - rows["started_at"]).dt.total_seconds() / 3600).round(1).astype("str")
-    return findings(rows, "running", "timer running for " + age + " h", "warning")
+    """Open timers: their time is not logged, so it is in no total or invoice yet.
+
+    One finding per open segment, with the timer's whole time so far (its closed
+    segments and the open one, :func:`fbtime.analysis.timers`).
+    """
+    rows = _settled(frame, "started_at", "timer_id", running=True)
+    if rows.empty:
+        return findings(rows, "running", "", "warning")
+    table = timers(frame, ctx.now)
+    whole = table.loc[(table["state"] == "running").to_numpy() & table["timer_id"].notna()]
+    whole = whole.set_index("timer_id")
+    own = ((ctx.now - rows["started_at"]).dt.total_seconds() / 3600).astype("Float64")
+    hours = rows["timer_id"].map(whole["hours"]).astype("Float64").fillna(own)
+    parts = rows["timer_id"].map(whole["segments"]).astype("Int64").fillna(1)
+    detail = "timer running for " + hours.round(1).astype("str") + " h"
+    several = (parts > 1).to_numpy(dtype=bool)
+    detail = detail.where(~several, detail + " in " + parts.astype("str") + " segments")
+    return findings(rows, "running", detail, "warning")
+
+
+def rule_paused_timer(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """Paused timers never logged: time in no total or invoice, easy to forget.
+
+    One finding per timer (``id``: its first segment), with its hours and how long it has
+    been paused.
+    """
+    table = timers(frame, ctx.now)
+    paused = table.loc[(table["state"] == "paused").to_numpy()]
+    rows = frame.loc[paused["first_id"].to_numpy(dtype="int64"),
+                     [c for c in LABEL_COLUMNS if c in frame]]  # fmt: skip
+    days = ((ctx.now - paused["last_active"]).dt.total_seconds() / 86400).round(1)
+    name = paused["timer_id"].astype("str").fillna("without id")
+    detail = (
+        "timer " + name + ": " + paused["hours"].round(2).astype("str") + " h in "
+        + paused["segments"].astype("str") + " segment(s), not logged; paused "
+        + days.astype("str") + " days"
+    )  # fmt: skip
+    return findings(rows, "paused_timer", detail.set_axis(rows.index), "warning")
 
 
 def rule_billable_no_client(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
@@ -419,6 +459,7 @@ def rule_over_budget(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
 
 RULES: dict[str, Rule] = {
     "running": rule_running,
+    "paused_timer": rule_paused_timer,
     "billable_no_client": rule_billable_no_client,
     "internal_billable": rule_internal_billable,
     "missing_note": rule_missing_note,

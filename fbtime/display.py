@@ -564,9 +564,9 @@ def show(table: Any, title: str | None = None) -> Report:
         >>> fbtime.display.show(pd.DataFrame(df.fbtime.by_client())[["entries", "hours"]].head(3))
                   entries   hours
         client_id
-        78930         149  214.48
-        78745          72  109.60
-        78995          66   89.04
+        78930         147  211.48
+        78745          71  108.10
+        78995          64   87.66
     """
     if dataclasses.is_dataclass(table) and not isinstance(table, type):
         return report(figures(table), title=title)

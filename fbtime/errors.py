@@ -18,6 +18,8 @@
     │   └── ServerError              5xx after the retry budget
     ├── SyncError                    a snapshot cannot be synced (unreadable state)
     │   └── SyncFiltersError (ValueError)  other filters or business than the snapshot's
+    ├── ImportFileError (ValueError) a time export that cannot be read (``problems``: rows)
+    ├── UnmatchedNamesError (ValueError)  names in an export with no FreshBooks match
     └── BulkError                    plans, apply, journal, resume and undo
         ├── PlanError (ValueError)   a plan that cannot be built or a plan file that is invalid
         ├── ConfirmationError        apply without the confirmation it needs
@@ -143,6 +145,51 @@ class SyncError(FBTimeError):
 
 class SyncFiltersError(SyncError, ValueError):
     """The filters (or business) differ from the snapshot's; sync with ``full=True``."""
+
+
+class ImportFileError(FBTimeError, ValueError):
+    """A time export (Toggl, Harvest, Clockify CSV) cannot be read as asked.
+
+    Raised before any request: an unknown layout (the expected headers are listed), an
+    encoding that is not UTF-8 or UTF-16 with a BOM, a time zone that is not an IANA name,
+    or rows that cannot be read (a bad date, clock time or duration, a local time that
+    does not exist or occurs twice at a DST change).
+
+    Attributes:
+        path: the file.
+        problems: ``{"row", "column", "value", "message"}`` for every bad row; ``row`` is
+            the row number a spreadsheet shows (the header is row 1).
+    """
+
+    def __init__(
+        self, message: str, *, path: str | None = None, problems: list[dict[str, Any]] | None = None
+    ) -> None:
+        self.path = path
+        self.problems = list(problems or [])
+        super().__init__(message)
+
+
+class UnmatchedNamesError(FBTimeError, ValueError):
+    """Names in a time export match no FreshBooks teammate, client, project or service.
+
+    An import never creates any of them: every unmatched name is listed, with a mapping
+    template to fill in and pass back (``mapping=``; ``fbtime import --mapping``).
+
+    Attributes:
+        unmatched: ``{"kind", "file", "client", "reason", "rows"}`` for each name.
+        template: the mapping (a JSON-ready dict) with a ``"to": null`` to fill per name.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        unmatched: list[dict[str, Any]] | None = None,
+        template: dict[str, Any] | None = None,
+    ) -> None:
+        self.unmatched = list(unmatched or [])
+        self.template = dict(template or {})
+        super().__init__(message)
 
 
 class BulkError(FBTimeError):

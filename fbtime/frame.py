@@ -225,9 +225,10 @@ def records_to_frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
 
 
 def apply_changes(frame: pd.DataFrame, changes: Changes) -> pd.DataFrame:
-    """Drop deleted ids and upsert changed rows; return the frame in the API's order.
+    """Drop deleted ids and upsert changed rows; return the frame in fbtime's order.
 
-    The order is the list's: ``started_at`` newest first, then ``id`` descending.
+    The order of every loaded frame: ``started_at`` newest first, then ``id`` descending
+    (live lists come newest-created first; fbtime sorts them, :func:`sort_entries`).
     """
     if changes.upsert and not changes.drop:
         edited = _edited_in_place(frame, records_to_frame(changes.upsert))
@@ -269,7 +270,7 @@ def _edited_in_place(frame: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame | N
 
 
 def sort_entries(frame: pd.DataFrame) -> pd.DataFrame:
-    """Sort as the API lists entries: ``started_at`` descending, then ``id`` descending."""
+    """fbtime's order of entries: ``started_at`` descending, then ``id`` descending."""
     keys = pd.DataFrame({"s": frame["started_at"].array, "i": frame.index.array})
     order = keys.sort_values(["s", "i"], ascending=False, kind="stable").index
     return frame.iloc[np.asarray(order)]

@@ -300,7 +300,10 @@ def new_state(
         "watermark": watermark.isoformat(),
         "checked_at": time.time(),
         "rows": len(frame),
-        "meta": meta,
+        # counts and totals only: live meta breaks the totals down per teammate, client
+        # and day over the whole list, which outgrows MAX_STATE_CHARS on a real account
+        # (a revalidation's count check brings the breakdowns back)
+        "meta": {k: v for k, v in meta.items() if not isinstance(v, list | dict)},
         "generation": generation or "",
     }
 

@@ -37,7 +37,7 @@ from fbtime.errors import (
     SchemaError,
     UnexpectedAnswerError,
 )
-from fbtime.frame import chunks_to_frame, compact_chunks, page_chunk
+from fbtime.frame import chunks_to_frame, compact_chunks, page_chunk, sort_entries
 from fbtime.incremental import (  # changes_since and count_entries: kept importable from here
     catch_up,
     changes_since,  # noqa: F401
@@ -50,6 +50,7 @@ from fbtime.incremental import (  # changes_since and count_entries: kept import
 )
 from fbtime.progress import progress_bar
 from fbtime.rates import Rates, projects_frame
+from fbtime.weeks import business_week_start
 
 #: Time between the server's clock on page 1 and the ``updated_since`` re-check.
 VERIFY_LAG = dt.timedelta(seconds=5)
@@ -109,7 +110,8 @@ def load_frame(
         requests, passes = requests + listing.requests, passes + listing.passes
         notes += listing.notes
         try:
-            frame, meta = chunks_to_frame(listing.chunks), listing.meta
+            # fbtime's order, not the list's (live lists newest-created first)
+            frame, meta = sort_entries(chunks_to_frame(listing.chunks)), listing.meta
         except SchemaError as exc:  # a time the server sent that is no time
             raise UnexpectedAnswerError(f"GET {client.time_entries.path}: {exc}") from None
         del listing.chunks[:]
@@ -185,8 +187,10 @@ def load_time_entries(
     Returns:
         The frame, with ``df.attrs["fbtime"]`` holding ``business_id``, ``filters``,
         ``fetched_at`` (when the data was last known current), the server's ``meta``
-        totals, ``requests`` sent and ``source`` (``"network"``, ``"revalidated"`` or
-        ``"cache"``). An empty result has the same columns and dtypes.
+        totals, ``requests`` sent, ``source`` (``"network"``, ``"revalidated"`` or
+        ``"cache"``) and the business's ``week_start`` (``"monday"``/``"sunday"``; None
+        until the client has asked, see :mod:`fbtime.weeks`). An empty result has the same
+        columns and dtypes.
 
     Raises:
         QueryError: an unknown filter, or a bad date, id, page size or ``accept_stale``
@@ -246,6 +250,8 @@ def load_time_entries(
         "meta": meta,
         "requests": info["requests"],
         "source": info["source"],
+        # if the client knows it already: a load sends no request for it (fbtime.weeks)
+        "week_start": business_week_start(client, ask=False),
     }
     return frame
 

@@ -52,6 +52,7 @@ from fbtime.analysis import (
 from fbtime.display import money, no_group
 from fbtime.errors import QueryError
 from fbtime.text import CHART_RC, for_chart
+from fbtime.weeks import frame_week_start
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 COLORS = {"billed": "#4c72b0", "unbilled": "#dd8452", "non-billable": "#a5a5a5"}
@@ -386,9 +387,9 @@ def partial_weeks(frame: pd.DataFrame, weeks: pd.DatetimeIndex, tz: str,
                   now: Any = None) -> np.ndarray:  # fmt: skip
     """Which weeks the data covers only in part (they would look like slow weeks).
 
-    The first week is partial when the data starts after its Monday (the first entry's
-    day, or the load's ``started_from`` if later); the last one when it has not ended yet
-    (it holds ``now``) or the load's ``started_to`` cuts it.
+    The first week is partial when the data starts after its first day (the first
+    entry's day, or the load's ``started_from`` if later); the last one when it has not
+    ended yet (it holds ``now``) or the load's ``started_to`` cuts it.
     """
     partial = np.zeros(len(weeks), dtype=bool)
     if not len(weeks):
@@ -428,21 +429,24 @@ def weekly_hours(
     top: int = 5,
     tz: str | None = None,
     now: Any = None,
+    week_start: str | None = None,
 ) -> Axes:
-    """Stacked bars of hours per local week (Monday start), by top-``top`` clients + other.
+    """Stacked bars of hours per local week, by top-``top`` clients + other.
 
-    Dates are placed by matplotlib's date locators, so ticks stay readable for a week or
-    for years; weeks the data covers only in part are hatched (:func:`partial_weeks`,
-    ``now`` is the clock) and named "partial week" in the legend, which sits beside the
-    plot.
+    Weeks start as ``by_period`` says (the business's week start, or ``week_start``),
+    and the x label names it. Dates are placed by matplotlib's date locators, so ticks
+    stay readable for a week or for years; weeks the data covers only in part are hatched
+    (:func:`partial_weeks`, ``now`` is the clock) and named "partial week" in the legend,
+    which sits beside the plot.
 
     Returns:
         The Axes; one container of bars per client shown (and "other").
     """
     zone = resolve_tz(frame, tz)
+    start = frame_week_start(frame, week_start)
     # grouped by id, labelled by name: two clients may share a name
     table = by_period(frame.drop(columns="client_name", errors="ignore"), "W", by="client",
-                      tz=zone)  # fmt: skip
+                      tz=zone, week_start=start)  # fmt: skip
     names = None
     if "client_name" in frame:
         pairs = frame.loc[frame["client_id"].notna().to_numpy(), ["client_id", "client_name"]]
@@ -473,7 +477,7 @@ def weekly_hours(
     locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_xlabel(f"week (Monday start, {zone})")
+    ax.set_xlabel(f"week ({start.title()} start, {zone})")
     ax.set_ylabel("hours (h)")
     ax.set_title("Hours per week by client")
     handles: list[Any] = legend_handles(bars)

@@ -452,9 +452,9 @@ def with_rates(
         >>> rated.fbtime.by_client()[["billable_amount", "unbilled_amount"]].head(3)
                    billable_amount  unbilled_amount
         client_id
-        78930             19568.53         13083.52
-        78745             12727.60         10062.98
-        78995              3705.06          2340.81
+        78930             19103.53         12768.52
+        78745             12502.60         10062.98
+        78995              3650.06          2340.81
     """
     inputs = check_inputs(standard_rate, overrides, currency)
     if callable(rates) and not isinstance(rates, Rates):

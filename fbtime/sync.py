@@ -25,7 +25,7 @@ Incremental queries never use or fill the HTTP cache.
 Example:
     >>> report = fbtime.sync("team.parquet", client=client, team=True)  # first: every page
     >>> report.new, report.changed, report.deleted
-    (495, 0, 0)
+    (490, 0, 0)
     >>> report = fbtime.sync("team.parquet", client=client, team=True)  # then: what changed
     >>> report.new, report.changed, report.deleted, report.requests
     (0, 0, 0, 2)

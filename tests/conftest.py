@@ -189,12 +189,16 @@ PLANTED: dict[int, tuple[str, dict[str, Any]]] = {
     # deleted and wrong in every way: never a finding
     117: ("none", {"identity_id": 1, "active": False, "duration": 0, "note": None,
                    "client_id": None, "internal": True, "started_at": "2026-03-09T14:10:00Z"}),
+    # a timer paused, never logged (no note, overlapping logged work): only paused_timer
+    118: ("paused_timer", {"identity_id": 1, "is_logged": False, "duration": 1800,
+                           "timer_id": 99, "timer_is_running": False, "note": None,
+                           "started_at": "2026-03-12T14:30:00Z"}),
 }  # fmt: skip
 
 
 @pytest.fixture
 def anomaly_frame() -> pd.DataFrame:
-    """The clean frame plus the :data:`PLANTED` anomalies (ids 101-117)."""
+    """The clean frame plus the :data:`PLANTED` anomalies (ids 101-118)."""
     clean = build_frame(_clean_rows())
     planted = build_frame([row for _, row in PLANTED.values()])
     planted.index = pd.Index(list(PLANTED), dtype="Int64", name="id")
@@ -250,8 +254,12 @@ def synthetic_frame() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def sandbox():
-    """One sandbox per test module (2,000 entries, fixed data); tests must not write to it."""
-    with fbtime.Sandbox(entries=2000, seed=7) as sb:
+    """One sandbox per test module (2,000 entries, fixed data); tests must not write to it.
+
+    No rate limit: a module's loads of 2,000 entries (one at 1 per page) send more than
+    the live 600 a minute; the limit is tested with sandboxes of those tests' own.
+    """
+    with fbtime.Sandbox(entries=2000, seed=7, rate_limit=None) as sb:
         yield sb
 
 

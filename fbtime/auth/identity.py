@@ -27,12 +27,18 @@ ME_PATH = "/auth/api/v1/users/me"
 
 @dataclass(frozen=True)
 class Business:
-    """One business the user belongs to."""
+    """One business the user belongs to.
+
+    ``first_day_of_week`` is the business's "Start Week On" setting as ``users/me``
+    gives it (0 Monday, 6 Sunday; None when absent or not a whole number): see
+    :func:`fbtime.weeks.week_start`.
+    """
 
     id: int
     name: str
     account_id: str | None = None
     role: str | None = None
+    first_day_of_week: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "account_id": self.account_id, "role": self.role}
@@ -76,8 +82,22 @@ class Identity:
         return "\n".join(lines)
 
 
+def _weekday(value: Any) -> int | None:
+    """A ``first_day_of_week`` the server sent, if it is a whole number at all (any range:
+    what a value other than 0 or 6 means is decided, and warned about, where weeks are made)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 12:
+        return int(value)
+    return value if isinstance(value, int) else None
+
+
 def parse_identity(body: Any) -> Identity:
-    """Read the ``users/me`` answer (tolerating missing optional fields)."""
+    """Read the ``users/me`` answer (tolerating missing optional fields).
+
+    Names are read from ``profile`` (where live answers keep them), else from the top
+    level (older shapes).
+    """
     me = body.get("response") if isinstance(body, dict) else None
     if not isinstance(me, dict) or ("identity_id" not in me and "id" not in me):
         raise TransportError("the users/me answer has no identity in it")
@@ -92,9 +112,14 @@ def parse_identity(body: Any) -> Identity:
                 name=str(business.get("name") or "(unnamed)"),
                 account_id=business.get("account_id"),
                 role=membership.get("role"),
+                first_day_of_week=_weekday(business.get("first_day_of_week")),
             )
         )
-    name = " ".join(str(me.get(k) or "") for k in ("first_name", "last_name")).strip()
+    found = me.get("profile")
+    profile: dict[str, Any] = found if isinstance(found, dict) else {}
+    name = " ".join(
+        str(profile.get(k) or me.get(k) or "") for k in ("first_name", "last_name")
+    ).strip()
     return Identity(
         identity_id=int(me.get("identity_id") or me["id"]), email=me.get("email"),
         name=name or str(me.get("email") or "(no name)"), businesses=tuple(businesses),

@@ -58,6 +58,10 @@ from fbtime.text import for_terminal
 __all__ = ["MAX_TRANSPORT_FAILURES", "STATUSES", "ApplyResult", "apply_plan", "resume"]
 
 DEFAULT_MAX_CHANGES = 200
+#: Plans whose creates span one stretch of time (an import): one listing of that span
+#: answers the look before each POST. An undo's re-creates may span years, so each of
+#: them is looked for on its own.
+LOOK_AHEAD_KINDS = ("import", "create")
 logger = logging.getLogger("fbtime.bulk")
 
 
@@ -364,6 +368,7 @@ def apply_plan(
         on_progress=on_progress,
         total=len(plan),
         since=since,
+        look_ahead=plan.changes if plan.kind in LOOK_AHEAD_KINDS else (),
     )
     return _run_all(runner, log, plan.changes, plan.ids, workers, progress, locks=locks)
 
@@ -483,5 +488,6 @@ def resume(
         total=len(todo),
         since=since,
         created=created,
+        look_ahead=todo if state.plan.kind in LOOK_AHEAD_KINDS else (),
     )
     return _run_all(runner, log, todo, state.plan.ids, workers, progress, done, locks)

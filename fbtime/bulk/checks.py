@@ -46,10 +46,11 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 #: What a change shows a reviewer besides its fields (display only: never compared):
 #: ``amount`` is the exact decimal (``"1234.50"``) in ``currency``; ``rate_source`` says why
 #: an entry has none (fixed price, no rate); ``client_currency`` is the client's own
-#: currency when it is another one (the amount is not converted).
+#: currency when it is another one (the amount is not converted); ``source`` is where an
+#: imported entry comes from (file and row).
 CONTEXT_KEYS = (
     "date", "teammate", "client", "project", "amount", "currency", "rate_source",
-    "client_currency", "note",
+    "client_currency", "note", "source",
 )  # fmt: skip
 #: Hours a single entry can plausibly hold (a year); beyond this the file was edited.
 MAX_HOURS = 24 * 366
@@ -78,6 +79,9 @@ KIND_RULES: dict[str, KindRule] = {
     "delete": KindRule(("delete",)),
     # bounded further by the journal it undoes (fbtime.bulk.journal.check_undo_source)
     "undo": KindRule(("update", "create", "delete"), COMPARED),
+    # new entries, each with its whole writable set (fbtime.bulk.imports)
+    "import": KindRule(("create",)),
+    "create": KindRule(("create",)),
 }
 
 

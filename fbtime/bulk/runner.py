@@ -10,7 +10,7 @@ error, unreachable API, cancel, Ctrl-C) no new request starts.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fbtime.api.client import Client
@@ -59,12 +59,19 @@ class Runner:
         total: int = 0,
         since: dict[int, str] | None = None,
         created: set[int] | None = None,
+        look_ahead: Sequence[Change] = (),
     ) -> None:
         self.client = client
         self.journal = journal
         self.resuming = resuming
         self.since = since or {}  # per create: when what it restores went away
         self.creates = Creates(self._candidates, claimed=created)
+        # many creates (an import): one listing over their span, read at the first look,
+        # answers the look before each POST instead of one request per create
+        starts = [c.after.get("started_at") for c in look_ahead if c.action == "create"]
+        self._span = sorted({s for s in starts if isinstance(s, str)})
+        self._looked: dict[str, list[dict[str, Any]]] | None = None
+        self._look_lock = threading.Lock()
         self.started: set[int] = set()  # changes whose requests began (in flight or done)
         self.cancel = cancel
         self.on_progress = on_progress
@@ -181,19 +188,46 @@ class Runner:
             self._progress()
 
     def _candidates(self, fields: Any) -> list[dict[str, Any]]:
-        """Every entry started at the same second (deleted and unlogged ones too)."""
+        """Every entry started at the same second (deleted and unlogged ones too): from
+        the run's look ahead when it has one for that second, else asked for."""
         start = fields.get("started_at")
         if not start:
             return []
+        looked = self._look_ahead()
+        if start in looked:
+            return looked[start]
+        return self._listing(start, start)
+
+    def _listing(self, first: str, last: str) -> list[dict[str, Any]]:
         rows = self.client.time_entries.listing(
             team=True,
             include_unlogged=True,
-            started_from=start,
-            started_to=start,
+            started_from=first,
+            started_to=last,
             use_cache=False,
         ).rows
         keep = ("id", "active", "created_at")
         return [{**snapshot(r), **{k: r.get(k) for k in keep}} for r in rows]
+
+    def _look_ahead(self) -> dict[str, list[dict[str, Any]]]:
+        """Candidates for every create's start, from one listing of their span (read
+        once, at the first look; empty when the run has fewer than two creates)."""
+        with self._look_lock:
+            if self._looked is None:
+                self._looked = {}
+                if len(self._span) > 1:
+                    found: dict[str, list[dict[str, Any]]] = {s: [] for s in self._span}
+                    for entry in self._listing(self._span[0], self._span[-1]):
+                        if entry.get("started_at") in found:
+                            found[entry["started_at"]].append(entry)
+                    self._looked = found
+            return self._looked
+
+    def _forget(self, start: Any) -> None:
+        """A create's answer was lost: its next look asks the server again."""
+        with self._look_lock:
+            if self._looked is not None:
+                self._looked.pop(start, None)
 
     def _create(self, change: Change) -> None:
         # exactly once (fbtime.bulk.once): look on the server before any POST; a resumed
@@ -213,6 +247,7 @@ class Runner:
         try:
             created = self.client.time_entries.create(**change.after)
         except TransportError:  # the POST may have been carried out: look, never re-send
+            self._forget(change.after.get("started_at"))
             found = self.creates.find(change.after, since)
             if found is None:
                 raise

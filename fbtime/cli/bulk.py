@@ -102,7 +102,7 @@ def _report(run: Callable[[], ApplyResult]) -> int:
     return 0 if result.ok else 1
 
 
-def _review(plan: UpdatePlan, args: argparse.Namespace, client: Callable[[], Client | None]) -> int:
+def review(plan: UpdatePlan, args: argparse.Namespace, client: Callable[[], Client | None]) -> int:
     """Print the plan, save it if asked, and apply it only with ``--apply``."""
     print(plan)
     if args.save:
@@ -118,7 +118,7 @@ def cmd_mark_billed(args: argparse.Namespace) -> int:
     encode_filters(chosen)  # bad input fails before any client, file or request
     with connect_from(args) as (client, _):
         df = load_time_entries(client, **chosen, refresh=True)
-        return _review(df.fbtime.unbilled().fbtime.mark_billed(), args, lambda: client)
+        return review(df.fbtime.unbilled().fbtime.mark_billed(), args, lambda: client)
 
 
 def cmd_plan_show(args: argparse.Namespace) -> int:
@@ -139,10 +139,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    return _review(undo(args.journal), args, lambda: None)
+    return review(undo(args.journal), args, lambda: None)
 
 
-def _add_apply_options(parser: argparse.ArgumentParser) -> None:
+def add_apply_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--yes",
         action="store_true",
@@ -166,7 +166,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     add_filters(p)
     p.add_argument("--apply", action="store_true", help="apply the plan (default: dry run)")
     p.add_argument("--save", type=Path, help="save the plan to this file")
-    _add_apply_options(p)
+    add_apply_options(p)
     p.set_defaults(func=cmd_mark_billed)
 
     plan = sub.add_parser("plan", help="inspect saved plans")
@@ -177,7 +177,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("apply", help="apply a saved plan")
     p.add_argument("file", type=Path)
-    _add_apply_options(p)
+    add_apply_options(p)
     p.set_defaults(func=cmd_apply)
 
     p = sub.add_parser("resume", help="finish an interrupted apply from its journal")
@@ -188,5 +188,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("journal", type=Path)
     p.add_argument("--apply", action="store_true", help="apply the undo plan")
     p.add_argument("--save", type=Path, help="save the undo plan to this file")
-    _add_apply_options(p)
+    add_apply_options(p)
     p.set_defaults(func=cmd_undo)

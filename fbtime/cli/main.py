@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fbtime.api import cache
 from fbtime.api.query import encode_filters
-from fbtime.cli import bulk, login, sync
+from fbtime.cli import bulk, imports, login, sync
 from fbtime.cli import sandbox as sandbox_cli
 from fbtime.cli.options import add_connection_options, add_filters, connect_from, filters
 from fbtime.demo import run_demo
@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_cache)
 
     bulk.add_commands(sub)  # mark-billed, plan show, apply, resume, undo
+    imports.add_commands(sub)  # import
     sync.add_commands(sub)  # sync
     login.add_commands(sub)  # login, whoami, use
     return parser

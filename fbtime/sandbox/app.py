@@ -26,8 +26,27 @@ Documented choices where the real API is silent:
   ``{"message": ...}``. The owner sees everyone.
 * ``GET .../time_entries/<id>`` returns a deleted entry too (``active: false``); PUT and
   DELETE of a deleted entry answer 404.
-* Lists are sorted by ``started_at`` descending, then ``id`` descending.
 * ``meta.pages`` is ``ceil(total / per_page)``, so 0 for an empty result.
+
+As the live recordings answer (``captures/``, facts sheet sections 2, 3, 5, 7, 8):
+
+* Time-entry lists come newest-created first, rows created in the same second by
+  ascending ``id`` (``list_order="started"``: ``started_at`` then ``id`` descending);
+  ``meta.per_page`` echoes the ``per_page`` sent, and without one it is the number of
+  rows returned.
+* Every answer carries ``X-RateLimit-Limit``/``-Remaining``/``-Reset`` (an epoch) and
+  ``Retry-After`` (seconds to that reset, 200s included), ``X-API-Version``, and on time
+  tracking and projects ``X-Version``. The limit is a rolling window: 600 requests in
+  any 60 s, one count for every family; accounting POSTs have their own 250. ``Reset``
+  is when the oldest request counted leaves the window. An injected answer carries the
+  limit headers but only the ``Retry-After`` it was given.
+* ``Content-Type`` by family: ``application/vnd.api+json`` for time tracking, projects
+  and the ``comments`` family (services, rates); ``application/json`` for accounting;
+  ``application/json; charset=utf-8`` for the identity family (``users/me``, team);
+  none on a 204.
+* ``users/me`` keeps names and zone in ``profile``, and each business its
+  ``first_day_of_week``.
+* A project PUT (``/project/{id}``) changes only the fields sent (live, partial).
 """
 
 from __future__ import annotations
@@ -38,7 +57,7 @@ import re
 import threading
 import time
 import traceback
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -78,10 +97,56 @@ ROUTES = (
     (re.compile(r"^/auth/oauth/token/?$"), "oauth/token"),
     (re.compile(r"^/auth/oauth/revoke/?$"), "oauth/revoke"),
 )
-METHODS = {"time_entries": ("GET", "POST"), "time_entry": ("GET", "PUT", "DELETE")}
+METHODS = {"time_entries": ("GET", "POST"), "time_entry": ("GET", "PUT", "DELETE"),
+           "project": ("GET", "PUT")}  # fmt: skip
 WRITE_KEYS = ("POST time_entries", "PUT time_entry", "DELETE time_entry")
+JSON = "application/json; charset=utf-8"
+VND = "application/vnd.api+json"
+#: Content-Type of each family's JSON answers, as recorded live (comments: inferred).
+CONTENT_TYPES = {
+    **dict.fromkeys(("time_entries", "time_entry", "projects", "project", "services",
+                     "team_member_rates", "service_rates", "service_rate"), VND),
+    **dict.fromkeys(("clients", "system"), "application/json"),
+    **dict.fromkeys(("users/me", "team_members", "team_member", "staff"), JSON),
+}  # fmt: skip
+API_VERSION = "2023-02-20"
+SERVER_VERSION = "2606.32.0"
+#: Routes whose live answers carry ``X-Version`` (the server build).
+VERSIONED = ("time_entries", "time_entry", "projects", "project")
+#: The live limits (facts sheet section 8): requests per rolling window, and accounting
+#: POSTs, counted apart.
+RATE_LIMIT, RATE_WINDOW, ACCOUNTING_POST_LIMIT = 600, 60.0, 250
 
 Response = tuple[int, dict[str, str], bytes]
+
+
+class RateWindow:
+    """Requests counted against one limit: a rolling window (live) or fixed windows.
+
+    Rolling: at most ``limit`` requests in any ``per`` seconds; a refused request is not
+    counted; the reset is when the oldest counted request leaves the window. Fixed: the
+    count starts again at every multiple of ``per`` (every request counted).
+    """
+
+    def __init__(self, limit: int, per: float, rolling: bool = True) -> None:
+        self.limit, self.per, self.rolling = limit, per, rolling
+        self._stamps: deque[float] = deque()
+        self._fixed = (-1, 0)
+
+    def take(self, now: float) -> tuple[int, float, bool]:
+        """Count a request at ``now``: ``(remaining, reset time, over the limit)``."""
+        if not self.rolling:
+            index = math.floor(now / self.per)
+            count = self._fixed[1] + 1 if self._fixed[0] == index else 1
+            self._fixed = (index, count)
+            return max(0, self.limit - count), (index + 1) * self.per, count > self.limit
+        stamps = self._stamps
+        while stamps and stamps[0] <= now - self.per:
+            stamps.popleft()
+        over = len(stamps) >= self.limit
+        if not over:
+            stamps.append(now)
+        return self.limit - len(stamps), stamps[0] + self.per, over
 
 
 @dataclass
@@ -105,9 +170,10 @@ class Injection:
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     """Serialise ``body`` as a UTF-8 JSON response (orjson: a page costs the server a third
-    of what ``json`` took, so benchmarks measure the client more than the stand-in)."""
+    of what ``json`` took, so benchmarks measure the client more than the stand-in); the
+    family's own JSON type replaces ``Content-Type`` later (:data:`CONTENT_TYPES`)."""
     data = orjson.dumps(body)
-    return status, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}, data
+    return status, {"Content-Type": JSON, **(headers or {})}, data
 
 
 def _error(errors: dict[str, str]) -> dict[str, Any]:
@@ -127,13 +193,15 @@ class SandboxApp:
         dataset: Dataset,
         *,
         latency: float = 0.0,
-        rate_limit: int | None = None,
-        rate_window: float = 1.0,
-        put_mode: str = "partial",
+        rate_limit: int | None = RATE_LIMIT,
+        rate_window: float = RATE_WINDOW,
+        put_mode: str = "live",
+        list_order: str = "created",
+        meta_totals: str = "nested",
     ) -> None:
         self.store, self.dataset = store, dataset
         self.latency, self.put_mode = latency, put_mode
-        self.rate_limit, self.rate_window = rate_limit, rate_window
+        self.list_order, self.meta_totals = list_order, meta_totals
         self.business_id: int = dataset.business["id"]
         self.identities = {i["id"]: i for i in dataset.identities}
         self.owner_id: int = dataset.identities[0]["id"]
@@ -151,7 +219,8 @@ class SandboxApp:
         self._busy = 0  # requests being answered now (see Sandbox.wait_idle)
         self._quiet = threading.Condition(self._lock)
         self._last_answer = time.monotonic()
-        self._window = (-1, 0)
+        self.limits: dict[str, RateWindow] = {}
+        self.set_rate_limit(rate_limit, rate_window)
         self.extra_businesses: list[dict[str, Any]] = []  # more memberships in users/me
         self.oauth = OAuthServer(self)
 
@@ -206,15 +275,29 @@ class SandboxApp:
             early = self._fault(fault, environ)
             if early is not None:
                 return early
-        limit_headers, limited = self._count_rate()
-        try:
-            status, headers, body = self._answer(environ, method, route, key, groups, limited)
-        except KeyError:  # the entry vanished between the check and the write
-            status, headers, body = json_response(404, NOT_FOUND)
-        except Exception:  # a sandbox bug must still answer like a server would
-            traceback.print_exc()
-            status, headers, body = json_response(500, {"message": "Internal Server Error"})
-        return status, {**limit_headers, **headers}, body
+        path = environ.get("PATH_INFO", "")
+        pool = "accounting POST" if method == "POST" and path.startswith("/accounting/") else ""
+        limit_headers, limited = self._count_rate(pool)
+        injected = self._take_injection(method, route)
+        if injected is not None:
+            status, headers, body = self._injected(injected)
+            limit_headers.pop("Retry-After", None)  # only what the test gave
+        else:
+            try:
+                status, headers, body = self._answer(environ, method, route, key, groups, limited)
+            except KeyError:  # the entry vanished between the check and the write
+                status, headers, body = json_response(404, NOT_FOUND)
+            except Exception:  # a sandbox bug must still answer like a server would
+                traceback.print_exc()
+                status, headers, body = json_response(500, {"message": "Internal Server Error"})
+        headers = {**limit_headers, "X-API-Version": API_VERSION, **headers}
+        if route in VERSIONED:
+            headers["X-Version"] = SERVER_VERSION
+        if status == 204:
+            headers.pop("Content-Type", None)
+        elif headers.get("Content-Type") == JSON and route in CONTENT_TYPES:
+            headers["Content-Type"] = CONTENT_TYPES[route]
+        return status, headers, body
 
     def _fault(self, kind: str, environ: dict[str, Any]) -> Response | None:
         """Carry out a seeded fault; return the answer when it replaces the real one."""
@@ -240,18 +323,19 @@ class SandboxApp:
             environ[FAULT_KEY] = "drop" if kind == "drop_after" else "truncate"
         return None
 
+    @staticmethod
+    def _injected(fault: Injection) -> Response:
+        if fault.raw is not None:
+            headers = {"Content-Type": "text/html; charset=utf-8", **fault.headers}
+            return fault.status, headers, fault.raw
+        body = fault.body if fault.body is not None else DEFAULT_BODIES.get(
+            fault.status, {"message": HTTPStatus(fault.status).phrase}
+        )  # fmt: skip
+        return json_response(fault.status, body, fault.headers)
+
     def _answer(self, environ, method, route, key, groups, limited) -> Response:
-        fault = self._take_injection(method, route)
-        if fault is not None:
-            if fault.raw is not None:
-                headers = {"Content-Type": "text/html; charset=utf-8", **fault.headers}
-                return fault.status, headers, fault.raw
-            body = fault.body if fault.body is not None else DEFAULT_BODIES.get(
-                fault.status, {"message": HTTPStatus(fault.status).phrase}
-            )  # fmt: skip
-            return json_response(fault.status, body, fault.headers)
         if limited:
-            return json_response(429, {"message": "Too many requests"}, self._retry_after())
+            return json_response(429, {"message": "Too many requests"}, limited)
         if route.startswith("oauth/"):  # the OAuth endpoints take no bearer token
             return self.oauth.handle(method, route, environ)
         token = self._token(environ)
@@ -269,10 +353,17 @@ class SandboxApp:
         if route == "users/me":
             return json_response(200, self._me(caller))
         query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
-        if route not in METHODS:  # the reference routes, all read-only
+        if route not in ("time_entries", "time_entry"):  # the reference routes
             if not self.resources.owns(route, groups[0]):
                 return json_response(404, NOT_FOUND)
-            return self._reference(route, groups[1:], query, key)
+            if method != "PUT":
+                return self._reference(route, groups[1:], query, key)
+            if not self._is_owner(caller):
+                return json_response(403, {"message": "You do not have permission to do that."})
+            try:
+                return self._update_project(groups[1], environ)
+            except FieldError as exc:
+                return json_response(exc.status, _error(exc.errors))
         if groups[0] != str(self.business_id):
             return json_response(404, NOT_FOUND)
         try:
@@ -290,26 +381,33 @@ class SandboxApp:
         scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
         return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
-    def _count_rate(self) -> tuple[dict[str, str], bool]:
-        limit = self.rate_limit
-        if limit is None:
-            return {}, False
-        now, per = time.time(), self.rate_window
-        index = math.floor(now / per)
+    def set_rate_limit(
+        self, limit: int | None, per: float = RATE_WINDOW, *, rolling: bool = True
+    ) -> None:
+        """Allow ``limit`` requests per ``per`` seconds (accounting POSTs: at most 250 of
+        their own); None: no limit and no rate-limit headers."""
         with self._lock:
-            count = self._window[1] + 1 if self._window[0] == index else 1
-            self._window = (index, count)
-        headers = {
-            "X-RateLimit-Limit": str(limit),
-            "X-RateLimit-Remaining": str(max(0, limit - count)),
-            "X-RateLimit-Reset": str(math.ceil((index + 1) * per)),
-        }
-        return headers, count > limit
+            self.rate_limit, self.rate_window = limit, per
+            self.limits = {} if limit is None else {
+                "": RateWindow(limit, per, rolling),
+                "accounting POST": RateWindow(min(limit, ACCOUNTING_POST_LIMIT), per, rolling),
+            }  # fmt: skip
 
-    def _retry_after(self) -> dict[str, str]:
-        now, per = time.time(), self.rate_window
-        wait = (math.floor(now / per) + 1) * per - now
-        return {"Retry-After": str(max(1, math.ceil(wait)))}
+    def _count_rate(self, pool: str) -> tuple[dict[str, str], dict[str, str] | None]:
+        """The rate-limit headers of a request, and the 429's headers if it is over."""
+        window = self.limits.get(pool)
+        if window is None:
+            return {}, None
+        now = time.time()
+        with self._lock:
+            remaining, reset, over = window.take(now)
+        headers = {
+            "X-RateLimit-Limit": str(window.limit),
+            "X-RateLimit-Remaining": str(max(0, remaining)),
+            "X-RateLimit-Reset": str(math.ceil(reset)),
+            "Retry-After": str(max(0, math.floor(reset - now))),  # on every answer, as live
+        }
+        return headers, {"Retry-After": str(max(1, math.ceil(reset - now)))} if over else None
 
     def _take_injection(self, method: str, route: str) -> Injection | None:
         with self._lock:
@@ -356,18 +454,18 @@ class SandboxApp:
         page, per_page = p["page"], p["per_page"]
         if self.on_request is not None:
             self.on_request(key, page)
-        result = self.store.list_ids(q)
+        result = self.store.list_ids(q, self.list_order, self.meta_totals)
         start = (page - 1) * per_page
         rows = self.store.fetch(result.ids[start : start + per_page])
         total = len(result.ids)
         meta = {
-            "page": page, "pages": math.ceil(total / per_page), "per_page": per_page,
-            "total": total, "total_logged": result.total_logged,
-            "total_unbilled": result.total_unbilled,
+            "total": total, "per_page": per_page if "per_page" in query else len(rows),
+            "page": page, "pages": math.ceil(total / per_page),
+            "total_logged": result.total_logged, "total_unbilled": result.total_unbilled,
             "total_logged_per_team_member": result.per_member,
             "total_logged_per_client": result.per_client,
         }  # fmt: skip
-        return json_response(200, {"time_entries": rows, "meta": meta})
+        return json_response(200, {"meta": meta, "time_entries": rows})
 
     def _count_write(self, entry_id: int) -> None:
         """Count an API write that changed an entry (tests check "changed exactly once")."""
@@ -378,7 +476,7 @@ class SandboxApp:
         """Validate and store a new entry for ``caller`` (raises FieldError)."""
         fields = build_new(
             body, caller=caller, members=self.identities, projects=self.projects,
-            next_timer_id=self.store.next_timer_id,
+            next_timer_id=self.store.next_timer_id, zone=self.identities[caller]["timezone"],
         )  # fmt: skip
         return self.store.insert(fields)
 
@@ -443,16 +541,34 @@ class SandboxApp:
 
     # -- identity and reference data ---------------------------------------------------
     def _me(self, caller: int) -> dict[str, Any]:
+        """``users/me`` in the live shape: names and zone in ``profile`` (captures)."""
         ident = self.identities[caller]
         index = list(self.identities).index(caller)
         return {"response": {
-            "id": caller, "identity_id": caller, "first_name": ident["first_name"],
-            "last_name": ident["last_name"], "email": ident["email"],
+            "id": caller, "identity_id": caller, "email": ident["email"],
+            "profile": {
+                "setup_complete": True, "first_name": ident["first_name"],
+                "last_name": ident["last_name"], "phone_number": None, "address": None,
+                "profession": None, "professions": [], "has_password": True,
+                "is_email_confirmed": True, "timezone": ident["timezone"], "time_format": 0,
+            },
+            "timezone": ident["timezone"],
             "business_memberships": [{
                 "id": 100 + index + 1000 * n, "role": ident["role"], "business": dict(business),
             } for n, business in enumerate([self.dataset.business, *self.extra_businesses])],
-            "roles": [], "groups": [],
+            "roles": [], "groups": [], "permissions": {},
         }}  # fmt: skip
+
+    def _update_project(self, raw_id: str, environ: dict[str, Any]) -> Response:
+        raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        try:
+            body = json.loads(raw or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raise FieldError({"__root__": "invalid JSON"}, status=400) from None
+        if not isinstance(body, dict) or not isinstance(body.get("project"), dict):
+            raise FieldError({"project": "field required"})
+        status, answer = self.resources.update_project(raw_id, body["project"])
+        return json_response(status, answer)
 
     def _reference(
         self, route: str, ids: tuple[str, ...], query: dict[str, str], key: str

@@ -6,7 +6,13 @@ between 08:30 and 18:30 local time (DST-aware) that never overlap within a teamm
 are never exact duplicates; every anomaly is planted on purpose and listed in
 :attr:`Dataset.planted`:
 
-* ``running``: active running timers (``is_logged`` false, ``duration`` null).
+* ``running``: the open segment of each running timer (``is_logged`` false, ``duration``
+  null, ``timer.is_running`` true).
+* ``paused_timer``: one id per paused timer (its first segment): a timer never logged
+  whose segments all have a duration (``timer.is_running`` false).
+* ``timer_segments``: every segment of those timers. As live (facts sheet section 3),
+  one ``timer.id`` is shared by a timer's unlogged segments: one running timer has two
+  closed segments before its open one, one paused timer two segments.
 * ``deleted``: soft-deleted entries (``active`` false).
 * ``overlap``: active logged entries overlapping another one of the same teammate
   (``a.start < b.end and b.start < a.end``). It includes the ``duplicate`` members,
@@ -42,16 +48,28 @@ MIN_PLANTED_ENTRIES = 100
 DAY_START = time(8, 30)
 DAY_END = time(18, 30)
 
+#: An entry's fields in the order live answers list them (facts sheet section 2).
 ENTRY_FIELDS = (
-    "id", "identity_id", "is_logged", "started_at", "created_at", "duration", "client_id",
-    "project_id", "service_id", "task_id", "pending_client", "pending_project", "pending_task",
-    "note", "active", "billable", "billed", "internal", "retainer_id", "timer",
-    "local_started_at", "local_timezone",
+    "id", "identity_id", "is_logged", "local_started_at", "local_timezone", "started_at",
+    "created_at", "client_id", "project_id", "pending_client", "pending_project",
+    "pending_task", "task_id", "service_id", "note", "active", "billable", "billed",
+    "internal", "retainer_id", "duration", "timer",
 )  # fmt: skip
 PLANTED_KEYS = (
-    "running", "deleted", "overlap", "duplicate", "billable_no_client", "internal_billable",
-    "over_12h", "zero_duration", "missing_note", "future",
+    "running", "paused_timer", "timer_segments", "deleted", "overlap", "duplicate",
+    "billable_no_client", "internal_billable", "over_12h", "zero_duration", "missing_note",
+    "future",
 )  # fmt: skip
+#: The planted timers: (teammate index, running, segments as (minutes after ``end``
+#: 00:00 UTC, seconds or None for the open one)). Minutes before ``end`` are negative.
+TIMERS = (
+    (0, True, ((5, 1500), (35, 600), (50, None))),
+    (1, True, ((12, None),)),
+    (2, False, ((-2 * 1440 + 14 * 60, 2700), (-2 * 1440 + 15 * 60, 1800))),
+    (3, False, ((-9 * 1440 + 16 * 60, 5400),)),
+)
+#: Weeks start on Monday (0) or Sunday (6), as ``business.first_day_of_week`` says.
+WEEK_STARTS = (0, 6)
 
 PEOPLE = [
     ("Olivia", "Tremblay"), ("Liam", "Gagnon"), ("Zoë", "Roy"), ("Noah", "Côté"),
@@ -164,14 +182,22 @@ def _ids(rng: random.Random, n: int, low: int, high: int) -> list[int]:
     return out
 
 
-def _reference(rng: random.Random, n_people: int, business_id: int | None, tz: str) -> dict:
+def _reference(
+    rng: random.Random, n_people: int, business_id: int | None, tz: str, first_day: int
+) -> dict:
     bid = business_id if business_id is not None else rng.randint(100_000, 999_999)
     account_id = "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(5))
     uuid = "".join(rng.choice("0123456789abcdef") for _ in range(32))
     business = {
         "id": bid, "business_uuid": f"{uuid[:8]}-{uuid[8:12]}-{uuid[12:16]}-{uuid[16:20]}-"
         f"{uuid[20:]}", "name": "Maple & Pine Studio", "account_id": account_id,
-        "date_format": "mm/dd/yyyy", "active": True, "timezone": tz,
+        "number_format": None, "date_format": "mm/dd/yyyy", "first_day_of_week": first_day,
+        "active": True, "timezone": tz, "status": "active",
+        "advanced_accounting_enabled": False, "industry": None, "billing_country_code": "CAN",
+        "business_type": None,
+        "address": {"id": bid + 1, "street": "220 King St W", "street2": "", "city": "Toronto",
+                    "province": "Ontario", "country": "Canada", "postal_code": "M5H 1K4"},
+        "business_clients": [],
     }  # fmt: skip
     identities = []
     for i, ident in enumerate(_ids(rng, n_people, 1_000_000, 9_000_000)):
@@ -180,6 +206,7 @@ def _reference(rng: random.Random, n_people: int, business_id: int | None, tz: s
         identities.append({
             "id": ident, "first_name": first, "last_name": last,
             "email": f"{ascii_name}@example.com", "role": "owner" if i == 0 else "employee",
+            "timezone": tz,  # the profile's zone: entries created by them are local to it
         })  # fmt: skip
     services = [
         {"id": sid, "name": name, "billable": bill, "business_id": bid, "vis_state": 0}
@@ -297,6 +324,7 @@ def generate(
     teammates: int | None = None,
     timezone: str = "America/Toronto",
     business_id: int | None = None,
+    first_day_of_week: int = 0,
 ) -> Dataset:
     """Generate a deterministic business with exactly ``entries`` stored time entries.
 
@@ -308,18 +336,25 @@ def generate(
         teammates: people logging time, owner included (default 6).
         timezone: the business' IANA zone; working hours are local.
         business_id: force the business id (default: drawn from the seed).
+        first_day_of_week: the business's ``first_day_of_week`` (0 Monday, 6 Sunday).
 
     Returns:
         The :class:`Dataset`.
+
+    Raises:
+        ValueError: ``first_day_of_week`` is neither 0 nor 6.
     """
+    if first_day_of_week not in WEEK_STARTS:
+        raise ValueError(f"first_day_of_week must be 0 (Monday) or 6 (Sunday), "
+                         f"not {first_day_of_week!r}")  # fmt: skip
     end = end or default_end()
     n_people = max(1, teammates or 6)
     rng = random.Random(seed)
-    ref = _reference(rng, n_people, business_id, timezone)
+    ref = _reference(rng, n_people, business_id, timezone, first_day_of_week)
     maker = _Maker(rng, ref, timezone, end)
     people = [i["id"] for i in ref["identities"]]
     plant = entries >= MIN_PLANTED_ENTRIES
-    extras = 8 if plant else 0  # running 2 + overlap 2 + duplicate 2 + future 2
+    extras = 13 if plant else 0  # timer segments 7 + overlap 2 + duplicate 2 + future 2
     target = max(0, entries - extras)
     over_slots = {(1, people[1 % n_people]), (2, people[2 % n_people])} if plant else set()
 
@@ -404,15 +439,22 @@ def _plant(rng, maker: _Maker, rows: list[dict], specials: dict, people, end: da
         row["billed"] = False
         specials["future"].append(row)
         new.append(row)
-    for k in range(2):
-        start_utc = datetime.combine(end, time(0, 5 + 7 * k), UTC)
-        local = start_utc.astimezone(maker.tz).replace(tzinfo=None)
-        row = maker.entry(people[k % len(people)], local, None, is_logged=False, billed=False,
-                          timer={"is_running": True})  # fmt: skip
-        row["created_at"] = iso(start_utc)
-        row["updated_at"] = iso_us(start_utc)
-        specials["running"].append(row)
-        new.append(row)
+    midnight = datetime.combine(end, time(), UTC)
+    for key, (who, running, segments) in enumerate(TIMERS):
+        for n, (minutes, seconds) in enumerate(segments):
+            start_utc = midnight + timedelta(minutes=minutes)
+            local = start_utc.astimezone(maker.tz).replace(tzinfo=None)
+            timer = {"is_running": running, "shared": key}  # one id per timer (_finish)
+            row = maker.entry(people[who % len(people)], local, seconds, is_logged=False,
+                              billed=False, timer=timer)  # fmt: skip
+            row["created_at"] = iso(start_utc)
+            row["updated_at"] = iso_us(start_utc)
+            specials["timer_segments"].append(row)
+            if seconds is None:
+                specials["running"].append(row)
+            elif not running and n == 0:
+                specials["paused_timer"].append(row)
+            new.append(row)
     rows.extend(new)
 
 
@@ -420,13 +462,21 @@ def _finish(ref, rows, specials, days_off, timezone, end) -> Dataset:
     # Ids follow creation order, like a real database; copies come after originals.
     order = sorted(range(len(rows)), key=lambda i: (rows[i]["created_at"], i))
     timer_id = FIRST_TIMER_ID
+    shared: dict[int, int] = {}  # a planted timer's segments share its id
     for n, i in enumerate(order):
         row = rows[i]
         row["id"] = FIRST_ENTRY_ID + n
         if row["timer"] is not None:
-            row["timer"] = {"id": timer_id, "is_running": row["timer"]["is_running"]}
-            timer_id += 1
-    entries = sorted(rows, key=lambda r: r["id"])
+            key = row["timer"].get("shared")
+            if key in shared:
+                tid = shared[key]
+            else:
+                tid, timer_id = timer_id, timer_id + 1
+                if key is not None:
+                    shared[key] = tid
+            row["timer"] = {"id": tid, "is_running": row["timer"]["is_running"]}
+    keys = (*ENTRY_FIELDS, "updated_at")  # the live order (a row is built in another)
+    entries = [{k: r[k] for k in keys} for r in sorted(rows, key=lambda r: r["id"])]
     planted = {k: sorted(r["id"] for r in v) for k, v in specials.items()}
     planted["missing_note"] = [
         r["id"] for r in entries if r["active"] and r["is_logged"] and r["note"] in (None, "")

@@ -9,10 +9,15 @@ Choices where the real API is unknown (see ``docs/freshbooks-api.md``):
   has a client" (else: the entry has one); ``internal`` to "no client".
 * An update may keep an entry's ``identity_id`` even when that teammate has left the
   business (a full PUT resends it); changing it to a non-member is refused.
-* PUT ``partial``: only the given writable fields change. PUT ``full``: ``identity_id``,
+* PUT ``live`` (the default, as recorded live, facts sheet section 7): the given writable
+  fields change, and ``client_id`` / ``project_id`` left out are cleared (null); the
+  rest (``identity_id``, ``billable``, ``internal``, ``local_*``...) is kept. PUT
+  ``partial``: only the given writable fields change. PUT ``full``: ``identity_id``,
   ``started_at`` and ``is_logged`` are required, and writable fields left out are
   cleared (ids, note, pending and local fields to null, flags to false). ``timer`` is
-  server-managed: left out, it is kept in both modes.
+  server-managed: left out, it is kept in every mode.
+* POST fills ``local_started_at`` / ``local_timezone`` when they are not sent: the start
+  in the creating identity's zone, as live.
 * Logging a running timer (``is_logged: true`` plus ``duration``) stops it: the entry
   keeps its timer id with ``is_running: false``, as the seed document shows.
 """
@@ -22,11 +27,14 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fbtime.sandbox.data import iso
 from fbtime.sandbox.validate import BOOL_FIELDS, WRITABLE, FieldError, clean_fields
 
 REQUIRED_ON_FULL_PUT = ("identity_id", "started_at", "is_logged")
+#: What a live PUT clears when the body leaves it out (facts sheet section 7).
+CLEARED_ON_LIVE_PUT = ("client_id", "project_id")
 ROOT_DURATION = "Logged entries must have a duration"
 
 
@@ -37,8 +45,11 @@ def build_new(
     members: Collection[int],
     projects: Mapping[int, dict[str, Any]],
     next_timer_id: Callable[[], int],
+    zone: str = "UTC",
 ) -> dict[str, Any]:
     """Validate a POST body and return the fields of the entry to insert.
+
+    ``zone`` is the creating identity's IANA zone (``local_*`` when the body has none).
 
     Raises:
         FieldError: 422 naming every problem.
@@ -76,9 +87,17 @@ def build_new(
         "billed": fields.get("billed", False),
         "internal": fields.get("internal", client_id is None),
         "retainer_id": fields.get("retainer_id"), "timer": timer,
-        "local_started_at": fields.get("local_started_at"),
-        "local_timezone": fields.get("local_timezone"),
+        **_local(fields, zone),
     }  # fmt: skip
+
+
+def _local(fields: Mapping[str, Any], zone: str) -> dict[str, Any]:
+    """``local_started_at`` / ``local_timezone`` as sent, else the start in ``zone``."""
+    if fields.get("local_started_at") is not None or fields.get("local_timezone") is not None:
+        return {"local_started_at": fields.get("local_started_at"),
+                "local_timezone": fields.get("local_timezone")}  # fmt: skip
+    start = fields["started_at"].astimezone(ZoneInfo(zone))
+    return {"local_started_at": start.strftime("%Y-%m-%dT%H:%M:%S"), "local_timezone": zone}
 
 
 def build_update(
@@ -96,6 +115,9 @@ def build_update(
     """
     fields = clean_fields(dict(body))
     errors: dict[str, str] = {}
+    if mode == "live":
+        for name in CLEARED_ON_LIVE_PUT:
+            fields.setdefault(name, None)
     if mode == "full":
         for name in REQUIRED_ON_FULL_PUT:
             if name not in fields:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 BUSINESS_CURRENCY = "CAD"
@@ -62,6 +62,8 @@ BILLING: tuple[tuple[str, str | None, str | None, str | None, str | None, str | 
 )
 JOBS = ("Founder", "Designer", "Developer", "Developer", "Project Manager", "QA Analyst")
 PENDING_INVITE = ("Sofia", "Rossi", "Contractor")
+#: A member without a login ("Unassigned", ``no_seat_employee``): no identity, ever.
+NO_LOGIN = ("Marc", "Dubois", "Bookkeeper")
 
 
 def aux_random(seed: int) -> random.Random:
@@ -72,6 +74,11 @@ def aux_random(seed: int) -> random.Random:
 def naive(dt: datetime) -> str:
     """UTC time as the projects and team families print it: no zone, no fraction."""
     return dt.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def naive_now() -> str:
+    """The server's time of a write (real time, like every update time), :func:`naive`."""
+    return naive(datetime.now(UTC))
 
 
 def _uuid(rng: random.Random) -> str:
@@ -93,7 +100,7 @@ def project(k: int, pid: int, title: str, client_id: int | None, services: list[
         "services": [{"business_id": bid, "id": s["id"], "name": s["name"],
                       "billable": s["billable"], "vis_state": 0} for s in services],
         "billed_amount": "0.00", "billed_status": "unbilled", "retainer_id": None,
-        "expense_markup": "0", "group_id": None,
+        "expense_markup": "0", "service_estimate_type": "total_hours", "group_id": None,
     }  # fmt: skip
 
 
@@ -230,6 +237,16 @@ def _team(ds: Any, rng: random.Random, bid: int, former: int | None) -> None:
             "last_name": last, "email": f"{first}.{last}@example.com".lower(),
             "job_title": job, "business_id": bid, "business_role_name": "business_employee",
             "active": True, "created_at": naive(invited), "updated_at": naive(invited),
+        })  # fmt: skip
+        first, last, job = NO_LOGIN  # added at no cost, logs no time: no identity either
+        added = datetime.combine(end - timedelta(days=45), time(9, 40, 0))
+        members.append({
+            # its own stream: the draws after this one (projects' dates) stay as they were
+            **{k: None for k in members[0]}, "uuid": _uuid(random.Random(f"no-login-{bid}")),
+            "first_name": first, "last_name": last, "email": None, "job_title": job,
+            "business_id": bid,
+            "business_role_name": "no_seat_employee", "active": True,
+            "created_at": naive(added), "updated_at": naive(added),
         })  # fmt: skip
     if former is not None:  # the former teammate's rate is still on file
         rates.append({"rate": FORMER_RATE, "identity_id": former, "business_id": bid})

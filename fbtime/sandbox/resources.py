@@ -9,12 +9,15 @@ Each answers in the shape FreshBooks' captures show (facts sheet ``freshbooks-ra
 * ``team_member_rates`` / ``service_rates``: ``{"team_member_rates": [...]}`` /
   ``{"service_rates": [...]}``, no ``meta``; ``service_rate``: ``{"service_rate": {...}}``,
   404 when the service has no rate.
-* ``projects``: ``{"projects": [...], "meta": {..., "sort": [...]}}`` (``sort`` echoed
-  verbatim, as live); filters ``active``, ``complete``, ``updated_since``,
+* ``projects``: ``{"projects": [...], "meta": {"sort": [...], ...}}`` (``sort`` echoed
+  verbatim, as live), ``id`` descending, or ascending when a ``sort`` is sent (as the
+  captures show, whatever it names); filters ``active``, ``complete``, ``updated_since``,
   ``include_logged_duration`` (fills ``logged_duration``: seconds of active logged
   entries, live from the store; null otherwise), ``skip_group`` (accepted, no effect).
   ``project`` (``/project/{id}``, also the plural ``/projects/{id}`` Postman uses):
-  ``{"project": {...}}``.
+  ``{"project": {...}, "abilities": [...]}``, the project with its ``group`` (members,
+  pending invitations) instead of ``group_id``. A PUT there changes only the fields sent
+  (:data:`PROJECT_WRITABLE`), as live.
 * ``system`` (``/accounting/account/{aid}/systems/systems/{id}``):
   ``{"response": {"result": {"system": {...}}}}``. The placeholder is named businessId
   but the captured reply carries a system id, so both ids are accepted.
@@ -30,8 +33,15 @@ from collections.abc import Callable
 from typing import Any
 
 from fbtime.sandbox.data import Dataset
+from fbtime.sandbox.reference import naive_now
 from fbtime.sandbox.store import Store
-from fbtime.sandbox.validate import parse_datetime, parse_filters, parse_int, parse_paging
+from fbtime.sandbox.validate import (
+    FieldError,
+    parse_datetime,
+    parse_filters,
+    parse_int,
+    parse_paging,
+)
 
 Response = tuple[int, Any]
 #: Routes served here, by name: (path pattern, stats name).
@@ -50,6 +60,25 @@ PATTERNS = (
 )
 ACCOUNT_ROUTES = ("clients", "system")
 NOT_FOUND = {"error": "Requested resource could not be found."}
+#: Project fields a PUT may change, with the JSON types each takes (None: null allowed);
+#: the rest is the server's.
+PROJECT_WRITABLE: dict[str, tuple[type | None, ...]] = {
+    "title": (str,), "description": (str, None), "due_date": (str, None),
+    "client_id": (int, None), "internal": (bool,), "budget": (int, None),
+    "fixed_price": (str, None), "rate": (str, None), "billing_method": (str, None),
+    "project_type": (str,), "project_manager_id": (int, None), "active": (bool,),
+    "complete": (bool,), "retainer_id": (int, None), "expense_markup": (str,),
+    "service_estimate_type": (str, None),
+}  # fmt: skip
+#: What an owner may do with a project, as the live single-project answer lists it.
+ABILITIES = (
+    "can_edit", "can_archive", "can_generate_invoice", "can_delete", "can_invite_team_member",
+    "can_manage_services", "can_view_team_time", "can_edit_hourly_budget", "can_edit_client",
+    "can_edit_project_manager", "can_view_invoices_tab", "can_view_fixed_price",
+    "can_edit_fixed_price", "can_edit_end_date", "can_edit_flat_rate", "can_edit_project_type",
+    "can_edit_service_estimate_type", "can_edit_title", "can_view_review_tab",
+    "can_view_discuss_tab", "can_track_time", "can_create_comment",
+)  # fmt: skip
 
 
 class Resources:
@@ -97,7 +126,8 @@ class Resources:
             return 200, {"response": {"result": {"clients": chunk, **meta}}}
         if route == "projects":
             sort = [query["sort"]] if "sort" in query else []
-            return 200, {"projects": chunk, "meta": {**meta, "sort": sort}}
+            return 200, {"projects": chunk, "meta": {"sort": sort, "total": total,
+                         "per_page": per_page, "page": page, "pages": meta["pages"]}}  # fmt: skip
         if route == "team_members":
             return 200, {"response": chunk, "meta": {k: meta[k] for k in ("page", "per_page",
                                                                              "total")}}  # fmt: skip
@@ -129,7 +159,7 @@ class Resources:
             if "updated_since" in f and parse_datetime(p["updated_at"]) < f["updated_since"]:
                 continue
             out.append(p)
-        return out
+        return sorted(out, key=lambda p: p["id"], reverse="sort" not in query)
 
     def _with_logged(self, project: dict[str, Any], query: dict[str, str]) -> dict[str, Any]:
         wanted = parse_filters(query, bools=("include_logged_duration",))
@@ -140,7 +170,41 @@ class Resources:
 
     def _project(self, raw: str, query: dict[str, str]) -> dict[str, Any] | None:
         found = self.projects.get(_int(raw))
-        return None if found is None else {"project": self._with_logged(found, query)}
+        return None if found is None else self._single(self._with_logged(found, query))
+
+    def _single(self, project: dict[str, Any]) -> dict[str, Any]:
+        """A single-project answer: ``group`` in place of ``group_id``, and ``abilities``."""
+        owner, business = self.dataset.owner, self.dataset.business
+        group = {"id": project["group_id"], "members": [{
+            "id": project["group_id"] + 1, "identity_id": owner["id"], "role": "owner",
+            "first_name": owner["first_name"], "last_name": owner["last_name"],
+            "email": owner["email"], "company": business["name"], "active": True,
+        }], "pending_invitations": []}  # fmt: skip
+        shown = {k: v for k, v in project.items() if k != "group_id"}
+        return {"project": {**shown, "group": group},
+                "abilities": [{"name": name, "value": True} for name in ABILITIES]}  # fmt: skip
+
+    def update_project(self, raw: str, body: dict[str, Any]) -> Response:
+        """A partial PUT of one project: the writable fields sent change, nothing else.
+
+        Raises:
+            FieldError: a field has the wrong type (422).
+        """
+        project = self.projects.get(_int(raw))
+        if project is None:
+            return 404, NOT_FOUND
+        errors, changes = {}, {}
+        for name, kinds in PROJECT_WRITABLE.items():
+            if name not in body:
+                continue
+            value = body[name]
+            if (None if value is None else type(value)) not in kinds:  # bool is no int here
+                errors[name] = "invalid value"
+            changes[name] = value
+        if errors:
+            raise FieldError(errors)
+        project.update(changes, updated_at=naive_now())
+        return 200, self._single(project)
 
     def _service_rate(self, raw: str, query: dict[str, str]) -> dict[str, Any] | None:
         rate = self.service_rates.get(_int(raw))
@@ -166,7 +230,7 @@ class Resources:
             "name": business["name"], "account_id": business["account_id"],
             "business_group": {**ds.business_group, "members": members},
             "number_format": None, "date_format": business["date_format"],
-            "first_day_of_week": 1, "active": business["active"],
+            "first_day_of_week": business["first_day_of_week"], "active": business["active"],
             "timezone": business["timezone"], "status": "active",
             "advanced_accounting_enabled": False, "industry": None,
             "billing_country_code": "CAN", "business_type": None,

@@ -24,21 +24,22 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
 import pandas as pd
 
-from fbtime.sandbox.app import WRITE_KEYS, Injection, SandboxApp
+from fbtime.sandbox.app import RATE_LIMIT, RATE_WINDOW, WRITE_KEYS, Injection, SandboxApp
 from fbtime.sandbox.data import ENTRY_FIELDS, Dataset, generate
 from fbtime.sandbox.faults import ENVIRON_KEY as FAULT_KEY
 from fbtime.sandbox.faults import Faults
 from fbtime.sandbox.oauth import ACCESS_TOKEN_TTL, OAuthKnobs
-from fbtime.sandbox.store import Store
+from fbtime.sandbox.store import META_TOTALS, ORDERS, Store
 
-PUT_MODES = ("partial", "full")
+#: ``live`` as recorded (left-out client/project cleared), then the two test modes.
+PUT_MODES = ("live", "partial", "full")
 _INT_COLUMNS = ("id", "identity_id", "duration", "client_id", "project_id", "service_id",
                 "task_id", "retainer_id")  # fmt: skip
 
@@ -158,12 +159,20 @@ class Sandbox(OAuthKnobs):
     ``token_url``, ``oauth_client_id``/``oauth_client_secret``, ``access_token_ttl``
     (seconds, settable), ``advance_clock(seconds)`` and ``add_business(name)``.
 
+    By default it answers as the live recordings do (:mod:`fbtime.sandbox.app`); the
+    options keep the sandbox's earlier behaviours for tests that need them:
+    ``put_mode`` (``"live"``, ``"partial"``, ``"full"``), ``list_order`` (``"created"``,
+    ``"started"``), ``meta_totals`` (``"nested"``, ``"flat"``) and ``rate_limit`` /
+    ``rate_window`` (600 per 60 s rolling; None for no limit and no limit headers, what a
+    test that sends more than 600 requests a minute, or a benchmark, chooses).
+    ``first_day_of_week`` is the business's week start (0 Monday, 6 Sunday).
+
     Example:
         >>> with fbtime.Sandbox(entries=300, seed=2) as sb:
         ...     df = fbtime.load_time_entries(sb.client(), team=True)
         ...     truth, requests = sb.entries(), sb.stats()
         >>> len(truth), len(df)  # every stored row; the logged, active ones
-        (300, 295)
+        (300, 290)
         >>> requests["GET time_entries"]  # 3 pages, and one look for changes made meanwhile
         4
     """
@@ -175,9 +184,12 @@ class Sandbox(OAuthKnobs):
         *,
         business_id: int | None = None,
         latency: float = 0.0,
-        rate_limit: int | None = None,
-        rate_window: float = 1.0,
-        put_mode: str = "partial",
+        rate_limit: int | None = RATE_LIMIT,
+        rate_window: float = RATE_WINDOW,
+        put_mode: str = "live",
+        list_order: str = "created",
+        meta_totals: str = "nested",
+        first_day_of_week: int = 0,
         port: int = 0,
         teammates: int | None = None,
         end: date | None = None,
@@ -185,17 +197,23 @@ class Sandbox(OAuthKnobs):
         db_path: str | None = None,
         access_token_ttl: int = ACCESS_TOKEN_TTL,
     ) -> None:
-        if put_mode not in PUT_MODES:
-            raise ValueError(f"put_mode must be one of {PUT_MODES}, not {put_mode!r}")
+        for name, value, allowed in (("put_mode", put_mode, PUT_MODES),
+                                     ("list_order", list_order, tuple(ORDERS)),
+                                     ("meta_totals", meta_totals, META_TOTALS)):  # fmt: skip
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, not {value!r}")
         self.dataset: Dataset = generate(
             entries, seed, end=end, teammates=teammates, timezone=timezone,
-            business_id=business_id,
+            business_id=business_id, first_day_of_week=first_day_of_week,
         )  # fmt: skip
         self._store = Store(db_path)
-        self._store.load(self.dataset.entries, now=datetime.now(UTC))
+        # the seeded updates are at least an hour old by the real clock, even when the data
+        # was made for a calendar ahead of it (a fixed fbtime.clock): none looks just changed
+        self._store.load(self.dataset.entries, now=datetime.now(UTC) - timedelta(hours=1))
         self._app = SandboxApp(
             self._store, self.dataset, latency=latency, rate_limit=rate_limit,
-            rate_window=rate_window, put_mode=put_mode,
+            rate_window=rate_window, put_mode=put_mode, list_order=list_order,
+            meta_totals=meta_totals,
         )  # fmt: skip
         self._app.oauth.access_token_ttl = access_token_ttl
         self.business_id: int = self.dataset.business["id"]
@@ -307,7 +325,8 @@ class Sandbox(OAuthKnobs):
 
     @property
     def put_mode(self) -> str:
-        """``"partial"`` (only given fields change) or ``"full"`` (left-out fields clear)."""
+        """``"live"`` (left-out ``client_id``/``project_id`` clear, the rest is kept, as
+        live), ``"partial"`` (only given fields change) or ``"full"`` (left-out fields clear)."""
         return self._app.put_mode
 
     @put_mode.setter
@@ -325,10 +344,14 @@ class Sandbox(OAuthKnobs):
     def on_request(self, hook: Callable[[str, int], None] | None) -> None:
         self._app.on_request = hook
 
-    def set_rate_limit(self, limit: int | None, per: float = 1.0) -> None:
-        """Allow ``limit`` requests per ``per`` seconds (all tokens together); None: no limit."""
-        self._app.rate_limit, self._app.rate_window = limit, per
-        self._app._window = (-1, 0)
+    def set_rate_limit(
+        self, limit: int | None, per: float = RATE_WINDOW, *, rolling: bool = True
+    ) -> None:
+        """Allow ``limit`` requests in any ``per`` seconds (all tokens and families
+        together; accounting POSTs at most 250 of their own); None: no limit and no limit
+        headers. ``rolling=False`` counts fixed windows (a new count at every multiple of
+        ``per``) instead of the live rolling one. The count starts afresh."""
+        self._app.set_rate_limit(limit, per, rolling=rolling)
 
     def inject(
         self,

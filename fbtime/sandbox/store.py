@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,10 +36,19 @@ _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS entries ({", ".join(_COLUMNS)}, PRIMARY KEY (id));
 CREATE INDEX IF NOT EXISTS entries_order ON entries (started_ts DESC, id DESC, active, is_logged,
     identity_id, billable, billed, client_id, duration, updated_us);
+CREATE INDEX IF NOT EXISTS entries_created ON entries (created_at DESC, id ASC, active, is_logged,
+    identity_id, billable, billed, client_id, duration, updated_us);
 CREATE INDEX IF NOT EXISTS entries_updated ON entries (updated_us);
 """
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _LOGGED = "is_logged AND duration"  # running timers and zero-length entries add nothing
+#: List orders: live FreshBooks answers newest-created first, same second by ascending id
+#: (facts sheet section 5); ``"started"`` is the sandbox's order before it followed that.
+ORDERS = {"created": "created_at DESC, id ASC", "started": "started_ts DESC, id DESC"}
+#: How ``meta`` breaks ``total_logged`` down: ``"nested"`` as live (per teammate -> client
+#: -> project, per teammate -> day -> client, per client -> teammate), ``"flat"`` one level
+#: (per teammate, per client), the sandbox's shape before it followed the captures.
+META_TOTALS = ("nested", "flat")
 
 
 @dataclass(frozen=True)
@@ -65,9 +74,13 @@ class ListResult:
     """Ordered ids of a filtered set and its duration totals (seconds).
 
     ``per_member`` and ``per_client`` are the API's ``total_logged_per_team_member`` and
-    ``total_logged_per_client``: one ``{"identity_id"|"client_id", "total_logged"}`` per
-    teammate or client present in the set (sorted by id; entries without a client form a
-    ``client_id: null`` group, last), so they add up to ``total_logged``.
+    ``total_logged_per_client``: one item per teammate or client present in the set
+    (sorted by id, a null id first: entries without a client or project form a group of
+    their own), so each level adds up to ``total_logged``. Nested (see
+    :data:`META_TOTALS`), a teammate's item also holds ``total_logged_per_client`` (each
+    with ``total_logged_per_project``) and ``total_logged_per_day`` (each day with
+    ``total_logged_per_client``), and a client's item ``total_logged_per_team_member``.
+    A day is the date of ``local_started_at`` (of ``started_at`` in UTC without one).
     """
 
     ids: list[int]
@@ -204,40 +217,31 @@ class Store:
             self._bump()
         return self.get(entry_id)  # type: ignore[return-value]
 
-    def list_ids(self, query: ListQuery) -> ListResult:
-        """Ids matching ``query`` sorted by ``started_at`` desc, ``id`` desc, with totals."""
+    def list_ids(
+        self, query: ListQuery, order: str = "created", totals: str = "nested"
+    ) -> ListResult:
+        """Ids matching ``query`` in ``order`` (:data:`ORDERS`) and their totals
+        (:data:`META_TOTALS`), cached per data version."""
         with self._lock:
-            key = (self.version, query)
+            key = (self.version, query, order, totals)
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
                 return hit
             where, params = _where(query)
             ids = [row[0] for row in self._conn.execute(
-                f"SELECT id FROM entries WHERE {where} ORDER BY started_ts DESC, id DESC", params
+                f"SELECT id FROM entries WHERE {where} ORDER BY {ORDERS[order]}", params
             )]  # fmt: skip
             groups = self._conn.execute(
-                "SELECT identity_id, client_id,"
+                "SELECT identity_id, client_id, project_id,"
+                " substr(COALESCE(local_started_at, started_at), 1, 10),"
                 f" SUM(CASE WHEN {_LOGGED} THEN duration ELSE 0 END),"
                 f" SUM(CASE WHEN {_LOGGED} AND billable AND NOT COALESCE(billed, 0)"
                 " THEN duration ELSE 0 END)"
-                f" FROM entries WHERE {where} GROUP BY identity_id, client_id",
+                f" FROM entries WHERE {where} GROUP BY 1, 2, 3, 4",
                 params,
             ).fetchall()
-            members: Counter[int] = Counter()
-            clients: Counter[int | None] = Counter()
-            logged = unbilled = 0
-            for identity_id, client_id, seconds, open_seconds in groups:
-                members[identity_id] += seconds
-                clients[client_id] += seconds
-                logged += seconds
-                unbilled += open_seconds
-            result = ListResult(
-                ids, logged, unbilled,
-                [{"identity_id": i, "total_logged": members[i]} for i in sorted(members)],
-                [{"client_id": c, "total_logged": clients[c]}
-                 for c in sorted(clients, key=lambda c: (c is None, c or 0))],
-            )  # fmt: skip
+            result = _totals(ids, groups, nested=totals == "nested")
             self._cache[key] = result
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
@@ -277,6 +281,58 @@ class Store:
     def __len__(self) -> int:
         with self._lock:
             return self._conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0]
+
+
+def _by_id(counts: Mapping[Any, int], key: str) -> list[dict[str, Any]]:
+    """``[{key: id, "total_logged": seconds}]`` sorted by id, a null id first."""
+    return [{key: k, "total_logged": counts[k]} for k in sorted(counts, key=_null_first)]
+
+
+def _null_first(value: Any) -> tuple[bool, Any]:
+    return (value is not None, value if value is not None else 0)
+
+
+def _totals(ids: list[int], groups: list[tuple], *, nested: bool) -> ListResult:
+    """The meta totals of one filtered set from its (teammate, client, project, day) sums."""
+    member: Counter[int] = Counter()
+    client: Counter[int | None] = Counter()
+    member_client: dict[int, Counter[Any]] = {}
+    member_client_project: dict[tuple[int, Any], Counter[Any]] = {}
+    member_day: dict[int, Counter[str]] = {}
+    member_day_client: dict[tuple[int, str], Counter[Any]] = {}
+    client_member: dict[Any, Counter[int]] = {}
+    logged = unbilled = 0
+    for who, cid, pid, day, seconds, open_seconds in groups:
+        logged += seconds
+        unbilled += open_seconds
+        member[who] += seconds
+        client[cid] += seconds
+        if nested:
+            member_client.setdefault(who, Counter())[cid] += seconds
+            member_client_project.setdefault((who, cid), Counter())[pid] += seconds
+            member_day.setdefault(who, Counter())[day] += seconds
+            member_day_client.setdefault((who, day), Counter())[cid] += seconds
+            client_member.setdefault(cid, Counter())[who] += seconds
+    per_member = _by_id(member, "identity_id")
+    per_client = _by_id(client, "client_id")
+    if nested:
+        for item in per_member:
+            who = item["identity_id"]
+            item["total_logged_per_client"] = [
+                {**c, "total_logged_per_project": _by_id(
+                    member_client_project[(who, c["client_id"])], "project_id")}
+                for c in _by_id(member_client[who], "client_id")
+            ]  # fmt: skip
+            item["total_logged_per_day"] = [
+                {"date": day, "total_logged": seconds, "total_logged_per_client": _by_id(
+                    member_day_client[(who, day)], "client_id")}
+                for day, seconds in sorted(member_day[who].items())
+            ]  # fmt: skip
+        for item in per_client:
+            item["total_logged_per_team_member"] = _by_id(
+                client_member[item["client_id"]], "identity_id"
+            )
+    return ListResult(ids, logged, unbilled, per_member, per_client)
 
 
 def _where(q: ListQuery) -> tuple[str, list[Any]]:

@@ -19,6 +19,7 @@ from fbtime.errors import FBTimeError, QueryError
 from fbtime.export import to_csv, to_excel
 from fbtime.schema import check_frame
 from fbtime.text import for_html, for_terminal
+from fbtime.weeks import frame_week_start
 from fbtime.widgets.view import (
     DEFAULT_PAGE_SIZE,
     FLAG_CHOICES,
@@ -123,6 +124,7 @@ class Explorer(w.VBox):
         debounce: float = 0.3,
         page_size: int = DEFAULT_PAGE_SIZE,
         export_dir: str | Path = "exports",
+        week_start: str | None = None,
     ) -> None:
         check_frame(frame)
         self.frame = frame
@@ -135,6 +137,8 @@ class Explorer(w.VBox):
             currency=analysis.amounts_currency(frame) if money else None,
             foreign=foreign_clients(frame) if money else (),
         )
+        #: the day weeks start on: ``week_start``, else the business's (fbtime.weeks)
+        self.week_start = frame_week_start(frame, week_start)
         self.view: ExplorerView | None = None
         self._shown: tuple[list[str], pd.DataFrame, list[str]] | None = None
         self.page = 0
@@ -306,7 +310,9 @@ class Explorer(w.VBox):
     def _set_sort_options(self, group_by: str) -> None:
         """Offer the columns of that view's table; a choice it lacks goes back to default."""
         empty = ExplorerState(group_by=group_by)
-        table = explore_view(self.frame.iloc[:0], empty, tz=self.tz).table
+        table = explore_view(
+            self.frame.iloc[:0], empty, tz=self.tz, week_start=self.week_start
+        ).table
         labels = {str(c): column_label(c, table[c]) for c in table.columns}
         options = [("default order", "")] + [(labels.get(k, k), k) for k in sort_keys(table)]
         keep = self.sort_by.value if any(self.sort_by.value == o[1] for o in options) else ""
@@ -352,7 +358,10 @@ class Explorer(w.VBox):
         state = self.state
         self.download_link.value = ""  # a link made before the change no longer matches
         try:
-            base = explore_view(self.frame, dataclasses.replace(state, sort_by=None), tz=self.tz)
+            base = explore_view(
+                self.frame, dataclasses.replace(state, sort_by=None), tz=self.tz,
+                week_start=self.week_start,
+            )  # fmt: skip
             table = base.table
             if state.sort_by is not None:
                 table = sort_table(table, state.sort_by, descending=state.descending)
@@ -425,7 +434,9 @@ class Explorer(w.VBox):
         Raises:
             QueryError: the controls are in error (an end date before the start date).
         """
-        view = self.view or explore_view(self.frame, self.state, tz=self.tz)
+        view = self.view or explore_view(
+            self.frame, self.state, tz=self.tz, week_start=self.week_start
+        )
         return export_frame(view.table, self.info)
 
     def file_name(self, kind: Kind = "csv") -> str:
@@ -434,7 +445,9 @@ class Explorer(w.VBox):
         return f"fbtime-{self.group_by.value}-{stamp}.{kind}"
 
     def _write(self, path: Path, kind: Kind) -> Path:
-        view = self.view or explore_view(self.frame, self.state, tz=self.tz)
+        view = self.view or explore_view(
+            self.frame, self.state, tz=self.tz, week_start=self.week_start
+        )
         table = display.report(view.table, currency=self.info.currency)
         if kind == "csv":  # a file for people: what the table shows, a BOM for Excel
             return to_csv(table, path)

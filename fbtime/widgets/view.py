@@ -25,6 +25,7 @@ from fbtime.errors import QueryError
 from fbtime.export import people_frame
 from fbtime.plots import LEGEND_OUTSIDE, chart_style, label_groups, status_bars
 from fbtime.text import for_html
+from fbtime.weeks import frame_week_start
 
 GROUP_BYS = ("client", "project", "teammate", "week", "entries")
 FLAG_CHOICES = ("All", "Yes", "No")
@@ -80,11 +81,13 @@ class ExplorerState:
 
 
 class ExplorerView(NamedTuple):
-    """The result of :func:`explore_view`: the table to show, the rows behind it, the zone."""
+    """The result of :func:`explore_view`: the table to show, the rows behind it, the zone
+    and the day weeks start on (``"monday"`` or ``"sunday"``)."""
 
     table: pd.DataFrame
     rows: pd.DataFrame
     tz: str = "UTC"
+    week_start: str = "monday"
 
 
 def _check_state(state: ExplorerState) -> None:
@@ -97,9 +100,9 @@ def _check_state(state: ExplorerState) -> None:
         raise QueryError(f"the end date {state.end} is before the start date {state.start}")
 
 
-def _week_table(rows: pd.DataFrame, tz: str) -> pd.DataFrame:
+def _week_table(rows: pd.DataFrame, tz: str, start: str) -> pd.DataFrame:
     work = analysis.hours_frame(rows, tz)
-    work["week"] = analysis.period_start(work["day"], "W")
+    work["week"] = analysis.period_start(work["day"], "W", start)
     hours = ["hours", "billable_hours", "unbilled_hours", "billed_hours"]
     money = [c for c in analysis.AMOUNT_COLUMNS if c in work and c != "missing_rate_hours"]
     grouped = work.groupby("week")
@@ -107,6 +110,7 @@ def _week_table(rows: pd.DataFrame, tz: str) -> pd.DataFrame:
     table.insert(0, "entries", grouped.size().astype("Int64"))
     for column in money:
         table[column] = grouped[column].sum()
+    table.attrs["week_start"] = start
     return table
 
 
@@ -129,20 +133,26 @@ def entries_table(rows: pd.DataFrame, tz: str) -> pd.DataFrame:
 
 
 def explore_view(
-    frame: pd.DataFrame, state: ExplorerState, *, tz: str | None = None
+    frame: pd.DataFrame,
+    state: ExplorerState,
+    *,
+    tz: str | None = None,
+    week_start: str | None = None,
 ) -> ExplorerView:
     """Filter ``frame`` as ``state`` says, summarise it by ``state.group_by`` and sort it.
 
     Days are local days in the data's zone (as in ``by_period``), so a late evening
     entry belongs to the day its teammate worked. Summaries count logged, active entries
     like every ``df.fbtime.by_*``; the ``rows`` keep every filtered entry. ``tz`` is the
-    business's zone (default: the data's most common ``local_timezone``, else UTC).
+    business's zone (default: the data's most common ``local_timezone``, else UTC);
+    weeks start on ``week_start`` (default: the business's, as the load recorded it).
 
     Raises:
-        QueryError: an unknown choice or zone, a sort column the table lacks, or an end
-            date before the start date.
+        QueryError: an unknown choice, zone or week start, a sort column the table lacks,
+            or an end date before the start date.
     """
     _check_state(state)
+    start = frame_week_start(frame, week_start)
     tz = analysis.resolve_tz(frame, tz)
     mask = np.ones(len(frame), dtype=bool)
     day = analysis.local_day(frame, tz)
@@ -167,12 +177,12 @@ def explore_view(
     if state.group_by == "entries":
         table = entries_table(rows, tz)
     elif state.group_by == "week":
-        table = _week_table(rows, tz)
+        table = _week_table(rows, tz, start)
     else:
         table = analysis.summarize_by(rows, state.group_by, tz=tz)  # type: ignore[arg-type]
     if state.sort_by is not None:
         table = sort_table(table, state.sort_by, descending=state.descending)
-    return ExplorerView(table, rows, tz)
+    return ExplorerView(table, rows, tz, start)
 
 
 # -- sorting and paging ---------------------------------------------------------------------
@@ -318,7 +328,7 @@ def _labels(table: pd.DataFrame, group_by: str) -> list[str]:
     return label_groups(list(table.index), names, f"<no {group_by}>", f"{group_by} {{}}")
 
 
-def _draw(ax: Any, table: pd.DataFrame, group_by: str) -> None:
+def _draw(ax: Any, table: pd.DataFrame, group_by: str, week_start: str) -> None:
     billed = table["billed_hours"].to_numpy(dtype=float, na_value=0.0)
     unbilled = table["unbilled_hours"].to_numpy(dtype=float, na_value=0.0)
     other = table["hours"].to_numpy(dtype=float, na_value=0.0) - billed - unbilled
@@ -336,7 +346,9 @@ def _draw(ax: Any, table: pd.DataFrame, group_by: str) -> None:
         ax.set_yticks(pos, _labels(table, group_by), fontsize=8)
         ax.set_xlabel("hours")
     ax.tick_params(labelsize=8)
-    ax.set_title(f"Hours by {group_by}" if len(table) else "No entries match", fontsize=10)
+    weekly = f"Hours by week ({week_start.title()} start)"
+    title = weekly if group_by == "week" else f"Hours by {group_by}"
+    ax.set_title(title if len(table) else "No entries match", fontsize=10)
     if len(table):
         ax.legend(fontsize=8, **LEGEND_OUTSIDE)
 
@@ -353,7 +365,7 @@ def chart_png(view: ExplorerView, group_by: str) -> bytes:
 
     table = view.table
     if group_by == "entries":
-        table, group_by = _week_table(view.rows, view.tz), "week"
+        table, group_by = _week_table(view.rows, view.tz, view.week_start), "week"
     elif group_by == "week":
         table = table.sort_index()
     else:
@@ -364,6 +376,6 @@ def chart_png(view: ExplorerView, group_by: str) -> bytes:
         # a name no installed font can draw shows as boxes; a warning per refresh adds nothing
         warnings.filterwarnings("ignore", message="Glyph .* missing from font")
         fig = Figure(figsize=(7.5, height), layout="constrained")
-        _draw(fig.subplots(), table, group_by)
+        _draw(fig.subplots(), table, group_by, view.week_start)
         fig.savefig(buf, format="png", dpi=90)
     return buf.getvalue()

@@ -202,7 +202,7 @@ def test_money_rules_find_exactly_the_entries_the_data_holds(sb, loaded):
     df, rates, _ = loaded
     priced = df.fbtime.with_rates(rates, standard_rate="100")
     want = truth(sb, "100").loc[priced.index.astype("int64")]
-    live = priced["active"] & ~(priced["is_logged"].eq(False) & priced["duration"].isna())
+    live = priced["active"] & priced["is_logged"]  # timer segments are reported as timers
     billable = live & priced["billable"]
     expect = {
         "missing_rate": billable & (want["rate_source"] == "missing"),

@@ -61,6 +61,7 @@ def test_weekly_periods_add_up(sandbox, everything):
     "rule",
     [
         "running",
+        "paused_timer",
         "billable_no_client",
         "internal_billable",
         "over_12h",
@@ -129,3 +130,23 @@ def test_plots_render_sandbox_data(everything, tmp_path):
         ax.figure.savefig(path)
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert ax.get_title()
+
+
+def test_the_planted_timers_are_whole_timers_with_their_time(sandbox, everything):
+    now = pd.Timestamp(fbtime.clock.now())
+    table = everything.fbtime.timers()
+    t = truth(sandbox)
+    segments = t.loc[sandbox.planted["timer_segments"]]
+    segments = segments.assign(timer_id=segments["timer"].map(lambda timer: timer["id"]))
+    firsts = segments.reset_index().groupby("timer_id")["id"].min()
+    assert sorted(table["first_id"]) == sorted(firsts)  # one row per planted timer, no more
+    for _, timer in table.iterrows():
+        mine = segments[segments["timer_id"] == timer["timer_id"]]
+        closed = mine["duration"].fillna(0).sum()
+        running = mine["duration"].isna()
+        open_seconds = (now - mine.loc[running, "started_at"]).dt.total_seconds().sum()
+        assert timer["hours"] == pytest.approx((closed + open_seconds) / 3600)
+        assert timer["segments"] == len(mine)
+        assert timer["state"] == ("running" if running.any() else "paused")
+    running = everything.fbtime.audit("running")
+    assert "in 3 segments" in " ".join(running["detail"])

@@ -83,7 +83,8 @@ def expected(df: pd.DataFrame, caller: int, **f) -> pd.DataFrame:
     if f.get("updated_since") is not None:
         m &= pd.to_datetime(df.updated_at, utc=True) >= pd.Timestamp(f["updated_since"])
     out = df.assign(_start=start)[m]
-    return out.sort_values(["_start", "id"], ascending=False)
+    # live order: newest created first, the same second by ascending id
+    return out.sort_values(["created_at", "id"], ascending=[False, True])
 
 
 def totals(sub: pd.DataFrame) -> tuple[int, int, int]:
@@ -92,12 +93,31 @@ def totals(sub: pd.DataFrame) -> tuple[int, int, int]:
     return len(sub), int(logged.duration.sum()), int(unbilled.duration.sum())
 
 
-def logged_per(sub: pd.DataFrame, key: str) -> list[dict]:
-    """meta.total_logged_per_<...>: logged seconds per id over the set, null ids last."""
-    seconds = sub.duration.where(sub.is_logged, 0).fillna(0)
-    sums = seconds.groupby(sub[key], dropna=False).sum()
-    rows = [{key: None if pd.isna(i) else int(i), "total_logged": int(v)} for i, v in sums.items()]
-    return sorted(rows, key=lambda r: (r[key] is None, r[key] or 0))
+def _logged(sub: pd.DataFrame) -> int:
+    return int(sub.duration.where(sub.is_logged, 0).fillna(0).sum())
+
+
+def logged_per(sub: pd.DataFrame, key: str, nest=None) -> list[dict]:
+    """``[{key, "total_logged", **nest(rows)}]`` over the set, by id, a null id first."""
+    out = []
+    for value, rows in sub.groupby(sub[key], dropna=False, sort=False):
+        value = None if pd.isna(value) else value if isinstance(value, str) else int(value)
+        out.append({key: value, "total_logged": _logged(rows), **(nest(rows) if nest else {})})
+    return sorted(out, key=lambda r: (r[key] is not None, r[key] if r[key] is not None else 0))
+
+
+def nested_totals(sub: pd.DataFrame) -> tuple[list[dict], list[dict]]:
+    """meta's ``total_logged_per_team_member`` and ``total_logged_per_client``, as live."""
+    sub = sub.assign(date=sub.local_started_at.fillna(sub.started_at).str[:10])
+    members = logged_per(sub, "identity_id", lambda rows: {
+        "total_logged_per_client": logged_per(rows, "client_id", lambda c: {
+            "total_logged_per_project": logged_per(c, "project_id")}),
+        "total_logged_per_day": logged_per(rows, "date", lambda d: {
+            "total_logged_per_client": logged_per(d, "client_id")}),
+    })  # fmt: skip
+    clients = logged_per(sub, "client_id", lambda rows: {
+        "total_logged_per_team_member": logged_per(rows, "identity_id")})  # fmt: skip
+    return members, clients
 
 
 # -- list shape, scope and paging -------------------------------------------------------
@@ -106,20 +126,20 @@ def test_list_default_scope_is_the_callers_own_time(sb):
     body = r.json()
     assert r.status_code == 200 and set(body) == {"time_entries", "meta"}
     want = expected(sb.entries(), sb.identity_id)
-    assert set(body["meta"]) == {
+    assert list(body["meta"]) == [
+        "total",
+        "per_page",
         "page",
         "pages",
-        "per_page",
-        "total",
         "total_logged",
         "total_unbilled",
         "total_logged_per_team_member",
         "total_logged_per_client",
-    }
-    assert body["meta"]["total_logged_per_team_member"] == [
-        {"identity_id": sb.identity_id, "total_logged": body["meta"]["total_logged"]}
     ]
-    assert body["meta"]["per_page"] == 30 and body["meta"]["page"] == 1
+    (mine,) = body["meta"]["total_logged_per_team_member"]
+    assert mine["identity_id"] == sb.identity_id
+    assert mine["total_logged"] == body["meta"]["total_logged"]
+    assert body["meta"]["per_page"] == 30 and body["meta"]["page"] == 1  # 30 rows came
     assert [e["id"] for e in body["time_entries"]] == list(want.id[:30])
     assert all(list(e) == list(ENTRY_FIELDS) for e in body["time_entries"])
     assert (
@@ -163,13 +183,15 @@ def test_paging_rules(sb):
     assert empty["meta"] == {
         "page": 1,
         "pages": 0,
-        "per_page": 30,
+        "per_page": 0,  # nothing sent: the rows returned, as live
         "total": 0,
         "total_logged": 0,
         "total_unbilled": 0,
         "total_logged_per_team_member": [],
         "total_logged_per_client": [],
     }
+    sent = s.get(entries_url(sb), params={"client_id": 1, "per_page": 7}).json()
+    assert sent["meta"]["per_page"] == 7  # an echo of the request, whatever came back
 
 
 FILTERS = [
@@ -195,8 +217,9 @@ def test_each_filter_matches_pandas(sb, params, semantics):
     want = expected(sb.entries(), sb.identity_id, team=True, **semantics)
     assert ids == list(want.id)
     assert (meta["total"], meta["total_logged"], meta["total_unbilled"]) == totals(want)
-    assert meta["total_logged_per_team_member"] == logged_per(want, "identity_id")
-    assert meta["total_logged_per_client"] == logged_per(want, "client_id")
+    members, clients = nested_totals(want)
+    assert meta["total_logged_per_team_member"] == members
+    assert meta["total_logged_per_client"] == clients
 
 
 PER_TOTALS = [
@@ -217,12 +240,12 @@ def test_totals_per_teammate_and_client_are_over_the_whole_filtered_set(sb, para
             semantics[name] = semantics[name] == "true"
     want = expected(df, sb.identity_id, team="team" in params, **semantics)
     s = session(sb)
+    whole = nested_totals(want)
     for page, per_page in ((1, 7), (3, 100), (99, 100)):  # any page: the same whole-set totals
         meta = s.get(entries_url(sb), params={**params, "page": page, "per_page": per_page}).json()[
             "meta"
         ]
-        assert meta["total_logged_per_team_member"] == logged_per(want, "identity_id")
-        assert meta["total_logged_per_client"] == logged_per(want, "client_id")
+        assert (meta["total_logged_per_team_member"], meta["total_logged_per_client"]) == whole
     members = meta["total_logged_per_team_member"]
     assert sum(m["total_logged"] for m in members) == meta["total_logged"]
     if params == {"team": "true"}:  # a teammate who has left still has a total
@@ -389,6 +412,7 @@ def test_malformed_json_is_400(fresh):
 
 
 def test_partial_put_changes_only_given_fields(fresh):
+    fresh.put_mode = "partial"
     entry_id = int(expected(fresh.entries(), fresh.identity_id).id.iloc[3])
     s = session(fresh)
     before = s.get(entries_url(fresh, entry_id)).json()["time_entry"]

@@ -322,7 +322,10 @@ def test_official_sdk_works_against_the_sandbox(sb, monkeypatch):
 
 def test_cli_prints_url_and_token_then_serves():
     root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "PYTHONPATH": str(root)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
+    }
     args = [sys.executable, "-m", "fbtime", "sandbox", "--port", "0", "--entries", "50"]
     proc = subprocess.Popen(args, cwd=root, env=env, stdout=subprocess.PIPE, text=True)
     try:

@@ -31,11 +31,20 @@ STAFF_KEYS = [
     "id", "group_id", "role", "identity_id", "identity_uuid", "first_name", "last_name",
     "language", "email", "company", "business_id", "unacknowledged_change", "active",
 ]  # fmt: skip
+#: The abilities of an owner in the live single-project answer (all true there).
+ABILITIES = [{"name": n, "value": True} for n in (
+    "can_edit", "can_archive", "can_generate_invoice", "can_delete", "can_invite_team_member",
+    "can_manage_services", "can_view_team_time", "can_edit_hourly_budget", "can_edit_client",
+    "can_edit_project_manager", "can_view_invoices_tab", "can_view_fixed_price",
+    "can_edit_fixed_price", "can_edit_end_date", "can_edit_flat_rate", "can_edit_project_type",
+    "can_edit_service_estimate_type", "can_edit_title", "can_view_review_tab",
+    "can_view_discuss_tab", "can_track_time", "can_create_comment",
+)]  # fmt: skip
 PROJECT_KEYS = [
     "id", "title", "description", "due_date", "client_id", "internal", "budget", "fixed_price",
     "rate", "billing_method", "project_type", "project_manager_id", "active", "complete",
     "sample", "created_at", "updated_at", "logged_duration", "services", "billed_amount",
-    "billed_status", "retainer_id", "expense_markup", "group_id",
+    "billed_status", "retainer_id", "expense_markup", "service_estimate_type", "group_id",
 ]  # fmt: skip
 
 
@@ -67,11 +76,28 @@ def lists(sb: Sandbox) -> dict[str, tuple[str, str, list]]:
                               ds.team_member_rates),
         "service_rates": (f"/comments/business/{b}/service_rates", "service_rates",
                           ds.service_rates),
-        "projects": (f"/projects/business/{b}/projects", "projects", ds.projects),
+        "projects": (f"/projects/business/{b}/projects", "projects", newest_first(ds.projects)),
         "services": (f"/comments/business/{b}/services", "services", ds.services),
         "clients": (f"/accounting/account/{a}/users/clients", "response.result.clients",
                     ds.clients),
     }  # fmt: skip
+
+
+def newest_first(projects: list[dict]) -> list[dict]:
+    """Projects as live lists them with no ``sort``: ``id`` descending."""
+    return sorted(projects, key=lambda p: p["id"], reverse=True)
+
+
+def single(sb: Sandbox, project: dict) -> dict:
+    """A single-project answer as live: ``group`` (members, invitations), ``abilities``."""
+    owner = sb.dataset.owner
+    group = {"id": project["group_id"], "members": [{
+        "id": project["group_id"] + 1, "identity_id": owner["id"], "role": "owner",
+        "first_name": owner["first_name"], "last_name": owner["last_name"],
+        "email": owner["email"], "company": sb.dataset.business["name"], "active": True,
+    }], "pending_invitations": []}  # fmt: skip
+    shown = {k: v for k, v in project.items() if k != "group_id"}
+    return {"project": {**shown, "group": group}, "abilities": ABILITIES}
 
 
 def items(body: dict, where: str) -> list:
@@ -105,16 +131,18 @@ def test_team_members_list_and_one_member(sb):
     r = get(sb, lists(sb)["team_members"][0], per_page=3)
     body = r.json()
     assert list(body) == ["response", "meta"] and isinstance(body["response"], list)
-    total = len(sb.dataset.identities) + 1  # and one pending invitation
-    assert body["meta"] == {"page": 1, "per_page": 3, "total": total}
+    total = len(sb.dataset.identities) + 2  # a pending invitation, a member without login
+    assert body["meta"] == {"page": 1, "per_page": 3, "total": total}  # no pages, as live
     members = every(sb, "team_members")
     assert members == sb.dataset.team_members and len(members) == total
     assert all(list(m) == MEMBER_KEYS and m["business_id"] == sb.business_id for m in members)
     accepted = [m for m in members if m["identity_id"] is not None]
     assert {m["identity_id"] for m in accepted} == {i["id"] for i in sb.dataset.identities}
     assert all(m["invitation_date_accepted"] for m in accepted)
-    (pending,) = [m for m in members if m["identity_id"] is None]
+    pending, no_login = [m for m in members if m["identity_id"] is None]
     assert pending["invitation_date_accepted"] is None and pending["email"]
+    assert no_login["business_role_name"] == "no_seat_employee" and no_login["active"]
+    assert no_login["invitation_date_accepted"] is None and no_login["email"] is None
     owner = next(m for m in members if m["identity_id"] == sb.identity_id)
     assert owner["business_role_name"] == "business_owner"
     one = get(sb, f"{lists(sb)['team_members'][0]}/{pending['uuid']}").json()
@@ -158,9 +186,10 @@ def test_rate_lists_and_one_service_rate(sb):
 def test_projects_carry_every_billing_field(sb):
     body = get(sb, lists(sb)["projects"][0]).json()
     assert list(body) == ["projects", "meta"]
+    assert list(body["meta"]) == ["sort", "total", "per_page", "page", "pages"]  # as live
     assert body["meta"]["sort"] == [] and body["meta"]["total"] == len(sb.dataset.projects)
     projects = body["projects"]
-    assert projects == sb.dataset.projects
+    assert projects == newest_first(sb.dataset.projects)  # id descending, as live
     for p in projects:
         assert list(p) == PROJECT_KEYS
         assert p["project_type"] in ("hourly_rate", "fixed_price")
@@ -176,8 +205,10 @@ def test_projects_carry_every_billing_field(sb):
         assert all(
             list(s) == ["business_id", "id", "name", "billable", "vis_state"] for s in p["services"]
         )
-    echoed = get(sb, lists(sb)["projects"][0], sort="-updated_at").json()["meta"]["sort"]
-    assert echoed == ["-updated_at"]
+    echoed = get(sb, lists(sb)["projects"][0], sort="-updated_at").json()
+    assert echoed["meta"]["sort"] == ["-updated_at"]
+    # any sort turns the list to id ascending, whatever it names (as captured live)
+    assert [p["id"] for p in echoed["projects"]] == sorted(p["id"] for p in projects)
 
 
 def test_logged_duration_is_the_projects_logged_time(sb):
@@ -189,7 +220,7 @@ def test_logged_duration_is_the_projects_logged_time(sb):
     project = sb.dataset.projects[4]
     for path in ("project", "projects"):  # SDKs use the singular, Postman the plural
         url = f"/projects/business/{sb.business_id}/{path}/{project['id']}"
-        assert get(sb, url).json() == {"project": project}
+        assert get(sb, url).json() == single(sb, project)
         one = get(sb, url, include_logged_duration="1").json()["project"]
         assert one["logged_duration"] == int(want[project["id"]])
     for missing in (1, "abc"):

@@ -47,6 +47,7 @@ def utc_seconds(value: dt.datetime) -> dt.datetime:
     return aware.astimezone(dt.UTC).replace(microsecond=0)
 
 
+@settings(deadline=None)  # the machine's pace is no property of the code
 @given(filters)
 def test_filter_encoding_round_trips_through_the_sandbox_parser(given_filters):
     if given_filters.get("identity_id") and given_filters.get("include_unlogged"):
@@ -87,7 +88,7 @@ pages_of_rows = st.lists(entry, max_size=60, unique_by=lambda r: r["started_at"]
 )
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pages_of_rows)
 def test_any_valid_page_sequence_becomes_one_typed_frame(case):
     rows, per_page = case

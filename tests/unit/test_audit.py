@@ -17,6 +17,7 @@ ENTRY_RULES = [name for name in RULES if name not in (*MONEY_RULES, "over_budget
 #: entry 1, and the two duplicates 111/112 overlap each other by definition).
 EXPECTED: dict[str, set[int]] = {
     "running": {101},
+    "paused_timer": {118},
     "billable_no_client": {102},
     "internal_billable": {103},
     "missing_note": {104, 105},
@@ -156,8 +157,10 @@ def test_money_rules_say_what_they_need_when_asked_for(anomaly_frame):
     assert set(anomaly_frame.fbtime.audit(now=NOW)["rule"]) <= set(ENTRY_RULES)
 
 
-def test_running_timers_are_only_reported_as_running(anomaly_frame):
+def test_timers_are_only_reported_as_running_or_paused(anomaly_frame):
     found = anomaly_frame.fbtime.audit(now=NOW)
     assert found.loc[found["id"] == 101, "rule"].tolist() == ["running"]
+    # a paused timer with no note that overlaps logged work: no missing_note, no overlap
+    assert found.loc[found["id"] == 118, "rule"].tolist() == ["paused_timer"]
     assert set(found["severity"]) <= {"error", "warning", "info"}
-    assert isinstance(found, pd.DataFrame) and len(found) == 18
+    assert isinstance(found, pd.DataFrame) and len(found) == 19

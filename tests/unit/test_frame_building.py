@@ -58,10 +58,11 @@ def test_no_rows_give_the_empty_typed_frame():
 def test_changes_drop_deleted_upsert_changed_and_keep_the_api_order():
     rows = api_rows(300, 5)
     frame = sort_entries(records_to_frame(rows))
-    gone, edited = rows[10], dict(rows[20], note="edited")
+    active = [r for r in rows if r["active"]]  # an edit of a deleted entry is a drop
+    gone, edited = active[10], dict(active[20], note="edited")
     new = dict(rows[0], id=999_999, started_at="2099-01-01T00:00:00Z")
     changes = reconcile(
-        [dict(gone, active=False), dict(rows[20], note="first"), edited, new], keep_deleted=False
+        [dict(gone, active=False), dict(active[20], note="first"), edited, new], keep_deleted=False
     )
     assert changes.drop == {gone["id"]}
     assert {r["id"]: r["note"] for r in changes.upsert}[edited["id"]] == "edited"  # last wins

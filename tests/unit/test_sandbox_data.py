@@ -145,7 +145,12 @@ def _check_planted(ds, df):
     p = ds.planted
     assert set(p) == set(PLANTED_KEYS)
     live = df[df.active & df.is_logged]
-    assert p["running"] == sorted(df[df.active & ~df.is_logged].id)
+    unlogged = df[df.active & ~df.is_logged]
+    assert p["timer_segments"] == sorted(unlogged.id)
+    assert p["running"] == sorted(unlogged[unlogged.duration.isna()].id)
+    timer = unlogged.timer.map(lambda t: t["id"])
+    paused = unlogged.groupby(timer).filter(lambda g: g.duration.notna().all())
+    assert p["paused_timer"] == sorted(paused.groupby(timer).id.min())
     assert p["deleted"] == sorted(df[~df.active].id)
     assert set(p["overlap"]) == _overlaps(df)
     keys = ["identity_id", "started_at", "duration", "client_id", "project_id", "service_id"]
@@ -161,9 +166,10 @@ def _check_planted(ds, df):
     after_end = datetime.combine(END + timedelta(days=1), time(), UTC)
     assert sorted(df[df.start >= after_end].id) == p["future"]
     for key in PLANTED_KEYS:
-        if key not in ("running", "deleted", "missing_note"):
+        if key not in ("running", "timer_segments", "paused_timer", "deleted", "missing_note"):
             assert 2 <= len(p[key]) <= (8 if key == "overlap" else 4), key
-            assert not set(p[key]) & set(p["running"] + p["deleted"]), key
+            assert not set(p[key]) & set(p["timer_segments"] + p["deleted"]), key
+    assert (len(p["running"]), len(p["paused_timer"]), len(p["timer_segments"])) == (2, 2, 7)
 
 
 def test_running_timers_and_timer_ids(ds, df):
@@ -171,8 +177,28 @@ def test_running_timers_and_timer_ids(ds, df):
     assert running.duration.isna().all()
     assert all(t["is_running"] for t in running.timer)
     assert (running.started_at.str[:10] == END.isoformat()).all()
-    timers = [t["id"] for t in df.timer if t is not None]
-    assert len(timers) == len(set(timers)) > 2
+    logged = [t["id"] for t in df[df.is_logged].timer if t is not None]
+    assert len(logged) == len(set(logged)) > 2  # a stopped timer's entry: its own id
+
+
+def test_a_timer_is_segments_sharing_one_id(ds, df):
+    segments = df[df.id.isin(ds.planted["timer_segments"])].copy()
+    segments["timer_id"] = segments.timer.map(lambda t: t["id"])
+    segments["running"] = segments.timer.map(lambda t: t["is_running"])
+    assert not segments.is_logged.any() and segments.active.all()
+    per_timer = segments.groupby("timer_id").agg(
+        n=("id", "size"), running=("running", "all"), stopped=("running", "any"),
+        open=("duration", lambda d: int(d.isna().sum())), who=("identity_id", "nunique"),
+    )  # fmt: skip
+    assert sorted(per_timer.n) == [1, 1, 2, 3] and (per_timer.who == 1).all()
+    assert (per_timer.running == per_timer.stopped).all()  # one is_running per timer
+    assert (per_timer.open == per_timer.running.astype(int)).all()  # running: one open one
+    three = per_timer[per_timer.n == 3].iloc[0]
+    assert three.running and three.open == 1  # two closed segments, then the open one
+    paused = per_timer[~per_timer.running]
+    assert sorted(paused.n) == [1, 2] and (paused.open == 0).all()
+    others = {t["id"] for t in df[~df.id.isin(segments.id)].timer if t is not None}
+    assert not others & set(per_timer.index)
 
 
 def test_billing_mix(df):
@@ -213,6 +239,7 @@ def test_small_teams_cover_fewer_cases(teammates, has_former, rates):
     small = generate(600, seed=3, end=END, teammates=teammates)
     assert bool(small.former_teammates) is has_former
     assert len(small.staff) == teammates
-    pending = [m for m in small.team_members if m["identity_id"] is None]
-    assert len(pending) == (teammates > 1)
+    no_identity = [m["business_role_name"] for m in small.team_members if m["identity_id"] is None]
+    # an invitation not accepted yet, and a member who never logs in ("Unassigned")
+    assert no_identity == (["business_employee", "no_seat_employee"] if teammates > 1 else [])
     assert len(small.team_member_rates) == rates
