@@ -9,11 +9,11 @@ No method modifies the caller's frame; each returns a new object (or writes a fi
 Example:
     >>> import fbtime  # registers df.fbtime
     >>> df.fbtime.unbilled().fbtime.by_client()[["entries", "hours"]].head(3)
-               entries       hours
+              entries   hours
     client_id
-    78930          106  149.199722
-    78745           52   90.043611
-    78995           47   61.336111
+    78930         106  149.20
+    78745          52   90.04
+    78995          47   61.34
 """
 
 from __future__ import annotations
@@ -347,11 +347,11 @@ class TimeEntriesAccessor:
             >>> weeks.attrs["week_start"]  # the business says Monday (users/me)
             'monday'
             >>> weeks.iloc[1:4, :3]
-            client          78745      78838      78930
+                        78745  78838  78930
             period
-            2026-11-02  21.581667  22.005833  47.716111
-            2026-11-09    17.5725  13.890833  49.396667
-            2026-11-16  23.443889  12.245833  60.164167
+            2026-11-02  21.58  22.01  47.72
+            2026-11-09  17.57  13.89  49.40
+            2026-11-16  23.45  12.24  60.16
         """
         return self._report(
             analysis.by_period(self._frame, freq, by, tz, values, week_start=week_start)
@@ -369,13 +369,17 @@ class TimeEntriesAccessor:
         Example:
             >>> rated = df.fbtime.with_rates(fbtime.load_rates(client), standard_rate=100)
             >>> rated.fbtime.aging("2026-12-01", values="unbilled_amount")
-                    entries  unbilled_hours  unbilled_amount
+            ... # doctest: +NORMALIZE_WHITESPACE
+            amounts in CAD
+            client 78995 is billed in USD: its amounts are in CAD at the business's rates,
+            not converted (FreshBooks gives rates without a currency)
+                   entries unbilled_hours unbilled_amount (CAD)
             age
-            future        2             2.0           120.00
-            0–30        318      446.062778         30195.36
-            31–60         2        5.451389           275.00
-            61–90         0             0.0             0.00
-            90+           0             0.0             0.00
+            future       2           2.00                120.00
+            0–30       318         446.06             30,195.36
+            31–60        2           5.45                275.00
+            61–90        0           0.00                  0.00
+            90+          0           0.00                  0.00
         """
         return self._report(analysis.aging(self._frame, now, by=by, values=values))
 

@@ -564,7 +564,7 @@ def show(table: Any, title: str | None = None) -> Report:
         >>> fbtime.display.show(pd.DataFrame(df.fbtime.by_client())[["entries", "hours"]].head(3))
                   entries   hours
         client_id
-        78930         147  211.48
+        78930         147  211.47
         78745          71  108.10
         78995          64   87.66
     """

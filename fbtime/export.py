@@ -160,11 +160,12 @@ def people_frame(
     when it is named (or ``index=True``). The table is not modified.
 
     Example:
-        >>> table = df.fbtime.by_client()[["client_name", "hours", "billable_ratio"]]
+        >>> named = df.fbtime.with_names(clients=fbtime.load_clients(client))
+        >>> table = named.fbtime.by_client()[["client_name", "hours", "billable_ratio"]]
         >>> people_frame(table.head(2))
-           client id        client   hours billable ratio
-        0      78930  client 78930  214.48            94%
-        1      78745  client 78745  109.60            92%
+          client id                 client   hours billable ratio
+        0     78930      Northwind Traders  211.48           100%
+        1     78745  Société Générale Café  108.10           100%
     """
     columns = people_columns(table, currency=currency, index=index)
     out = {}

@@ -246,10 +246,10 @@ class PlanData:
 
         Example:
             >>> rated = df.fbtime.with_rates(fbtime.load_rates(client), standard_rate=100)
-            >>> plan = rated.fbtime.for_client(79201).fbtime.unbilled().fbtime.mark_billed()
+            >>> plan = rated.fbtime.unbilled().fbtime.mark_billed()
             >>> totals = plan.totals()
             >>> totals["entries"], totals["hours"], totals["amount"], totals["no_amount"]
-            (7, 10.49, {'CAD': Decimal('1048.75')}, {})
+            (320, 451.51, {'CAD': Decimal('30470.36')}, {'fixed price': 70, 'no rate': 18})
         """
         hours = sum(c.hours or 0.0 for c in self.changes)
         clients = {c.client_id for c in self.changes if c.client_id is not None}
