@@ -11,6 +11,7 @@ import pytest
 
 import fbtime
 from fbtime.bulk.journal import read_state
+from fbtime.bulk.plan import UpdatePlan
 from fbtime.cli import main
 from fbtime.widgets import PlanReview
 
@@ -280,3 +281,28 @@ def test_conflicts_are_itemised_and_planned_again_from_the_server(sb, tmp_path):
     assert review.next_review.result.ok
     entry = sb.entries().set_index("id").loc[edited]
     assert bool(entry["billed"]) and entry["note"] == "changed meanwhile"
+
+
+def test_the_cli_prints_names_before_apply(sb, tmp_path, monkeypatch, capsys):
+    env(monkeypatch, sb, tmp_path)
+    path = tmp_path / "plan.json"
+    assert main(["mark-billed", "--team", "--save", str(path)]) == 0
+    printed = capsys.readouterr().out
+    plan = UpdatePlan.load(path)
+    first = sb.entries().set_index("id").loc[plan.ids[0]]
+    ds = sb.dataset
+    teammate = next(
+        f"{p['first_name']} {p['last_name']}" for p in ds.identities
+        if p["id"] == first["identity_id"]
+    )  # fmt: skip
+    client = next(c["organization"] for c in ds.clients if c["id"] == first["client_id"])
+    project = next(p["title"] for p in ds.projects if p["id"] == first["project_id"])
+    shown = {"mark-billed": printed}
+    assert main(["plan", "show", str(path)]) == 0
+    shown["plan show"] = capsys.readouterr().out
+    assert main(["apply", str(path), "--yes", "--journal-dir", str(tmp_path / "j")]) == 0
+    shown["apply"] = capsys.readouterr().out  # the plan is printed before it is applied
+    for command, out in shown.items():
+        line = next(x for x in out.splitlines() if x.startswith(str(plan.ids[0])))
+        assert teammate in line and client in line and project in line, (command, line)
+        assert f"client {first['client_id']}" not in out, command

@@ -140,6 +140,10 @@ def test_mark_last_month_billed_dry_run_then_apply(tmp_path, writable):
     assert sb.writes() == 0 and "dry run: nothing was written" in out
     plan = json.loads((tmp_path / "m" / "plan.json").read_text())
     assert sorted(c["id"] for c in plan["changes"]) == sorted(expected)
+    names = {c["organization"] for c in sb.dataset.clients}
+    context = plan["changes"][0]["context"]  # the plan read before --apply names them
+    assert context["client"] in names and context["client"] in out
+    assert not context["teammate"].startswith("teammate ") and context["teammate"] in out
 
     run("mark_last_month_billed", *args, "--apply", cwd=tmp_path, env=env_for(sb))
     assert sb.stats()["PUT time_entry"] == len(expected)
