@@ -61,6 +61,9 @@ def replan(plan: UpdatePlan, result: ApplyResult, client: Client) -> UpdatePlan:
         if change.action == "update" and all(now.get(k) == v for k, v in change.after.items()):
             skipped.append({"id": entry_id, "reason": DONE})
             continue
+        context = change.context
+        if context and "note" in context:  # the note a reviewer reads: the server's now
+            context = Fields({**context, "note": current.get("note")})
         duration = current.get("duration")
         hours = duration / 3600 if isinstance(duration, int | float) else change.hours
         changes.append(
@@ -71,7 +74,7 @@ def replan(plan: UpdatePlan, result: ApplyResult, client: Client) -> UpdatePlan:
                 change.after,
                 hours,
                 change.client_id,
-                change.context,
+                context,
             )
         )
     again = type(plan)(

@@ -111,7 +111,8 @@ def trouble_html(result: ApplyResult, plan: UpdatePlan) -> str:
     if len(table) > len(shown):
         more = f"<p>... {len(table) - len(shown):,} more in result.rows</p>"
     return (
-        f"<p><b>{len(table):,} entries need a look:</b></p>"
+        f"<p><b>{len(table):,} {'entry needs' if len(table) == 1 else 'entries need'} a look:"
+        "</b></p>"
         f"<table class='fbtime-trouble'><thead><tr>{head}</tr></thead>"
         f"<tbody>{body}</tbody></table>{more}"
     )
