@@ -242,7 +242,9 @@ class PlanData:
 
         ``amount`` is ``{currency: exact total}`` of the changes' amounts (empty when the
         entries had none: ``with_rates`` was not applied); ``no_amount`` counts the
-        changes without one by why (``{"fixed price": 3, "no rate": 1}``).
+        changes without one by why (``{"fixed price": 3, "no rate": 1}``); ``foreign``
+        counts the amounts of clients billed in another currency, by that currency: they
+        are in the business's currency at its rates, not converted.
 
         Example:
             >>> rated = df.fbtime.with_rates(fbtime.load_rates(client), standard_rate=100)
@@ -255,6 +257,7 @@ class PlanData:
         clients = {c.client_id for c in self.changes if c.client_id is not None}
         amounts: dict[str, Decimal] = {}
         missing: dict[str, int] = {}
+        foreign: dict[str, int] = {}
         for change in self.changes:
             context = change.context or {}
             value = amount_of(context)
@@ -263,6 +266,9 @@ class PlanData:
                 amounts[code] = amounts.get(code, Decimal("0.00")) + value
             elif (why := NO_AMOUNT_REASON.get(str(context.get("rate_source")))) is not None:
                 missing[why] = missing.get(why, 0) + 1
+            theirs = context.get("client_currency")
+            if value is not None and theirs:
+                foreign[theirs] = foreign.get(theirs, 0) + 1
         return {
             "entries": len(self.changes),
             "hours": round(hours, 2),
@@ -270,11 +276,13 @@ class PlanData:
             "skipped": len(self.skipped),
             "amount": amounts,
             "no_amount": missing,
+            "foreign": foreign,
         }
 
     def subtotals(self, by: str = "client") -> display.Report:
         """Entries, hours and amount per client (or ``"teammate"``, ``"project"``), most
-        hours first; shown rounded, exact inside (``amount`` is money, per currency).
+        hours first; shown rounded, exact inside (``amount`` is money, per currency;
+        ``without_amount`` counts the entries that have none: fixed price, no rate).
 
         Raises:
             PlanError: ``by`` is not client, teammate or project.
@@ -298,6 +306,9 @@ class PlanData:
         if frame["amount"].notna().any():
             out["amount"] = grouped["amount"].sum(min_count=1).astype(display.MONEY)
             out["currency"] = grouped["currency"].first().astype("str")
+            if frame["amount"].isna().any():  # a blank amount says how many lack one
+                missing = frame["amount"].isna().groupby(frame["label"], sort=False).sum()
+                out["without_amount"] = missing.astype("Int64")
         out.index.name = by
         out = out.sort_values("hours", ascending=False, kind="stable")
         codes = frame["currency"].dropna().unique()

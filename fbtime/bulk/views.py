@@ -190,6 +190,8 @@ def money_line(totals: Mapping[str, Any]) -> str:
     if missing:
         why = ", ".join(f"{n} {reason}" for reason, n in missing.items())
         parts.append(f"{sum(missing.values())} without an amount ({why})")
+    for code, n in (totals.get("foreign") or {}).items():
+        parts.append(f"{n} of clients billed in {code}: not converted")
     return "; ".join(parts)
 
 
@@ -231,11 +233,12 @@ def plan_text(plan: PlanData) -> str:
 def _html_table(frame: pd.DataFrame, style: Mapping[str, str] | None = None) -> str:
     style = style or {}
     wrap = {"before": ("<del>", "</del>"), "after": ("<ins>", "</ins>")}
-    head = "".join(f"<th>{for_html(c)}</th>" for c in frame.columns)
+    pad = "padding:2px 8px;text-align:left"
+    head = "".join(f"<th style='{pad}'>{for_html(c)}</th>" for c in frame.columns)
     body = "".join(
         "<tr>"
         + "".join(
-            f"<td{style.get(c, '')}>{wrap.get(c, ('', ''))[0]}"
+            f"<td style='padding:2px 8px;{style.get(c, '')}'>{wrap.get(c, ('', ''))[0]}"
             f"{for_html('' if _missing(v) else v)}{wrap.get(c, ('', ''))[1]}</td>"
             for c, v in zip(frame.columns, values, strict=True)
         )
@@ -258,7 +261,7 @@ def plan_html(plan: PlanData) -> str:
     frame, total = _view(plan, HTML_ROWS)
     if "hours" in frame:
         frame["hours"] = frame["hours"].map(display.hours)
-    style = {"before": " style='background:#fdecea'", "after": " style='background:#e6f4ea'"}
+    style = {"before": "background:#fdecea", "after": "background:#e6f4ea"}
     more = ""
     if total > len(frame):
         more = (

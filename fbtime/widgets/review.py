@@ -100,10 +100,11 @@ def trouble_html(result: ApplyResult, plan: UpdatePlan) -> str:
     if not len(table):
         return ""
     shown = table.head(TROUBLE_ROWS)
-    head = "".join(f"<th>{for_html(c)}</th>" for c in ("id", *shown.columns))
+    pad = "style='padding:2px 8px;text-align:left'"
+    head = "".join(f"<th {pad}>{for_html(c)}</th>" for c in ("id", *shown.columns))
     body = "".join(
-        f"<tr><td><code>{int(i)}</code></td>"
-        + "".join(f"<td>{for_html('' if pd.isna(v) else v)}</td>" for v in row)
+        f"<tr><td {pad}><code>{int(i)}</code></td>"
+        + "".join(f"<td {pad}>{for_html('' if pd.isna(v) else v)}</td>" for v in row)
         + "</tr>"
         for i, row in zip(shown.index, shown.itertuples(index=False), strict=True)
     )

@@ -103,6 +103,7 @@ def test_an_undo_plan_carries_the_hours_and_clients_it_restores(sb, tmp_path):
         "skipped": 0,
         "amount": {},  # the entries have no rates: no money at stake is claimed
         "no_amount": {},
+        "foreign": {},
     }
     assert back.totals()["hours"] > 0 and back.totals() == {**plan.totals(), "skipped": 0}
     assert [c.context for c in back.changes] == [c.context for c in plan.changes]
@@ -306,3 +307,35 @@ def test_the_cli_prints_names_before_apply(sb, tmp_path, monkeypatch, capsys):
         line = next(x for x in out.splitlines() if x.startswith(str(plan.ids[0])))
         assert teammate in line and client in line and project in line, (command, line)
         assert f"client {first['client_id']}" not in out, command
+
+
+# -- the money a plan moves -----------------------------------------------------------------
+def test_a_plan_says_its_money_exactly_per_client_and_why_some_has_none(sb):
+    client = sb.client(cache=False)
+    rated = load(sb).fbtime.with_names(clients=fbtime.load_clients(client))
+    rated = rated.fbtime.with_rates(fbtime.load_rates(client), standard_rate=100)
+    plan = rated.fbtime.unbilled().fbtime.mark_billed()
+    rows = rated.loc[plan.ids]
+    totals = plan.totals()
+    priced = rows[rows["amount"].notna()]
+    assert totals["amount"] == {"CAD": sum(priced["amount"].tolist(), Decimal("0"))}
+    why = rows.loc[rows["amount"].isna(), "rate_source"].astype(str).value_counts()
+    names = {"fixed_price": "fixed price", "missing": "no rate"}
+    assert totals["no_amount"] == {names[k]: int(n) for k, n in why.items() if n}
+    foreign = priced[priced["client_currency"].notna() & (priced["client_currency"] != "CAD")]
+    assert totals["foreign"] == dict(foreign["client_currency"].astype(str).value_counts())
+    assert totals["foreign"]  # the sandbox bills one client in USD
+    by_client = plan.subtotals("client")
+    assert sum(by_client["amount"].dropna().tolist(), Decimal("0")) == totals["amount"]["CAD"]
+    assert by_client["entries"].sum() == len(plan)
+    assert by_client["without_amount"].sum() == sum(totals["no_amount"].values())
+    frame = plan.to_frame()
+    assert frame["amount"].dtype == fbtime.money.MONEY
+    text = repr(plan)
+    shown = fbtime.display.money(totals["amount"]["CAD"], "CAD")
+    assert shown in text and "without an amount" in text and "not converted" in text
+    notes = frame.set_index("id")["amount_note"]
+    fixed = rows.index[rows["rate_source"] == "fixed_price"]
+    assert len(fixed) and (notes.loc[fixed] == "no amount: fixed price (valued per project)").all()
+    usd = foreign.index[0]
+    assert notes.loc[usd] == "client billed in USD, not converted"
