@@ -93,3 +93,14 @@ def test_plan_views_and_the_explorer_spell_it_too(named):
             assert f"&lt;no {group}&gt;" in html, group
         data = explorer.export_bytes("csv").decode("utf-8-sig")
         assert not WRONG.search(data), (group, WRONG.search(data))
+
+
+def test_a_plans_html_is_short_and_rounded(named):
+    plan = named.fbtime.update(note="checked")  # hundreds of changes
+    html = plan._repr_html_()
+    changes = html.split("<p>Changes:</p>")[1].split("</table>")[0]
+    assert changes.count("<tr>") == 1 + 10  # the heading and ten rows: review() pages
+    assert f"... {len(plan) - 10:,} more rows" in html and "plan.review()" in html
+    hours = re.findall(r"<td style='padding:2px 8px;'>(\d+\.\d+)</td>", changes)
+    assert hours and all(len(h.split(".")[1]) == 2 for h in hours)  # 2 decimals
+    assert "By client:" in html and "&lt;no client&gt;" in html  # the subtotals name it
