@@ -314,20 +314,33 @@ def counts_line(result: ApplyResult) -> str:
     return counts or "nothing to do"
 
 
-def result_text(result: ApplyResult) -> str:
-    """An apply result as a terminal shows it: counts, journal, the entries that need a
-    look and why, and (if it stopped) how to finish it."""
+def _trouble_lines(result: ApplyResult) -> list[str]:
+    shown = trouble(result)
+    if not len(shown):
+        return []
     lines = [
-        f"ApplyResult {result.run_id}: {counts_line(result)}",
-        f"journal: {for_terminal(result.journal_path)}",
+        f"{len(shown):,} need a look (plan them again: plan.replan(result)):",
+        shown.head(TEXT_ROWS).astype("object").map(cell).to_string(),
     ]
+    if len(shown) > TEXT_ROWS:
+        lines.append(f"... {len(shown) - TEXT_ROWS:,} more in result.rows")
+    return lines
+
+
+def result_text(result: ApplyResult, *, stop_said: bool = False) -> str:
+    """An apply result as a terminal shows it: counts, journal, the entries that need a
+    look and why, and (if it stopped) how to finish it.
+
+    ``stop_said``: the stop's message (its counts and how to finish) is printed next to
+    it (the CLI's error line), so it is not said twice.
+    """
+    journal = f"journal: {for_terminal(result.journal_path)}"
+    if stop_said and result.stopped:
+        return "\n".join(
+            [f"ApplyResult {result.run_id}: stopped", journal, *_trouble_lines(result)]
+        )
+    lines = [f"ApplyResult {result.run_id}: {counts_line(result)}", journal]
     if result.stopped:
         lines.append(f"stopped: {for_terminal(result.stopped)}")
         lines.append(for_terminal(resume_advice(result.journal_path)))
-    shown = trouble(result)
-    if len(shown):
-        lines.append(f"{len(shown):,} need a look (plan them again: plan.replan(result)):")
-        lines.append(shown.head(TEXT_ROWS).astype("object").map(cell).to_string())
-        if len(shown) > TEXT_ROWS:
-            lines.append(f"... {len(shown) - TEXT_ROWS:,} more in result.rows")
-    return "\n".join(lines)
+    return "\n".join([*lines, *_trouble_lines(result)])

@@ -25,6 +25,7 @@ from fbtime.bulk.journal import deferred_interrupts
 from fbtime.bulk.plan import UpdatePlan
 from fbtime.bulk.result import ApplyResult
 from fbtime.bulk.undo import undo
+from fbtime.bulk.views import result_text
 from fbtime.cli.options import add_connection_options, add_filters, connect_from, filters
 from fbtime.errors import ApplyInterrupted, ConfirmationError, FBTimeError, PartialApplyError
 from fbtime.load import load_clients, load_projects, load_team, load_time_entries
@@ -92,12 +93,12 @@ def _report(run: Callable[[], ApplyResult]) -> int:
         with deferred_interrupts(
             deliver=False
         ):  # Ctrl-C pressed yet again must not hide where to resume
-            print(stop.result)
+            print(result_text(stop.result, stop_said=True))  # the counts: once, below
             print(f"fbtime: {for_terminal(stop)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except PartialApplyError as stop:
         if stop.result is not None:
-            print(stop.result)
+            print(result_text(stop.result, stop_said=True))  # the counts: once, below
         print(f"fbtime: error: {for_terminal(stop)}", file=sys.stderr)
         return 1
     print(result)

@@ -101,6 +101,8 @@ def test_an_error_message_from_the_server_reaches_stderr_escaped(
     error = captured.err.split("fbtime: error:")[1]  # before it: the progress bar's own \r
     assert_no_raw_controls(captured.out + error)
     assert "revoked\\x1b[2J" in error and "fbtime resume" in error
+    said = captured.out + error
+    assert said.count("not attempted") == 1 and said.count("fbtime resume") == 1  # once
     assert sb.writes() <= 3  # only what the other three workers had under way
 
 
