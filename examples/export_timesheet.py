@@ -54,7 +54,7 @@ def timesheet(df: pd.DataFrame) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=columns)
     table = pd.concat(parts, ignore_index=True).rename(columns={"period": "week"})
-    table["hours"] = table["hours"].astype(float).round(4)
+    table["hours"] = table["hours"].astype(float)  # exact: the writer rounds to the total
     return table[columns].sort_values(["teammate", "week", "project"], ignore_index=True)
 
 
