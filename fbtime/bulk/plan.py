@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Self
 from fbtime.bulk.apply import apply_plan, writer
 from fbtime.bulk.change import PlanData
 from fbtime.bulk.journal import check_undo_source
+from fbtime.bulk.replan import replan
 
 if TYPE_CHECKING:
     from fbtime.api.client import Client
@@ -54,8 +55,6 @@ class UpdatePlan(PlanData):
                 business or API.
             ConfigError: no client given and none known.
         """
-        from fbtime.bulk.replan import replan
-
         client = writer(client, self.api_url, self.business_id, self.connection, "plan")
         return replan(self, result, client)
 
