@@ -22,7 +22,8 @@ import pandas as pd
 import fbtime
 from fbtime import clock
 from fbtime.cli.options import add_connection_options
-from fbtime.export import to_csv, to_excel, to_text
+from fbtime.display import to_text
+from fbtime.export import to_csv, to_excel
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,7 +54,7 @@ def timesheet(df: pd.DataFrame) -> pd.DataFrame:
     if not parts:
         return pd.DataFrame(columns=columns)
     table = pd.concat(parts, ignore_index=True).rename(columns={"period": "week"})
-    table["hours"] = table["hours"].astype(float).round(4)
+    table["hours"] = table["hours"].astype(float)  # exact: the writer rounds to the total
     return table[columns].sort_values(["teammate", "week", "project"], ignore_index=True)
 
 

@@ -56,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
             started_from=start,
             started_to=stop - pd.Timedelta(seconds=1),
         )
+        # names, not ids, in the plan read before --apply (each list loaded once)
+        df = df.fbtime.with_names(
+            clients=fbtime.load_clients(client),
+            projects=fbtime.load_projects(client),
+            team=fbtime.load_team(client),
+        )
         plan = df.fbtime.unbilled().fbtime.mark_billed()
         print(plan)
         plan.save(args.out / "plan.json")

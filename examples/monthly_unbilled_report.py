@@ -25,7 +25,8 @@ from matplotlib.figure import Figure  # a bare Figure: files only, never a windo
 import fbtime
 from fbtime import clock
 from fbtime.cli.options import add_connection_options
-from fbtime.export import to_csv, to_text
+from fbtime.display import to_text
+from fbtime.export import to_csv
 from fbtime.plots import chart_label, chart_style, label_groups
 
 

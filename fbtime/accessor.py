@@ -9,11 +9,11 @@ No method modifies the caller's frame; each returns a new object (or writes a fi
 Example:
     >>> import fbtime  # registers df.fbtime
     >>> df.fbtime.unbilled().fbtime.by_client()[["entries", "hours"]].head(3)
-               entries       hours
+              entries   hours
     client_id
-    78930          106  149.199722
-    78745           52   90.043611
-    78995           47   61.336111
+    78930         106  149.20
+    78745          52   90.04
+    78995          47   61.34
 """
 
 from __future__ import annotations
@@ -169,6 +169,14 @@ class TimeEntriesAccessor:
         """What the frame holds (entries, dates, business, hours) and the main methods."""
         return "\n".join([*_describe(self._frame), *(f"  {k:<10}{v}" for k, v in METHODS)])
 
+    def _report(self, table: pd.DataFrame) -> display.Report:
+        """``table`` shown rounded, its amounts' currency and foreign clients named."""
+        frame = self._frame
+        if not analysis.has_amounts(frame):
+            return display.report(table)
+        currency = analysis.amounts_currency(frame)
+        return display.report(table, currency=currency, foreign=audit_rules.foreign_clients(frame))
+
     # selections --------------------------------------------------------------------------
     def unbilled(self) -> pd.DataFrame:
         """Logged, active, billable, not billed entries: what can go on the next invoice.
@@ -310,28 +318,28 @@ class TimeEntriesAccessor:
         return rounding.round_time(self._frame, step, how)
 
     # summaries ---------------------------------------------------------------------------
-    def by_client(self) -> pd.DataFrame:
+    def by_client(self) -> display.Report:
         """Hours per client (index ``client_id``; NA row = no client); see SUMMARY_COLUMNS.
 
         Counts logged, active entries only (running timers and deleted rows are left
         out). Returns a new frame; the caller's frame is not modified.
         """
-        return analysis.summarize_by(self._frame, "client")
+        return self._report(analysis.summarize_by(self._frame, "client"))
 
-    def by_project(self) -> pd.DataFrame:
+    def by_project(self) -> display.Report:
         """Hours per project, like :meth:`by_client`. The caller's frame is not modified."""
-        return analysis.summarize_by(self._frame, "project")
+        return self._report(analysis.summarize_by(self._frame, "project"))
 
-    def by_teammate(self) -> pd.DataFrame:
+    def by_teammate(self) -> display.Report:
         """Hours per teammate (``identity_id``), like :meth:`by_client`.
 
         The caller's frame is not modified.
         """
-        return analysis.summarize_by(self._frame, "teammate")
+        return self._report(analysis.summarize_by(self._frame, "teammate"))
 
-    def by_service(self) -> pd.DataFrame:
+    def by_service(self) -> display.Report:
         """Hours per service, like :meth:`by_client`. The caller's frame is not modified."""
-        return analysis.summarize_by(self._frame, "service")
+        return self._report(analysis.summarize_by(self._frame, "service"))
 
     def by_period(
         self,
@@ -341,7 +349,7 @@ class TimeEntriesAccessor:
         values: str = "hours",
         *,
         week_start: str | None = None,
-    ) -> pd.DataFrame:
+    ) -> display.Report:
         """Hours (and money) per local day/week/month, optionally per group.
 
         Buckets use ``tz`` (default: the data's most common ``local_timezone``, else UTC)
@@ -356,17 +364,19 @@ class TimeEntriesAccessor:
             >>> weeks.attrs["week_start"]  # the business says Monday (users/me)
             'monday'
             >>> weeks.iloc[1:4, :3]
-            client          78745      78838      78930
+                        78745  78838  78930
             period
-            2026-11-02  21.581667  22.005833  47.716111
-            2026-11-09    17.5725  13.890833  49.396667
-            2026-11-16  23.443889  12.245833  60.164167
+            2026-11-02  21.58  22.01  47.72
+            2026-11-09  17.57  13.89  49.40
+            2026-11-16  23.45  12.24  60.16
         """
-        return analysis.by_period(self._frame, freq, by, tz, values, week_start=week_start)
+        return self._report(
+            analysis.by_period(self._frame, freq, by, tz, values, week_start=week_start)
+        )
 
     def aging(
         self, now: Any = None, *, by: Group | None = None, values: str = "unbilled_hours"
-    ) -> pd.DataFrame:
+    ) -> display.Report:
         """Unbilled billable time by age (future, 0-30, 31-60, 61-90, 90+ days).
 
         With ``by="client"`` one row per client (no-client included) and a ``total``;
@@ -376,23 +386,27 @@ class TimeEntriesAccessor:
         Example:
             >>> rated = df.fbtime.with_rates(fbtime.load_rates(client), standard_rate=100)
             >>> rated.fbtime.aging("2026-12-01", values="unbilled_amount")
-                    entries  unbilled_hours  unbilled_amount
+            ... # doctest: +NORMALIZE_WHITESPACE
+            amounts in CAD
+            client 78995 is billed in USD: its amounts are in CAD at the business's rates,
+            not converted (FreshBooks gives rates without a currency)
+                   entries unbilled_hours unbilled_amount (CAD)
             age
-            future        2             2.0           120.00
-            0–30        318      446.062778         30195.36
-            31–60         2        5.451389           275.00
-            61–90         0             0.0             0.00
-            90+           0             0.0             0.00
+            future       2           2.00                120.00
+            0–30       318         446.06             30,195.36
+            31–60        2           5.45                275.00
+            61–90        0           0.00                  0.00
+            90+          0           0.00                  0.00
         """
-        return analysis.aging(self._frame, now, by=by, values=values)
+        return self._report(analysis.aging(self._frame, now, by=by, values=values))
 
-    def budget(self, rates: Rates) -> pd.DataFrame:
+    def budget(self, rates: Rates) -> display.Report:
         """Projects' logged hours against their time budget, and fixed price against billed.
 
         ``rates`` is ``fbtime.load_rates(client)``; see :func:`fbtime.rates.budget`.
         The caller's frame is not modified.
         """
-        return rate_rules.budget(self._frame, rates)
+        return self._report(rate_rules.budget(self._frame, rates))
 
     def totals(self) -> Totals:
         """Totals cross-checked against the server's totals recorded at load time.
@@ -408,12 +422,14 @@ class TimeEntriesAccessor:
         tz: str | None = None,
         *,
         week_start: str | None = None,
-    ) -> pd.DataFrame:
+    ) -> display.Report:
         """Per teammate and week: hours, billable hours and billable_hours / target.
 
         Weeks start as in :meth:`by_period`. The caller's frame is not modified.
         """
-        return analysis.utilization(self._frame, target_hours_per_week, tz, week_start=week_start)
+        return self._report(
+            analysis.utilization(self._frame, target_hours_per_week, tz, week_start=week_start)
+        )
 
     def timers(self, now: Any = None) -> pd.DataFrame:
         """Timers not logged yet, one row per timer (running or paused), with their hours.
@@ -437,7 +453,7 @@ class TimeEntriesAccessor:
         expected_hours_per_day: audit_rules.ExpectedHours = audit_rules.DEFAULT_EXPECTED_HOURS,
         team: Any = None,
         week_start: str | None = None,
-    ) -> pd.DataFrame:
+    ) -> display.Report:
         """One row per finding (rule, id, teammate, client, detail, severity), errors first.
 
         See :data:`fbtime.audit.RULES` for the rules; ``severity`` is ordered (info <
@@ -453,11 +469,11 @@ class TimeEntriesAccessor:
             duplicate    4
             Name: count, dtype: int64
         """
-        return audit_rules.audit(
+        return self._report(audit_rules.audit(
             self._frame, rules, now=now, unbilled_days=unbilled_days, max_hours=max_hours,
             tz=tz, rates=rates, expected_hours_per_day=expected_hours_per_day, team=team,
             week_start=week_start,
-        )  # fmt: skip
+        ))  # fmt: skip
 
     def summary(self, *, now: Any = None, rates: Rates | None = None) -> Summary:
         """Totals (money too, after ``with_rates``), by client and audit counts.
@@ -512,11 +528,15 @@ class TimeEntriesAccessor:
         return Explorer(self._frame, **kwargs)
 
     # bulk changes (plans are read-only; nothing is sent until plan.apply) ----------------
-    def mark_billed(self, *, business_id: int | None = None) -> UpdatePlan:
+    def mark_billed(
+        self, *, business_id: int | None = None, include_future: bool = False
+    ) -> UpdatePlan:
         """Plan ``billed=True`` for the billable, logged, active, unbilled entries.
 
         Entries already billed, not billable, running or deleted are listed in
-        ``plan.skipped`` with the reason. Sends nothing; the caller's frame is not modified.
+        ``plan.skipped`` with the reason, and so are entries dated after today (in the
+        business's zone: a wrong date, usually) unless ``include_future=True``. Sends
+        nothing; the caller's frame is not modified.
 
         Example:
             >>> plan = df.fbtime.for_client(79201).fbtime.unbilled().fbtime.mark_billed()
@@ -526,7 +546,9 @@ class TimeEntriesAccessor:
             >>> result.counts["applied"]
             7
         """
-        return builders.plan_mark_billed(self._frame, business_id=business_id)
+        return builders.plan_mark_billed(
+            self._frame, business_id=business_id, include_future=include_future
+        )
 
     def invoice(self, rates: Rates, group_by: str = "project", **options: Any) -> InvoicePlan:
         """Plan one draft invoice per client from the billable, unbilled entries.

@@ -48,6 +48,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from fbtime import display
 from fbtime.api.query import to_utc
 from fbtime.clock import now as current_time
 from fbtime.display import no_group, unknown_teammate
@@ -398,7 +399,7 @@ def summarize_by(frame: pd.DataFrame, group: Group, *, tz: str | None = None) ->
     out.index = out.index.astype("Int64")
     out = out[[*SUMMARY_COLUMNS, *money]]
     if money:
-        out["currency"] = pd.Series(_currency(frame), index=out.index, dtype="str")
+        out["currency"] = pd.Series(amounts_currency(frame), index=out.index, dtype="str")
     if name_col in work:
         names = grouped[name_col].first()
         out.insert(0, name_col, names.set_axis(out.index).astype("str"))
@@ -601,6 +602,13 @@ class Totals:
         """One-row frame of these totals."""
         return pd.DataFrame([asdict(self)])
 
+    def __repr__(self) -> str:
+        """The figures rounded, hours to 2 decimals and money with its currency."""
+        return repr(display.show(self))
+
+    def _repr_html_(self) -> str:
+        return display.show(self)._repr_html_()
+
 
 def totals(frame: pd.DataFrame) -> Totals:
     """Compute :class:`Totals` and compare them with ``attrs["fbtime"]["meta"]``."""
@@ -624,7 +632,7 @@ def totals(frame: pd.DataFrame) -> Totals:
     if "billable_amount" in work:
         money = {c: total(work[c]) for c in AMOUNT_COLUMNS[:3]}
         money["missing_rate_hours"] = float(work["missing_rate_hours"].sum())
-        money["currency"] = _currency(frame)
+        money["currency"] = amounts_currency(frame)
     return Totals(
         entries=len(work),
         hours=float(work["hours"].sum()),
@@ -640,7 +648,7 @@ def totals(frame: pd.DataFrame) -> Totals:
     )
 
 
-def _currency(frame: pd.DataFrame) -> str | None:
+def amounts_currency(frame: pd.DataFrame) -> str | None:
     """The currency of the frame's amounts: one code, or None when unknown."""
     if "currency" not in frame:
         return None

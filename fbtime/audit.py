@@ -1,11 +1,14 @@
 """Audit rules: find time entries that need a person's attention before invoicing.
 
 Each rule is a small function ``rule_xxx(frame, ctx) -> DataFrame`` registered in
-:data:`RULES` by name. It returns one row per finding with :data:`FINDING_COLUMNS`:
-``rule``, ``id`` (entry id, NA for a finding about a day), ``teammate`` and ``client``
-(name when the frame has names, else the id as text), ``detail`` and ``severity``, an
-ordered categorical (``info < warning < error``, :data:`SEVERITY`): ``audit()`` sorts
-errors first, and ``findings["severity"].max()`` is the worst one present.
+:data:`RULES` by name. It returns one row per finding with :data:`RULE_COLUMNS`:
+``rule``, ``id`` (entry id, NA for a finding about a day or a client), ``teammate`` and
+``client`` (name when the frame has names, else a label such as ``client 78930``),
+``detail`` and ``severity``, an ordered categorical (``info < warning < error``,
+:data:`SEVERITY`): ``audit()`` sorts errors first, and ``findings["severity"].max()`` is
+the worst one present. ``audit()`` adds what a person needs to work from a finding
+(:data:`FINDING_COLUMNS`): the entry's local ``date`` (the day, for ``missing_day``), its
+``hours`` and, when the frame has amounts, its ``amount``.
 
 Money rules (:data:`MONEY_RULES`) need amounts (``df.fbtime.with_rates(...)``) and
 ``over_budget`` needs the rates (``audit(rates=...)``): a full audit skips the ones it
@@ -27,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fbtime import display
 from fbtime.analysis import (
     Totals,
     active_mask,
@@ -41,15 +45,21 @@ from fbtime.analysis import (
     timers,
     totals,
 )
-from fbtime.display import formatted, hours, money
+from fbtime.display import hours, id_label, money, to_text
 from fbtime.errors import QueryError
-from fbtime.export import to_text
+from fbtime.money import MONEY
 from fbtime.rates import Rates, budget, fixed_price_unbilled
 from fbtime.rounding import LOGGED_COLUMN, describe, rounding_of
 from fbtime.text import for_html, for_terminal
 from fbtime.weeks import frame_week_start
 
-FINDING_COLUMNS: tuple[str, ...] = ("rule", "id", "teammate", "client", "detail", "severity")
+#: What each rule returns, one row per finding.
+RULE_COLUMNS: tuple[str, ...] = ("rule", "id", "teammate", "client", "detail", "severity")
+#: What ``audit()`` returns: the rules' columns with the entry's day and hours (and, with
+#: amounts, ``amount`` after ``hours``).
+FINDING_COLUMNS: tuple[str, ...] = (
+    "rule", "id", "date", "teammate", "client", "hours", "detail", "severity",
+)  # fmt: skip
 #: Severity, ordered: ``findings["severity"].max()`` is the worst, and errors sort first.
 SEVERITY = pd.CategoricalDtype(["info", "warning", "error"], ordered=True)
 DEFAULT_UNBILLED_DAYS = 30
@@ -89,8 +99,13 @@ Rule = Callable[[pd.DataFrame, AuditContext], pd.DataFrame]
 
 
 def _label(frame: pd.DataFrame, id_col: str, name_col: str) -> pd.Series:
-    ids = frame[id_col].astype("str")
-    return frame[name_col].fillna(ids).astype("str") if name_col in frame else ids
+    """Each row's name, else its id labelled (``client 78930``); NA for no group at all."""
+    group = display.ID_COLUMNS[id_col]
+    ids = frame[id_col]
+    labels = pd.Series(
+        [None if pd.isna(i) else id_label(group, i) for i in ids], index=frame.index, dtype="str"
+    )
+    return frame[name_col].fillna(labels).astype("str") if name_col in frame else labels
 
 
 def findings(
@@ -320,7 +335,7 @@ def rule_missing_day(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
     names = (
         rows.groupby("identity_id")["teammate_name"].first() if "teammate_name" in rows else None
     )
-    teammate = gaps["who"].astype("str")
+    teammate = gaps["who"].map(lambda who: id_label("teammate", who)).astype("str")
     if names is not None:
         teammate = gaps["who"].map(names).fillna(teammate)
     out = pd.DataFrame(
@@ -331,6 +346,7 @@ def rule_missing_day(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
             "client": pd.array([pd.NA] * len(gaps), dtype="str"),
             "detail": "no time logged on " + gaps["day"].dt.strftime("%a %Y-%m-%d").to_numpy(),
             "severity": "info",
+            "date": gaps["day"].to_numpy(),  # the day the finding is about
         }
     )
     return out.astype({c: "str" for c in ("rule", "teammate", "detail")} | {"severity": SEVERITY})
@@ -480,27 +496,46 @@ def _group_findings(rule: str, client: pd.Series, detail: pd.Series, severity: s
     )
 
 
-def rule_foreign_currency(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
-    """A client billed in another currency than the amounts: flagged, never converted.
+def foreign_clients(frame: pd.DataFrame) -> tuple[tuple[Any, str, str], ...]:
+    """Clients billed in another currency than the amounts': ``(client id, label, code)``.
 
-    One finding per client with entries here; nothing when either currency is unknown.
+    Empty without amounts or when either currency is unknown. Active, settled entries only.
     """
+    if "client_currency" not in frame or "currency" not in frame:
+        return ()
     rows = _settled(frame, "currency", "client_currency")
     theirs, ours = rows["client_currency"], rows["currency"]
     differs = (theirs.notna() & ours.notna() & (theirs != ours)).to_numpy(dtype=bool)
     rows = rows.loc[differs]
     if rows.empty:
-        return empty_findings()
-    label = _label(rows, "client_id", "client_name")
-    grouped = rows.assign(label=label).groupby("client_id", sort=True)
-    first = grouped.first()
-    size = grouped.size()
-    detail = (
-        "billed in " + first["client_currency"].astype("str") + "; amounts are in "
-        + first["currency"].astype("str") + " and are not converted ("
-        + size.astype("str") + " entries)"
-    )  # fmt: skip
-    return _group_findings("foreign_currency", first["label"], detail, "warning")
+        return ()
+    first = rows.assign(label=_label(rows, "client_id", "client_name")).groupby("client_id")
+    found = first[["label", "client_currency"]].first()
+    return tuple(
+        (int(i), str(name), str(code))
+        for i, name, code in zip(found.index, found["label"], found["client_currency"], strict=True)
+    )
+
+
+def rule_foreign_currency(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """A client billed in another currency than the amounts: flagged, never converted.
+
+    One finding per client with entries here; nothing when either currency is unknown.
+    """
+    found = foreign_clients(frame)
+    if not found:
+        return empty_findings(RULE_COLUMNS)
+    rows = _settled(frame, "currency", "client_currency")
+    ids = [i for i, _, _ in found]
+    size = rows.loc[rows["client_id"].isin(ids).to_numpy(dtype=bool, na_value=False)]
+    counts = size.groupby("client_id").size()
+    ours = str(rows["currency"].dropna().iloc[0])
+    detail = [
+        f"billed in {code}; amounts are in {ours} and are not converted ({counts[i]} entries)"
+        for i, _, code in found
+    ]
+    client = pd.Series([name for _, name, _ in found], dtype="str")
+    return _group_findings("foreign_currency", client, pd.Series(detail, dtype="str"), "warning")
 
 
 def rule_over_budget(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
@@ -510,18 +545,20 @@ def rule_over_budget(frame: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
     ``load_rates``), else this frame's hours on the project.
     """
     if ctx.rates is None:
-        return empty_findings()
+        return empty_findings(RULE_COLUMNS)
     table = budget(frame, ctx.rates)
     live = set(frame.loc[active_mask(frame), "project_id"].dropna())
     over = table.loc[table["over_budget"].fillna(False).to_numpy(dtype=bool)]
     over = over.loc[[pid in live for pid in over.index]]
     if over.empty:
-        return empty_findings()
+        return empty_findings(RULE_COLUMNS)
     names: dict[str, Any] = {}
     if "client_name" in frame:
         pairs = frame.loc[frame["client_id"].notna().to_numpy(), ["client_id", "client_name"]]
         names = dict(pairs.drop_duplicates("client_id").itertuples(index=False))
-    client = over["client_id"].map(lambda c: names.get(c, str(c)) if pd.notna(c) else pd.NA)
+    client = over["client_id"].map(
+        lambda c: names.get(c, id_label("client", c)) if pd.notna(c) else pd.NA
+    )
     detail = [
         f"project {name!r} has {hours(logged)} h logged of a {hours(limit)} h budget "
         f"({float(used) * 100:.0f}%)"
@@ -563,10 +600,38 @@ MONEY_RULES: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def empty_findings() -> pd.DataFrame:
+#: The dtype of each finding column (``str`` for the others).
+FINDING_DTYPES: dict[str, Any] = {
+    "id": "Int64", "severity": SEVERITY, "date": "datetime64[us]", "hours": "Float64",
+    "amount": MONEY,
+}  # fmt: skip
+
+
+def empty_findings(columns: tuple[str, ...] = FINDING_COLUMNS) -> pd.DataFrame:
     """A findings frame with no rows and the documented dtypes."""
-    dtypes: dict[str, Any] = {"id": "Int64", "severity": SEVERITY}
-    return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "str")) for c in FINDING_COLUMNS})
+    return pd.DataFrame({c: pd.Series(dtype=FINDING_DTYPES.get(c, "str")) for c in columns})
+
+
+def _entry_facts(found: pd.DataFrame, frame: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """The findings with each entry's local day, hours and (with amounts) amount."""
+    money = has_amounts(frame)
+    ids = found["id"]
+    known = ids.notna().to_numpy() & ids.isin(frame.index).to_numpy(dtype=bool, na_value=False)
+    rows = frame.loc[ids[known].astype("int64").to_numpy(), ["started_at", "duration"]]
+    day = pd.Series(pd.NaT, index=found.index, dtype="datetime64[us]")
+    if "date" in found:  # a finding about a day (missing_day) says which itself
+        day = pd.to_datetime(found["date"]).astype("datetime64[us]")
+    day[known] = local_day(rows, tz).astype("datetime64[us]").to_numpy()
+    spent = pd.Series(pd.NA, index=found.index, dtype="Float64")
+    spent[known] = (rows["duration"].astype("Float64") / 3600).to_numpy()
+    out = found[list(RULE_COLUMNS)].copy()
+    out.insert(2, "date", day)
+    out.insert(5, "hours", spent)
+    if money:
+        amount = pd.Series(pd.NA, index=found.index, dtype=MONEY)
+        amount[known] = frame.loc[ids[known].astype("int64").to_numpy(), "amount"].to_numpy()
+        out.insert(6, "amount", amount)
+    return out
 
 
 def _runnable(names: list[str], frame: pd.DataFrame, rates: Rates | None, asked: bool) -> list:
@@ -676,9 +741,13 @@ def audit(
     parts = [RULES[name](frame, ctx) for name in names]
     parts = [part for part in parts if len(part)]
     if not parts:
-        return empty_findings()
-    found = pd.concat(parts, ignore_index=True)[list(FINDING_COLUMNS)]
+        columns = FINDING_COLUMNS
+        if has_amounts(frame):
+            columns = (*FINDING_COLUMNS[:6], "amount", *FINDING_COLUMNS[6:])
+        return empty_findings(columns)
+    found = pd.concat(parts, ignore_index=True)
     found["severity"] = found["severity"].astype(SEVERITY)
+    found = _entry_facts(found, frame, ctx.tz)
     return found.sort_values("severity", ascending=False, kind="stable", ignore_index=True)
 
 
@@ -689,14 +758,16 @@ class Summary:
 
     Numbers are shown rounded (:mod:`fbtime.display`); ``totals`` and ``by_client`` keep
     the exact values. ``fixed_price_unbilled`` is the fixed-price value not billed yet
-    (with rates), which per-entry amounts leave out.
+    (with rates), which per-entry amounts leave out. ``foreign`` names the clients billed
+    in another currency (``(client id, name, code)``): their amounts are in the totals in
+    the business's currency, not converted, and the summary says so.
     """
 
     totals: Totals
     by_client: pd.DataFrame
     audit_counts: pd.DataFrame
     fixed_price_unbilled: Decimal | None = None
-    foreign: tuple[str, ...] = ()
+    foreign: tuple[tuple[Any, str, str], ...] = ()
     #: How the time was rounded (:func:`fbtime.rounding.round_time`), None when it was not.
     rounded: str | None = None
 
@@ -723,19 +794,22 @@ class Summary:
                 extra.append(f"{hours(t.missing_rate_hours)} billable h have no rate (left out)")
             if self.fixed_price_unbilled is not None:
                 extra.append(f"fixed-price value not billed yet {money(self.fixed_price_unbilled)}")
-            for name in self.foreign:
-                extra.append(f"{name} is billed in another currency (not converted)")
+            for _, name, their in self.foreign:
+                extra.append(display.foreign_note(name, their, t.currency))
             lines += [f"  {line}" for line in extra]
         if self.rounded is not None:
             lines.append(self.rounded)
         return lines
+
+    def _clients(self) -> display.Report:
+        return display.report(self.by_client, currency=self.totals.currency, foreign=self.foreign)
 
     def __str__(self) -> str:
         # client names come from the account: every cell and label is escaped for terminals
         audit = to_text(self.audit_counts, index=False) if len(self.audit_counts) else "no findings"
         lines = [for_terminal(line) for line in self._totals_lines()]  # names the client
         parts = ["fbtime summary", *lines, "", "hours by client:"]
-        table = to_text(formatted(self.by_client))
+        table = str(self._clients())
         return "\n".join([*parts, table, "", "audit findings:", audit])
 
     __repr__ = __str__
@@ -748,7 +822,7 @@ class Summary:
             if len(self.audit_counts)
             else "<p>no findings</p>"
         )
-        clients = formatted(self.by_client).to_html(escape=True)
+        clients = self._clients()._repr_html_()
         return (
             f"<div><h3>fbtime summary</h3>{lines}<h4>Hours by client</h4>{clients}"
             f"<h4>Audit findings</h4>{audit}</div>"
@@ -779,9 +853,7 @@ def summarize(
         .rename("findings")
         .reset_index()
     )
-    foreign: tuple[str, ...] = ()
-    if "foreign_currency" in set(found["rule"]):
-        foreign = tuple(found.loc[found["rule"] == "foreign_currency", "client"].astype(str))
+    foreign = foreign_clients(frame) if has_amounts(frame) else ()
     fixed = fixed_price_unbilled(rates) if rates is not None else None
     rounding = rounding_of(frame)
     note = describe(rounding) if rounding is not None else None

@@ -36,6 +36,7 @@ import pandas as pd
 from matplotlib import font_manager
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
 from matplotlib.typing import RcKeyType
 
 from fbtime.analysis import (
@@ -59,6 +60,8 @@ AGE_COLORS = {"future": "#8172b3", "0–30": "#55a868", "31–60": "#ccb974", "6
               "90+": "#c44e52"}  # fmt: skip
 #: Hatch of the bars of a week the data covers only in part.
 PARTIAL_HATCH = "//"
+#: The heatmap's colour bar: its width and gap, as shares of the heatmap's width.
+COLORBAR_WIDTH = 0.03
 #: Where every legend goes: beside the plot, never over the bars.
 LEGEND_OUTSIDE: dict[str, Any] = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)}
 _GLYPH_WARNING = r"Glyph \d+ .*missing from font"
@@ -285,6 +288,66 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
     return ax
 
 
+#: Room left past the longest bar, as a share of it: a bar never touches the frame.
+HEADROOM = 0.06
+
+
+def fit_values(ax: Axes, totals: Any, *, horizontal: bool = False) -> None:
+    """Let the value axis run from 0 (or the lowest total) to past the longest stack.
+
+    Stacked bars leave matplotlib's margins no room: a zero-length segment on top of a
+    stack pins the axis to the stack's end (a "sticky edge"), so the longest bar would
+    touch the frame, or be clipped by it.
+    """
+    values = np.asarray(totals, dtype=float)
+    values = values[np.isfinite(values)]
+    high = float(values.max()) if len(values) else 0.0
+    low = min(0.0, float(values.min())) if len(values) else 0.0
+    span = (high - low) or 1.0
+    limits = (low - (HEADROOM * span if low < 0 else 0.0), high + HEADROOM * span)
+    (ax.set_xlim if horizontal else ax.set_ylim)(*limits)
+
+
+def thousands(ax: Axes, *, horizontal: bool = False) -> None:
+    """Tick labels of the value axis with thousands separators (``30,000``)."""
+    axis = ax.xaxis if horizontal else ax.yaxis
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+
+
+def legend_handles(containers: Sequence[Any]) -> list[Patch]:
+    """One plain swatch per stack, in its colour: a stack's first bar may be hatched (a
+    partial week), and a legend that copied it would say every stack is partial."""
+    return [
+        Patch(facecolor=bars.patches[0].get_facecolor(), edgecolor="none")
+        for bars in containers
+        if len(bars.patches)
+    ]
+
+
+def status_bars(
+    ax: Axes,
+    positions: Any,
+    stacks: Sequence[tuple[str, np.ndarray]],
+    *,
+    horizontal: bool = False,
+    width: float = 0.8,
+) -> list[Any]:
+    """Stacked bars (billed, unbilled, non-billable...) at ``positions``, in their colours,
+    with the value axis fitted (:func:`fit_values`); returns the bar containers."""
+    base = np.zeros(len(positions))
+    drawn = []
+    for label, values in stacks:
+        color = COLORS.get(label)
+        if horizontal:
+            bars = ax.barh(positions, values, left=base, label=label, color=color, height=width)
+        else:
+            bars = ax.bar(positions, values, bottom=base, label=label, color=color, width=width)
+        drawn.append(bars)
+        base = base + values
+    fit_values(ax, base, horizontal=horizontal)
+    return drawn
+
+
 @_literal
 def hours_by_client(frame: pd.DataFrame, ax: Axes | None = None, *, top: int | None = 15) -> Axes:
     """Horizontal stacked bars per client: billed, unbilled (billable) and non-billable.
@@ -310,10 +373,8 @@ def hours_by_client(frame: pd.DataFrame, ax: Axes | None = None, *, top: int | N
     unbilled = table["unbilled_hours"].to_numpy(dtype=float)
     other = table["hours"].to_numpy(dtype=float) - billed - unbilled
     y = np.arange(len(table))
-    left = np.zeros(len(table))
-    for label, values in (("billed", billed), ("unbilled", unbilled), ("non-billable", other)):
-        ax.barh(y, values, left=left, label=label, color=COLORS[label])
-        left = left + values
+    stacks = [("billed", billed), ("unbilled", unbilled), ("non-billable", other)]
+    status_bars(ax, y, stacks, horizontal=True)
     ax.set_yticks(y, labels)
     ax.set_xlabel("hours (h)")
     ax.set_ylabel("client")
@@ -412,13 +473,14 @@ def weekly_hours(
                 bar.set_alpha(0.55)
         bars.append(drawn)
         bottom = bottom + values
+    fit_values(ax, bottom)
     locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.set_xlabel(f"week ({start.title()} start, {zone})")
     ax.set_ylabel("hours (h)")
     ax.set_title("Hours per week by client")
-    handles: list[Any] = list(bars)
+    handles: list[Any] = legend_handles(bars)
     texts = [label for label, _ in stacks]
     if partial.any():
         handles.append(Patch(facecolor="white", edgecolor="black", hatch=PARTIAL_HATCH))
@@ -455,7 +517,10 @@ def weekday_heatmap(frame: pd.DataFrame, ax: Axes | None = None, *, tz: str | No
         ax.text(0.5, 0.5, "no logged time", ha="center", va="center", transform=ax.transAxes)
         return ax
     image = ax.imshow(table.to_numpy(dtype=float), aspect="auto", cmap="viridis")
-    ax.figure.colorbar(image, ax=ax, label="hours (h)")
+    # the bar hangs on the heatmap itself: placed by the grid (colorbar(ax=...)), it sits
+    # past whatever else that grid column holds, such as another chart's legend
+    scale = ax.inset_axes((1.02, 0.0, COLORBAR_WIDTH, 1.0))
+    ax.figure.colorbar(image, cax=scale, label="hours (h)")
     ax.set_xticks(range(7), WEEKDAYS)
     ax.set_yticks(range(len(table)), label_groups(list(table.index), names, "<no teammate>"))
     if table.size <= 200:  # values are readable only on small tables
@@ -494,6 +559,8 @@ def unbilled_aging(
     ax = _axes(ax, (6, 4))
     numbers = [float(heights[b]) for b in shown]
     bars = ax.bar(shown, numbers, color=[AGE_COLORS[b] for b in shown])
+    fit_values(ax, np.array(numbers) * 1.06)  # and room for the labels above the bars
+    thousands(ax)
     if values == "hours":
         ax.bar_label(bars, labels=[f"{v:,.1f} h" for v in numbers])
         ax.set_ylabel("unbilled hours (h)")

@@ -333,7 +333,7 @@ def with_rates(
     Example:
         >>> rates = fbtime.load_rates(client)
         >>> rated = df.fbtime.with_rates(rates, standard_rate="100.00")
-        >>> rated.fbtime.by_client()[["billable_amount", "unbilled_amount"]].head(3)
+        >>> pd.DataFrame(rated.fbtime.by_client())[["billable_amount", "unbilled_amount"]].head(3)
                    billable_amount  unbilled_amount
         client_id
         78930             19103.53         12768.52

@@ -125,7 +125,7 @@ def as_time_entries(frame: pd.DataFrame) -> pd.DataFrame:
     Unknown columns are kept as they are. The input frame is not modified.
 
     Example:
-        >>> path = df.fbtime.to_csv("time_entries.csv")
+        >>> path = df.fbtime.to_csv("time_entries.csv", raw=True)  # exact, for machines
         >>> back = fbtime.as_time_entries(pd.read_csv(path))  # CSV forgets dtypes; re-type
         >>> back.dtypes.equals(df.dtypes)
         True

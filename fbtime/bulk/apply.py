@@ -241,7 +241,7 @@ def _stopped_message(runner: Runner, result: ApplyResult, journal: Journal, wait
         )
     return for_terminal(
         f"{runner.stop_reason}{flight}; {counts['applied']} applied, {counts['not_attempted']} "
-        f"not attempted. {then} with fbtime.resume({path!r}) or: fbtime resume "
+        f"not attempted. {then} with fbtime.resume({path!r}, client) or: fbtime resume "
         f"{shlex.quote(path)}"
     )
 
@@ -269,7 +269,7 @@ def claim(plan: PlanData | InvoicePlanData) -> str:
         for_terminal(
             f"this plan (sha256 {key[:12]}…) was already applied in this process ({where}); "
             "nothing was sent. To finish a stopped apply, resume its journal "
-            f"(fbtime.resume({str(journal)!r})); to apply again, build a new plan"
+            f"(fbtime.resume({str(journal)!r}, client)); to apply again, build a new plan"
         ),
         journal_path=str(journal or ""),
     )
@@ -473,8 +473,8 @@ def resume(
         ...     plan.apply(client, confirm=True, cancel=cancel)
         ... except fbtime.PartialApplyError as stopped:
         ...     journal = stopped.journal_path
-        >>> fbtime.resume(journal, client).counts["applied"]
-        10
+        >>> fbtime.resume(journal, client).counts["applied"]  # one is dated after today
+        9
     """
     locks = [lock(journal)]  # before reading: another run may be appending to it
     try:

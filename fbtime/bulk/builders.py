@@ -11,16 +11,23 @@ Which rows a plan may change is decided once, by the masks of :mod:`fbtime.analy
   (:func:`~fbtime.analysis.counted_mask`: logged, active, with a duration), so
   ``df.fbtime.mark_billed()`` bills exactly ``df.fbtime.unbilled()``. A logged entry
   with no duration is in no total (its hours are unknown): it is not marked.
+* ``mark_billed`` leaves out entries dated in the future (their local day, in the
+  business's zone, is after the clock's today: :func:`fbtime.clock.now`) unless
+  ``include_future=True``: billing time not worked yet is usually a wrong date, which
+  the audit's ``future`` rule flags.
 * ``update`` and ``delete`` change any active, logged entry that is not an open timer.
 
 A frame rounded by :func:`fbtime.rounding.round_time` is planned from its logged time: the
 plan's ``before`` holds the server's duration (so apply sees no conflict) and no plan
 writes a rounded duration back unless ``update(duration=...)`` asks for it.
 
-The rest are ``skipped`` with a reason. The values a plan records are checked on their
-columns as it is built (the plan is then checked: :meth:`~fbtime.bulk.change.PlanData.checked`
-does nothing more); a value no plan can hold raises :class:`~fbtime.PlanError` naming the
-entry, before anything is sent.
+The rest are ``skipped`` with a reason. Each change carries what a reviewer reads
+(:func:`review_context`): names (``client 78930`` where the frame has no names,
+``<no client>`` for none), the exact amount and its currency, and why an entry has none.
+
+The values a plan records are checked on their columns as it is built (the plan is then
+checked: :meth:`~fbtime.bulk.change.PlanData.checked` does nothing more); a value no plan
+can hold raises :class:`~fbtime.PlanError` naming the entry, before anything is sent.
 """
 
 from __future__ import annotations
@@ -31,13 +38,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fbtime.analysis import active_mask, counted_mask, flag, local_day, resolve_tz, running_mask
+from fbtime.analysis import (
+    active_mask,
+    clock,
+    counted_mask,
+    flag,
+    local_day,
+    resolve_tz,
+    running_mask,
+)
 from fbtime.api.fields import BOOL_FIELDS, ID_FIELDS, TEXT_FIELDS, WRITABLE, check_fields
 from fbtime.api.query import UTC_FORMAT
 from fbtime.bulk.change import Action, Change, Fields
 from fbtime.bulk.checks import COMPARED, MAX_HOURS, MAX_ID, check_value, is_id
 from fbtime.bulk.plan import UpdatePlan
 from fbtime.config import check_base_url
+from fbtime.display import id_label
 from fbtime.errors import ConfigError, PlanError, QueryError
 from fbtime.rounding import LOGGED_COLUMN, rounding_of
 from fbtime.schema import INDEX
@@ -46,6 +62,7 @@ DELETED = "deleted entry"
 TIMER = "running timer: stop it before changing it"
 NO_DURATION = "no duration: its hours are unknown"
 NOT_BILLABLE = "not billable: only billable time is invoiced"
+FUTURE = "dated in the future (after today): a wrong date? include_future=True bills it"
 DONE = "already in the target state"
 #: The reviewer's context: key -> (name column, id column it falls back to).
 NAMES = {"teammate": ("teammate_name", "identity_id"), "client": ("client_name", "client_id"),
@@ -86,7 +103,19 @@ def _rows(frame: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
-def skip_reasons(rows: pd.DataFrame, kind: str) -> np.ndarray:
+def future_mask(rows: pd.DataFrame) -> np.ndarray:
+    """Entries whose local day (in the business's zone) is after the clock's today."""
+    if not isinstance(rows["started_at"].dtype, pd.DatetimeTZDtype):
+        return np.zeros(len(rows), dtype=bool)
+    try:
+        zone = resolve_tz(rows)
+    except QueryError:  # a zone name from the account that is no zone: days in UTC
+        zone = "UTC"
+    today = clock().tz_convert(zone).tz_localize(None).normalize()
+    return (local_day(rows, zone) > today).to_numpy(dtype=bool, na_value=False)
+
+
+def skip_reasons(rows: pd.DataFrame, kind: str, *, include_future: bool = False) -> np.ndarray:
     """Why each row must not change (None where it may), from the analysis masks; the
     first reason that holds is given."""
     rules = [(~active_mask(rows), DELETED), (~flag(rows, "is_logged") | running_mask(rows), TIMER)]
@@ -95,6 +124,8 @@ def skip_reasons(rows: pd.DataFrame, kind: str) -> np.ndarray:
         rules.append((~markable, NO_DURATION))
         if kind == "mark_billed":
             rules.append((~flag(rows, "billable"), NOT_BILLABLE))
+            if not include_future:
+                rules.append((future_mask(rows), FUTURE))
     reasons = np.full(len(rows), None, dtype=object)
     for mask, reason in reversed(rules):
         reasons[mask] = reason
@@ -187,24 +218,35 @@ def _shown(values: list[Any]) -> list[str | None]:
     return text
 
 
-def _amounts(rows: pd.DataFrame) -> list[str | None]:
-    """Each amount as ``1,234.50 CAD`` (cents rounded half up), None where there is none."""
-    amounts = _objects(rows["amount"]) if "amount" in rows else [None] * len(rows)
-    codes = _shown(_objects(rows["currency"])) if "currency" in rows else [None] * len(rows)
+def _amounts(rows: pd.DataFrame) -> dict[str, list[str | None]]:
+    """Each amount to the cent (``"1234.50"``, half up as money is shown) and its
+    currency; why there is none (the rate's source: fixed price, missing); the client's
+    own currency where it is another one."""
+    none: list[str | None] = [None] * len(rows)
+    if "amount" not in rows:
+        return {"amount": none, "currency": none, "rate_source": none, "client_currency": none}
     cent = Decimal("0.01")
-
-    def shown(value: Any, code: str | None) -> str:
-        try:
-            cents = Decimal(str(value)).quantize(cent, rounding=ROUND_HALF_UP)
-        except ArithmeticError:
-            return str(value)
-        return f"{cents:,}" + (f" {code}" if code else "")
-
-    return [None if a is None else shown(a, c) for a, c in zip(amounts, codes, strict=True)]
+    amounts = [
+        None if a is None else str(Decimal(str(a)).quantize(cent, rounding=ROUND_HALF_UP))
+        for a in _objects(rows["amount"])
+    ]
+    codes = _shown(_objects(rows["currency"])) if "currency" in rows else none
+    sources = _shown(_objects(rows["rate_source"].astype("str"))) if "rate_source" in rows else none
+    theirs = _shown(_objects(rows["client_currency"])) if "client_currency" in rows else none
+    return {
+        "amount": amounts,
+        "currency": codes,
+        "rate_source": [s if a is None else None for a, s in zip(amounts, sources, strict=True)],
+        "client_currency": [
+            t if t and c and t != c else None for t, c in zip(theirs, codes, strict=True)
+        ],
+    }
 
 
 def review_context(rows: pd.DataFrame) -> dict[str, list[str | None]]:
-    """What the reviewer needs to recognise each entry (display only, never compared)."""
+    """What the reviewer needs to recognise each entry (display only, never compared):
+    its local date, names (else labelled ids: ``client 78930``; ``<no client>`` for none),
+    its amount and note."""
     none: list[Any] = [None] * len(rows)
     out: dict[str, list[str | None]] = {"date": none}
     if "started_at" in rows and isinstance(rows["started_at"].dtype, pd.DatetimeTZDtype):
@@ -215,9 +257,9 @@ def review_context(rows: pd.DataFrame) -> dict[str, list[str | None]]:
         out["date"] = _objects(local_day(rows, zone).dt.strftime("%Y-%m-%d"))
     for key, (name, fallback) in NAMES.items():
         names = _shown(_objects(rows[name])) if name in rows else none
-        ids = _shown(_objects(rows[fallback])) if fallback in rows else none
-        out[key] = [n or i for n, i in zip(names, ids, strict=True)]
-    out["amount"] = _amounts(rows)
+        ids = _objects(rows[fallback]) if fallback in rows else none
+        out[key] = [n or id_label(key, i) for n, i in zip(names, ids, strict=True)]
+    out |= _amounts(rows)
     out["note"] = _shown(_objects(rows["note"]))
     return out
 
@@ -229,6 +271,7 @@ def build_plan(
     *,
     action: Action = "update",
     business_id: int | None = None,
+    include_future: bool = False,
 ) -> UpdatePlan:
     """One change per row that needs ``target``; rows that must not change are skipped."""
     rows = _rows(frame)
@@ -239,7 +282,7 @@ def build_plan(
     if absent:
         raise PlanError(f"the frame has no column(s) {absent} to compare against")
     ids = rows.index.to_numpy(dtype="int64").tolist()
-    reasons = skip_reasons(rows, kind)
+    reasons = skip_reasons(rows, kind, include_future=include_future)
     if action == "update":  # rows that already hold every value to write
         same = np.ones(len(rows), dtype=bool)
         for name, value in target.items():
@@ -295,9 +338,15 @@ def build_plan(
     return plan._mark_checked()
 
 
-def plan_mark_billed(frame: pd.DataFrame, *, business_id: int | None = None) -> UpdatePlan:
-    """Plan ``billed=True`` for each billable entry the totals count that is not billed."""
-    return build_plan(frame, "mark_billed", {"billed": True}, business_id=business_id)
+def plan_mark_billed(
+    frame: pd.DataFrame, *, business_id: int | None = None, include_future: bool = False
+) -> UpdatePlan:
+    """Plan ``billed=True`` for each billable entry the totals count that is not billed;
+    entries dated after today are skipped unless ``include_future``."""
+    return build_plan(
+        frame, "mark_billed", {"billed": True}, business_id=business_id,
+        include_future=include_future,
+    )  # fmt: skip
 
 
 def plan_mark_unbilled(frame: pd.DataFrame, *, business_id: int | None = None) -> UpdatePlan:

@@ -27,11 +27,13 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, NoReturn, Self
 
 import pandas as pd
 
+from fbtime import display
 from fbtime.api.query import format_utc, to_utc
 from fbtime.bulk.checks import (
     COMPARED,
@@ -46,7 +48,17 @@ from fbtime.bulk.checks import (
     loads,
     shown,
 )
-from fbtime.bulk.views import FRAME_COLUMNS, FRAME_DTYPES, change_rows, plan_html, plan_text
+from fbtime.bulk.views import (
+    FRAME_COLUMNS,
+    FRAME_DTYPES,
+    NO_AMOUNT_REASON,
+    amount_of,
+    change_rows,
+    currency_of,
+    plan_html,
+    plan_text,
+    summary_line,
+)
 from fbtime.config import check_base_url
 from fbtime.errors import ConfigError, PlanError
 from fbtime.files import FileTooLarge, read_limited, write_private
@@ -226,21 +238,89 @@ class PlanData:
         return [c.id for c in self.changes]
 
     def totals(self) -> dict[str, Any]:
-        """Entries, hours and clients affected, and entries skipped."""
+        """Entries, hours, clients affected, entries skipped, and the money at stake.
+
+        ``amount`` is ``{currency: exact total}`` of the changes' amounts (empty when the
+        entries had none: ``with_rates`` was not applied); ``no_amount`` counts the
+        changes without one by why (``{"fixed price": 3, "no rate": 1}``); ``foreign``
+        counts the amounts of clients billed in another currency, by that currency: they
+        are in the business's currency at its rates, not converted.
+
+        Example:
+            >>> rated = df.fbtime.with_rates(fbtime.load_rates(client), standard_rate=100)
+            >>> plan = rated.fbtime.unbilled().fbtime.mark_billed()
+            >>> totals = plan.totals()
+            >>> totals["entries"], totals["hours"], totals["amount"], totals["no_amount"]
+            (320, 451.51, {'CAD': Decimal('30470.36')}, {'fixed price': 70, 'no rate': 18})
+        """
         hours = sum(c.hours or 0.0 for c in self.changes)
         clients = {c.client_id for c in self.changes if c.client_id is not None}
+        amounts: dict[str, Decimal] = {}
+        missing: dict[str, int] = {}
+        foreign: dict[str, int] = {}
+        for change in self.changes:
+            context = change.context or {}
+            value = amount_of(context)
+            if value is not None:
+                code = currency_of(context) or "currency unknown"
+                amounts[code] = amounts.get(code, Decimal("0.00")) + value
+            elif (why := NO_AMOUNT_REASON.get(str(context.get("rate_source")))) is not None:
+                missing[why] = missing.get(why, 0) + 1
+            theirs = context.get("client_currency")
+            if value is not None and theirs:
+                foreign[theirs] = foreign.get(theirs, 0) + 1
         return {
             "entries": len(self.changes),
             "hours": round(hours, 2),
             "clients": len(clients),
             "skipped": len(self.skipped),
+            "amount": amounts,
+            "no_amount": missing,
+            "foreign": foreign,
         }
+
+    def subtotals(self, by: str = "client") -> display.Report:
+        """Entries, hours and amount per client (or ``"teammate"``, ``"project"``), most
+        hours first; shown rounded, exact inside (``amount`` is money, per currency;
+        ``without_amount`` counts the entries that have none: fixed price, no rate).
+
+        Raises:
+            PlanError: ``by`` is not client, teammate or project.
+        """
+        if by not in ("client", "teammate", "project"):
+            raise PlanError(f"subtotals by client, teammate or project, not {by!r}")
+        rows = [
+            {
+                "label": (c.context or {}).get(by) or display.no_group(by),
+                "hours": c.hours,
+                "amount": amount_of(c.context or {}),
+                "currency": currency_of(c.context or {}),
+            }
+            for c in self.changes
+        ]
+        frame = pd.DataFrame(rows, columns=["label", "hours", "amount", "currency"])
+        frame = frame.astype({"label": "str", "hours": "Float64", "amount": display.MONEY})
+        grouped = frame.groupby("label", sort=False)
+        out = grouped.agg(entries=("hours", "size"), hours=("hours", "sum"))
+        out = out.astype({"entries": "Int64", "hours": "Float64"})
+        if frame["amount"].notna().any():
+            out["amount"] = grouped["amount"].sum(min_count=1).astype(display.MONEY)
+            out["currency"] = grouped["currency"].first().astype("str")
+            if frame["amount"].isna().any():  # a blank amount says how many lack one
+                missing = frame["amount"].isna().groupby(frame["label"], sort=False).sum()
+                out["without_amount"] = missing.astype("Int64")
+        out.index.name = by
+        out = out.sort_values("hours", ascending=False, kind="stable")
+        codes = frame["currency"].dropna().unique()
+        return display.report(out, currency=str(codes[0]) if len(codes) == 1 else None)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per changed field: id, action, field, before, after, then what the entry
-        is (date, teammate, client, project, hours, amount, note), for review or export.
+        is (date, teammate, client, project, hours, amount, currency, why there is no
+        amount, note), for review or export.
 
-        Values are as stored (not escaped): the text and HTML views escape them.
+        Values are as stored (not escaped): the text and HTML views escape them. ``amount``
+        is exact money (:data:`fbtime.money.MONEY`).
         """
         rows = [row for c in self.changes for row in change_rows(c)]
         return pd.DataFrame(rows, columns=list(FRAME_COLUMNS)).astype(FRAME_DTYPES)
@@ -261,12 +341,7 @@ class PlanData:
         return plan._mark_checked() if getattr(self, "_checked", False) else plan
 
     def _summary_line(self) -> str:
-        t = self.totals()
-        return (
-            f"UpdatePlan {self.kind}: {t['entries']} entries, {t['hours']} h, "
-            f"{t['clients']} clients affected; {t['skipped']} skipped "
-            f"(business {self.business_id}, built {str(self.created_at)[:19]}Z)"
-        )
+        return summary_line(self)
 
     @functools.cached_property
     def sha256(self) -> str:

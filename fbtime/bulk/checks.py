@@ -43,9 +43,15 @@ COMPARED = (*WRITABLE, *OPTIONAL_WRITABLE)
 MAX_ID = 2**63 - 1
 #: How far in the future a plan's ``created_at`` may be (another machine's clock).
 CLOCK_SKEW = dt.timedelta(minutes=5)
-#: What a change shows a reviewer besides its fields (display only: never compared);
-#: ``source`` is where an imported entry comes from (file and row).
-CONTEXT_KEYS = ("date", "teammate", "client", "project", "amount", "note", "source")
+#: What a change shows a reviewer besides its fields (display only: never compared):
+#: ``amount`` is the exact decimal (``"1234.50"``) in ``currency``; ``rate_source`` says why
+#: an entry has none (fixed price, no rate); ``client_currency`` is the client's own
+#: currency when it is another one (the amount is not converted); ``source`` is where an
+#: imported entry comes from (file and row).
+CONTEXT_KEYS = (
+    "date", "teammate", "client", "project", "amount", "currency", "rate_source",
+    "client_currency", "note", "source",
+)  # fmt: skip
 #: Hours a single entry can plausibly hold (a year); beyond this the file was edited.
 MAX_HOURS = 24 * 366
 ACTIONS = ("update", "delete", "create")

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Self
 
-from fbtime.bulk.apply import apply_plan
+from fbtime.bulk.apply import apply_plan, writer
 from fbtime.bulk.change import PlanData
 from fbtime.bulk.journal import check_undo_source
+from fbtime.bulk.replan import replan
 
 if TYPE_CHECKING:
     from fbtime.api.client import Client
@@ -43,6 +44,19 @@ class UpdatePlan(PlanData):
     def apply(self, client: Client | None = None, **kwargs: Any) -> ApplyResult:
         """Apply the plan; see :func:`fbtime.bulk.apply.apply_plan` for the options."""
         return apply_plan(self, client, **kwargs)
+
+    def replan(self, result: ApplyResult, client: Client | None = None) -> UpdatePlan:
+        """A plan for the entries of this plan that had a conflict or failed in ``result``,
+        each against what the server holds now (:mod:`fbtime.bulk.replan`): review it and
+        apply it as any plan. ``client`` defaults to the one the frame was loaded with.
+
+        Raises:
+            PlanError: ``result`` is not an apply of this plan, or the client is for another
+                business or API.
+            ConfigError: no client given and none known.
+        """
+        client = writer(client, self.api_url, self.business_id, self.connection, "plan")
+        return replan(self, result, client)
 
     def review(self, client: Client | None = None, **kwargs: Any) -> Any:
         """An ipywidgets panel to untick rows, see totals and apply (in a notebook)."""

@@ -46,8 +46,9 @@ from fbtime.audit import (
     summarize,
 )
 from fbtime.cli.options import add_connection_options, add_filters, connect_from, filters
+from fbtime.display import to_text
 from fbtime.errors import AuthError, FBTimeError, NotFoundError, QueryError
-from fbtime.export import to_csv, to_text
+from fbtime.export import to_csv
 from fbtime.files import write_private_with
 from fbtime.load import load_time_entries
 from fbtime.rates import check_inputs, with_rates
@@ -371,8 +372,8 @@ def write_report(
     """Write the report ``path``'s suffix asks for (atomically, mode 0600)."""
     kind = REPORTS[path.suffix.lower()]
     if kind == "csv":
-        # the safe writer (formulas neutralised, every field quoted); a BOM for Excel
-        return to_csv(found, path, index=False, encoding="utf-8-sig")
+        # the one writer of files for people: display units, formulas neutralised, a BOM
+        return to_csv(found, path, index=False)
     document = report_json(frame, found, summary, options, status)
     if kind == "json":
         text = json.dumps(document, indent=2, ensure_ascii=False)

@@ -16,6 +16,8 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pandas as pd
+
 from fbtime.api.client import Client
 from fbtime.api.query import encode_filters
 from fbtime.bulk.invoice_plan import InvoicePlan
@@ -25,9 +27,11 @@ from fbtime.bulk.journal import deferred_interrupts
 from fbtime.bulk.journals import load_plan, resume, undo
 from fbtime.bulk.plan import UpdatePlan
 from fbtime.bulk.result import ApplyResult
+from fbtime.bulk.views import result_text
 from fbtime.cli.options import add_connection_options, add_filters, connect_from, filters
-from fbtime.errors import ApplyInterrupted, ConfirmationError, PartialApplyError
+from fbtime.errors import ApplyInterrupted, ConfirmationError, FBTimeError, PartialApplyError
 from fbtime.load import load_time_entries
+from fbtime.reference import load_clients, load_projects, load_team
 from fbtime.text import for_terminal
 
 #: The exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells expect.
@@ -113,12 +117,12 @@ def report(run: Callable[[], ApplyResult | InvoiceResult | UndoResult]) -> int:
         with deferred_interrupts(
             deliver=False
         ):  # Ctrl-C pressed yet again must not hide where to resume
-            print(stop.result)
+            print(result_text(stop.result, stop_said=True))  # the counts: once, below
             print(f"fbtime: {for_terminal(stop)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except PartialApplyError as stop:
         if stop.result is not None:
-            print(stop.result)
+            print(result_text(stop.result, stop_said=True))  # the counts: once, below
         print(f"fbtime: error: {for_terminal(stop)}", file=sys.stderr)
         return 1
     print(result)
@@ -136,11 +140,26 @@ def review(plan: UpdatePlan, args: argparse.Namespace, client: Callable[[], Clie
     return _apply(plan, client(), args)
 
 
+def with_names(df: pd.DataFrame, client: Client) -> pd.DataFrame:
+    """``df`` with teammate, client and project names (each list loaded once), so the plan
+    printed before ``--apply --yes``, and saved for ``plan show`` and ``apply``, names
+    them. A list the login may not read leaves labelled ids (``client 78930``), said once.
+    """
+    sources = {"clients": load_clients, "projects": load_projects, "team": load_team}
+    names = {}
+    for key, load in sources.items():
+        try:
+            names[key] = load(client)
+        except FBTimeError as exc:
+            print(f"fbtime: {key} not named ({for_terminal(exc)}): ids shown", file=sys.stderr)
+    return df.fbtime.with_names(**names)
+
+
 def cmd_mark_billed(args: argparse.Namespace) -> int:
     chosen = filters(args)
     encode_filters(chosen)  # bad input fails before any client, file or request
     with connect_from(args) as (client, _):
-        df = load_time_entries(client, **chosen, refresh=True)
+        df = with_names(load_time_entries(client, **chosen, refresh=True), client)
         return review(df.fbtime.unbilled().fbtime.mark_billed(), args, lambda: client)
 
 

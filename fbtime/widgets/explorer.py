@@ -14,6 +14,7 @@ import ipywidgets as w
 import pandas as pd
 
 from fbtime import analysis, display
+from fbtime.audit import foreign_clients
 from fbtime.errors import FBTimeError, QueryError
 from fbtime.export import to_csv, to_excel
 from fbtime.schema import check_frame
@@ -32,6 +33,7 @@ from fbtime.widgets.view import (
     export_frame,
     page_count,
     page_of,
+    shown_table,
     sort_keys,
     sort_table,
     table_html,
@@ -129,9 +131,16 @@ class Explorer(w.VBox):
         self.debounce = debounce
         self.export_dir = Path(export_dir)
         self.tz = analysis.resolve_tz(frame)
+        money = analysis.has_amounts(frame)
+        #: the currency of the amounts, and the clients billed in another one
+        self.info = display.ReportInfo(
+            currency=analysis.amounts_currency(frame) if money else None,
+            foreign=foreign_clients(frame) if money else (),
+        )
         #: the day weeks start on: ``week_start``, else the business's (fbtime.weeks)
         self.week_start = frame_week_start(frame, week_start)
         self.view: ExplorerView | None = None
+        self._shown: tuple[list[str], pd.DataFrame, list[str]] | None = None
         self.page = 0
         self.last_export: Path | None = None
         self._base: pd.DataFrame | None = None  # the view's table in its own order
@@ -167,9 +176,11 @@ class Explorer(w.VBox):
         self.sort_by = w.Dropdown(options=[("default order", "")], value="", description="sort by",
                                   layout=w.Layout(width="18em"))  # fmt: skip
         self.descending = w.Checkbox(value=False, description="descending", indent=False)
+        # the box fits "200" beside its label: at 10em it showed "5C" for 50 (digit and caret)
         self.page_size = w.Dropdown(
             options=sorted({*PAGE_SIZES, max(1, page_size)}), value=max(1, page_size),
-            description="rows", layout=w.Layout(width="10em"),
+            description="rows", layout=w.Layout(width="12em"),
+            style={"description_width": "3em"},
         )  # fmt: skip
         self.prev_button = w.Button(description="◀", layout=w.Layout(width="3em"))
         self.next_button = w.Button(description="▶", layout=w.Layout(width="3em"))
@@ -329,6 +340,7 @@ class Explorer(w.VBox):
             by, descending = self.sort_by.value, self.descending.value
             table = self._base if not by else sort_table(self._base, by, descending=descending)
             self.view = self.view._replace(table=table)
+            self._shown = shown_table(table, self.info)
             self.download_link.value = ""
             self.show_page(0)
 
@@ -354,12 +366,13 @@ class Explorer(w.VBox):
             if state.sort_by is not None:
                 table = sort_table(table, state.sort_by, descending=state.descending)
         except FBTimeError as exc:
-            self.view = self._base = self._png = None
+            self.view = self._base = self._png = self._shown = None
             self.status.value = _ERROR.format(for_html(exc))  # said once, here
             self.page_label.value = ""
             self.output.outputs = ()
             return
         self._base, self.view = base.table, base._replace(table=table)
+        self._shown = shown_table(table, self.info)  # rounded over every row, then paged
         self._png = chart_png(base, state.group_by)
         self.status.value = self._status_line(base.rows)
         self.show_page(0)
@@ -388,8 +401,10 @@ class Explorer(w.VBox):
             )
             self.prev_button.disabled = self.page == 0
             self.next_button.disabled = self.page >= self.pages - 1
-            shown = self.shown if self.shown is not None else pd.DataFrame()
-            self.output.outputs = _display(table_html(shown), self._png)
+            html = table_html(
+                self.view.table, page=self.page, page_size=size, info=self.info, shown=self._shown
+            )
+            self.output.outputs = _display(html, self._png)
 
     # -- shortcuts ---------------------------------------------------------------------------
     def unbilled_only(self) -> None:
@@ -422,7 +437,7 @@ class Explorer(w.VBox):
         view = self.view or explore_view(
             self.frame, self.state, tz=self.tz, week_start=self.week_start
         )
-        return export_frame(view.table)
+        return export_frame(view.table, self.info)
 
     def file_name(self, kind: Kind = "csv") -> str:
         """A new file name for an export: ``fbtime-<group>-<local time>.<kind>``."""
@@ -430,11 +445,13 @@ class Explorer(w.VBox):
         return f"fbtime-{self.group_by.value}-{stamp}.{kind}"
 
     def _write(self, path: Path, kind: Kind) -> Path:
-        frame = self.export_frame()
-        if kind == "csv":  # the BOM makes Excel read the file as UTF-8 (accents, CJK)
-            return to_csv(frame, path, index=False, encoding="utf-8-sig", float_format="%.2f",
-                          date_format="%Y-%m-%d %H:%M")  # fmt: skip
-        return to_excel(frame, path, index=False, sheet_name=f"by {self.group_by.value}")
+        view = self.view or explore_view(
+            self.frame, self.state, tz=self.tz, week_start=self.week_start
+        )
+        table = display.report(view.table, currency=self.info.currency)
+        if kind == "csv":  # a file for people: what the table shows, a BOM for Excel
+            return to_csv(table, path)
+        return to_excel(table, path, sheet_name=f"by {self.group_by.value}")
 
     def export_bytes(self, kind: Kind = "csv") -> bytes:
         """The export file's bytes (formula-safe CSV with a UTF-8 BOM, or .xlsx).

@@ -16,13 +16,14 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 
 from fbtime import analysis, display
 from fbtime.errors import QueryError
-from fbtime.money import MONEY
-from fbtime.plots import COLORS, chart_style, label_groups
+from fbtime.export import people_frame
+from fbtime.plots import LEGEND_OUTSIDE, chart_style, label_groups, status_bars
 from fbtime.text import for_html
 from fbtime.weeks import frame_week_start
 
@@ -44,6 +45,12 @@ _NUMBER = _CELL + "text-align:right;white-space:nowrap;"
 _STAMP = _CELL + "text-align:left;white-space:nowrap;"
 _WORD = _CELL + "text-align:left;white-space:normal;overflow-wrap:break-word;"
 _PROSE = _CELL + "text-align:left;white-space:normal;overflow-wrap:anywhere;min-width:10em;"
+# the row headings stay in view when a wide table scrolls sideways (JupyterLab's colours)
+_STICKY = (
+    _CELL + "text-align:left;white-space:normal;position:sticky;left:0;z-index:1;"
+    "background:var(--jp-layout-color0,#fff);"
+)
+_STICKY_HEAD = _STICKY.replace("z-index:1", "z-index:2")
 
 
 @dataclass(frozen=True)
@@ -221,136 +228,129 @@ def page_of(table: pd.DataFrame, page: int, page_size: int) -> pd.DataFrame:
 
 # -- showing and exporting ----------------------------------------------------------------
 def column_label(name: Any, series: pd.Series) -> str:
-    """A column's heading: its name, with the zone of a time column (``start (Europe/Paris)``)."""
-    dtype = series.dtype
-    if isinstance(dtype, pd.DatetimeTZDtype):
-        return f"{name} ({dtype.tz})"
-    return str(name)
+    """A column's heading for people (``start (Europe/Paris)``, ``billable hours``)."""
+    return display.heading(name, series)
 
 
-def _times(table: pd.DataFrame) -> pd.DataFrame:
-    """Times of day as local wall-clock text (``2026-03-09 10:00``); other columns as they are."""
-    out = table.copy()
-    for position in range(table.shape[1]):
-        column = table.iloc[:, position]
-        if isinstance(column.dtype, pd.DatetimeTZDtype):
-            text = column.dt.strftime("%Y-%m-%d %H:%M").astype(object)
-            out.isetitem(position, text.where(column.notna(), None))
-    return out
-
-
-def _style(name: Any, series: pd.Series) -> str:
+def _style(kind: str, name: Any) -> str:
     if name == "note":
         return _PROSE
-    dtype = series.dtype
-    numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
-    if numeric or dtype == MONEY:
+    if kind in ("money", "hours", "ratio", "count"):
         return _NUMBER
-    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+    if kind in ("date", "time", "flag", "id"):
         return _STAMP
     return _WORD
 
 
-def _heading(label: Any) -> str:
-    # a zero-width space after each "_" lets client_name wrap as client_ / name
-    return for_html(label).replace("_", "_\u200b")
+def shown_table(
+    table: pd.DataFrame, info: display.ReportInfo | None = None
+) -> tuple[list[str], pd.DataFrame, list[str]]:
+    """The notes, the table as text (human headings; the group's name as the row heading)
+    and each column's style: what :func:`table_html` pages through.
 
-
-def table_html(table: pd.DataFrame) -> str:
-    """The table as HTML in the one display style, fitting the output area.
-
-    The table takes the area's width, sized by its content (JupyterLab's own tables are
-    fixed-layout, which let a long start time run into the next column); names, headings
-    and notes wrap (notes cut at :data:`NOTE_CHARS`), so nothing is hidden to the right.
-    Every value, index label and column label is escaped: names and notes come from the
-    account, and this HTML is shown as it is.
+    Hours are rounded over the whole table (:func:`fbtime.display.rounded_hours`), not
+    per page, so every page shows what the export holds.
     """
-    shown = display.formatted(_times(table))
-    if "note" in shown:
-        shown["note"] = shown["note"].map(
-            lambda v: v if len(v) <= NOTE_CHARS else v[: NOTE_CHARS - 1] + "…"
+    notes, shown, sources = display.shown_table(table, info, human=True)
+    frame = pd.DataFrame(table)
+    styles = [
+        _WORD if name is None else _style(display.column_kind(name, frame[name]), name)
+        for name in sources
+    ]
+    group = display.ID_COLUMNS.get(str(frame.index.name))
+    name_col = f"{group}_name"
+    if group and name_col in sources:  # the name heads its row; the id is in the export
+        at = sources.index(name_col)
+        shown = shown.set_index(shown.columns[at])
+        del styles[at]
+    elif group:
+        shown.index.name = display.heading(frame.index.name, frame.index.to_series())
+    return notes, shown, styles
+
+
+def table_html(
+    table: pd.DataFrame,
+    *,
+    page: int = 0,
+    page_size: int | None = None,
+    info: display.ReportInfo | None = None,
+    shown: tuple[list[str], pd.DataFrame, list[str]] | None = None,
+) -> str:
+    """One page of the table as HTML in the one display style, fitting the output area.
+
+    Headings are for people and wrap between words; numbers and times stay on one line;
+    notes wrap (cut at :data:`NOTE_CHARS`); the row headings (the group's name, or the
+    entry's id) stay in view when the table scrolls sideways. ``shown`` is
+    :func:`shown_table` of ``table``, when the caller keeps it between pages. Every value,
+    index label and column label is escaped: names and notes come from the account, and
+    this HTML is shown as it is.
+    """
+    notes, cells, styles = shown or shown_table(table, info)
+    if page_size is not None:
+        cells = page_of(cells, page, page_size)
+    if "note" in cells:
+        cells = cells.assign(
+            note=cells["note"].map(
+                lambda v: v if len(v) <= NOTE_CHARS else v[: NOTE_CHARS - 1] + "…"
+            )
         )
-    styles = [_style(name, table[name]) for name in table.columns]
-    labels = [column_label(name, table[name]) for name in table.columns]
-    names = [n if n is not None else "" for n in shown.index.names]
-    head = "".join(f"<th style='{_STAMP}'>{_heading(n)}</th>" for n in names)
+    names = [n if n is not None else "" for n in cells.index.names]
+    head = "".join(f"<th style='{_STICKY_HEAD}'>{for_html(n)}</th>" for n in names)
     heads = [_WORD.replace("left", "right") if s == _NUMBER else _WORD for s in styles]
-    head += "".join(f"<th style='{s}'>{_heading(label)}</th>" for s, label in zip(heads, labels))  # noqa: B905
+    head += "".join(
+        f"<th style='{s}'>{for_html(label)}</th>"
+        for s, label in zip(heads, cells.columns)  # noqa: B905
+    )
     body = []
-    for key, values in zip(shown.index, shown.itertuples(index=False, name=None)):  # noqa: B905
+    for key, values in zip(cells.index, cells.itertuples(index=False, name=None)):  # noqa: B905
         keys = key if isinstance(key, tuple) else (key,)
-        cells = "".join(f"<th style='{_STAMP}'>{for_html(k)}</th>" for k in keys)
-        cells += "".join(f"<td style='{s}'>{for_html(v)}</td>" for s, v in zip(styles, values))  # noqa: B905
-        body.append(f"<tr>{cells}</tr>")
+        row = "".join(f"<th style='{_STICKY}'>{for_html(k)}</th>" for k in keys)
+        row += "".join(f"<td style='{s}'>{for_html(v)}</td>" for s, v in zip(styles, values))  # noqa: B905
+        body.append(f"<tr>{row}</tr>")
     empty = "" if len(table) else "<p>No entries match these filters.</p>"
+    lines = "".join(f"<div style='font-size:90%'>{for_html(n)}</div>" for n in notes)
     return (
-        "<div style='max-width:100%;overflow-x:auto'>"
+        f"{lines}<div style='max-width:100%;overflow-x:auto'>"
         f"<table class='{TABLE_CLASS}' style='{_TABLE}'>"
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{empty}</div>"
     )
 
 
-def export_frame(table: pd.DataFrame) -> pd.DataFrame:
-    """The table as a file holds it: the columns shown, in display units.
-
-    Hours and ratios rounded to 2 decimals, money to the cent, days as dates, times as
-    local wall-clock minutes under a heading naming the zone, the index as the first
-    column and a missing group spelled ``<no client>``. Numbers stay numbers, so a
-    spreadsheet can add them up. The table is not modified.
-    """
-    group = display.ID_COLUMNS.get(str(table.index.name))
-    no_key = np.asarray(table.index.isna()) if group else np.zeros(len(table), dtype=bool)
-    flat = table.reset_index()
-    out: dict[str, Any] = {}
-    for name in flat.columns:
-        column = flat[name]
-        kind = display.formatter_for(str(name), column)
-        label = column_label(name, column)
-        if isinstance(column.dtype, pd.DatetimeTZDtype):
-            column = column.dt.tz_localize(None).dt.floor("min")
-        elif kind is display.date:
-            column = column.map(lambda v: None if pd.isna(v) else v.date()).astype(object)
-        elif kind in (display.hours, display.ratio):  # rounded as display.hours shows it
-            column = column.map(lambda v: float(f"{v:.2f}"), na_action="ignore")
-            column = column.astype("Float64")
-        if group and name == f"{group}_name":
-            column = column.astype(object).where(~no_key, display.no_group(group))
-        out[label] = column
-    if group and f"{group}_name" not in flat:  # no names: the id column says it
-        first = next(iter(out))
-        out[first] = out[first].astype(object).where(~no_key, display.no_group(group))
-    return pd.DataFrame(out)
+def export_frame(table: pd.DataFrame, info: display.ReportInfo | None = None) -> pd.DataFrame:
+    """The table as a file holds it: :func:`fbtime.export.people_frame` (every row)."""
+    return people_frame(display.report(table, currency=info.currency if info else None))
 
 
 # -- the chart ------------------------------------------------------------------------------
 def _labels(table: pd.DataFrame, group_by: str) -> list[str]:
-    if group_by == "week":
-        return [f"{d:%Y-%m-%d}" for d in table.index]
     column = table.get(analysis.GROUPS[group_by][1])
     names = None if column is None else [None if n == "nan" else n for n in column.tolist()]
     return label_groups(list(table.index), names, f"<no {group_by}>", f"{group_by} {{}}")
 
 
 def _draw(ax: Any, table: pd.DataFrame, group_by: str, week_start: str) -> None:
-    labels = _labels(table, group_by)
     billed = table["billed_hours"].to_numpy(dtype=float, na_value=0.0)
     unbilled = table["unbilled_hours"].to_numpy(dtype=float, na_value=0.0)
     other = table["hours"].to_numpy(dtype=float, na_value=0.0) - billed - unbilled
-    weekly = group_by == "week"
-    pos, base = np.arange(len(table)), np.zeros(len(table))
-    for values, label in ((billed, "billed"), (unbilled, "unbilled"), (other, "non-billable")):
-        if weekly:
-            ax.bar(pos, values, bottom=base, label=label, color=COLORS[label], width=0.8)
-        else:
-            ax.barh(pos, values, left=base, label=label, color=COLORS[label], height=0.8)
-        base = base + values
-    step = max(1, len(labels) // 12) if weekly else 1
-    (ax.set_xticks if weekly else ax.set_yticks)(pos[::step], labels[::step], fontsize=8)
-    (ax.set_ylabel if weekly else ax.set_xlabel)("hours")
-    title = f"Hours by week ({week_start.title()} start)" if weekly else f"Hours by {group_by}"
+    stacks = [("billed", billed), ("unbilled", unbilled), ("non-billable", other)]
+    if group_by == "week":  # bars on a date axis: matplotlib places readable ticks
+        middle = pd.DatetimeIndex(table.index) + pd.Timedelta(days=3.5)
+        status_bars(ax, mdates.date2num(middle.to_pydatetime()), stacks, width=6.0)
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        ax.set_ylabel("hours")
+    else:
+        pos = np.arange(len(table))
+        status_bars(ax, pos, stacks, horizontal=True)
+        ax.set_yticks(pos, _labels(table, group_by), fontsize=8)
+        ax.set_xlabel("hours")
+    ax.tick_params(labelsize=8)
+    weekly = f"Hours by week ({week_start.title()} start)"
+    title = weekly if group_by == "week" else f"Hours by {group_by}"
     ax.set_title(title if len(table) else "No entries match", fontsize=10)
     if len(table):
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, **LEGEND_OUTSIDE)
 
 
 def chart_png(view: ExplorerView, group_by: str) -> bytes:

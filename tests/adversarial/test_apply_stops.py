@@ -68,6 +68,7 @@ def test_three_unreadable_answers_in_a_row_stop_the_run(sb, plan, tmp_path):
     assert result.stopped and "unreachable" in result.stopped
     message = str(info.value)
     assert str(result.journal_path) in message and "fbtime resume" in message
+    assert f"fbtime.resume({str(result.journal_path)!r}, client)" in message  # the form that works
     state = read_state(info.value.journal_path)
     assert [s["cause"] for s in state.stops] == ["unreachable"]
     assert sb.writes() == 0

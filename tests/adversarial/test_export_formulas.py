@@ -31,7 +31,7 @@ ALL_QUOTED = re.compile(r'(?:"(?:[^"]|"")*"(?:,|\r?\n))*')
 
 
 def cells(path: Path) -> list[list[str]]:
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open(path, newline="", encoding="utf-8-sig") as handle:  # a BOM for Excel
         return list(csv.reader(handle))
 
 
@@ -49,20 +49,20 @@ def test_no_csv_cell_starts_a_formula(hostile_account, hostile_frame, tmp_path):
     path = export.to_csv(hostile_frame, tmp_path / "entries.csv")
     rows = cells(path)
     assert len(rows) == len(hostile_frame) + 1
-    assert {len(row) for row in rows} == {hostile_frame.shape[1] + 1}  # + the id column
+    assert len({len(row) for row in rows}) == 1  # every row as wide as the heading
     assert not [value for row in rows for value in row if starts_a_formula(value)]
     by_id = {int(row[0]): row for row in rows[1:]}
     note = rows[0].index("note")
     for text in FORMULAS:
         assert by_id[hostile_account.notes[text]][note] == "'" + text
-    client = rows[0].index("client_name")
+    client = rows[0].index("client")  # human headings: the file is for people
     shown = {row[client] for row in rows[1:]}
     assert {"'" + name for name in CLIENTS[:2]} <= shown
 
 
 def test_a_note_cannot_break_out_into_a_cell_of_its_own(hostile_account, hostile_frame, tmp_path):
     path = export.to_csv(hostile_frame, tmp_path / "entries.csv")
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8-sig")
     assert ALL_QUOTED.fullmatch(text), "every field is quoted"
     by_id = {int(row[0]): row for row in cells(path)[1:]}
     note = cells(path)[0].index("note")
@@ -121,7 +121,8 @@ def test_xlsx_strings_are_never_formulas(hostile_account, hostile_frame, tmp_pat
         assert back.loc[hostile_account.notes[text], "note"] == "'" + text.replace("\r", "\n")
     assert back.loc[hostile_account.notes["#N/A"], "note"] == "#N/A"  # text, not an error
     started = hostile_frame["started_at"].dt.tz_convert(None)  # UTC wall time
-    assert back["started_at"].tolist() == started.tolist()
+    shown = back["started at (UTC)"]  # a date cell, to the minute as the panel shows it
+    assert shown.tolist() == started.dt.floor("min").tolist()
 
 
 def test_raw_xlsx_keeps_text_exact_and_still_never_a_formula(
@@ -249,7 +250,7 @@ def test_monthly_report_example_writes_no_formula(
         rows = cells(path)
         assert not [value for row in rows for value in row if starts_a_formula(value)], path
     summary = cells(tmp_path / f"unbilled-{month}" / "summary.csv")
-    names = {row[summary[0].index("client_name")] for row in summary[1:]}
+    names = {row[summary[0].index("client")] for row in summary[1:]}
     assert names & {"'" + CLIENTS[0], "'" + CLIENTS[1]}
 
 

@@ -39,8 +39,7 @@ def sb(fresh_sandbox):
 @pytest.fixture
 def victim(sb):
     """An unbilled billable entry whose note is a terminal attack."""
-    df = load(sb).fbtime.unbilled()
-    entry = int(df.index[0])
+    entry = load(sb).fbtime.unbilled().fbtime.mark_billed().ids[0]  # not a future date
     sb.update_entry(entry, note=ESCAPES)
     return entry
 
@@ -71,7 +70,8 @@ def test_an_update_plan_shows_the_note_it_writes_escaped(sb, victim, capsys):
 
 
 def test_apply_and_undo_output_has_no_control_bytes(sb, victim, tmp_path, monkeypatch, capsys):
-    for entry in load(sb).fbtime.unbilled().index[1:3]:  # one PUT fails: keep some in the undo
+    # one PUT fails: keep some in the undo
+    for entry in load(sb).fbtime.unbilled().fbtime.mark_billed().ids[1:3]:
         sb.update_entry(int(entry), note=ESCAPES)
     cli_env(monkeypatch, sb, tmp_path)
     path = load(sb).fbtime.unbilled().fbtime.mark_billed().save(tmp_path / "plan.json")
@@ -101,6 +101,8 @@ def test_an_error_message_from_the_server_reaches_stderr_escaped(
     error = captured.err.split("fbtime: error:")[1]  # before it: the progress bar's own \r
     assert_no_raw_controls(captured.out + error)
     assert "revoked\\x1b[2J" in error and "fbtime resume" in error
+    said = captured.out + error
+    assert said.count("not attempted") == 1 and said.count("fbtime resume") == 1  # once
     assert sb.writes() <= 3  # only what the other three workers had under way
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 import fbtime
 from adversarial.hostile import CLIENTS, TERMINAL, plant
-from fbtime import demo, export
+from fbtime import demo, display
 from fbtime.text import for_terminal
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -54,10 +54,10 @@ def test_a_newline_in_a_label_cannot_fake_a_row():
         {"\x1b[31mhours": [1.0, 2.0]},
         index=pd.Index(["two\nlines", "\x1b[1A\x1b[2Kclean"], name="client\r"),
     )
-    text = export.to_text(table, float_format="{:.1f}".format)
+    text = display.to_text(table, float_format="{:.1f}".format)
     assert controls(text) == [] and len(text.split("\n")) == 4  # header, index name, 2 rows
     assert "two\\nlines" in text and "\\x1b[1A\\x1b[2Kclean" in text and "client\\r" in text
-    series = export.to_text(table["\x1b[31mhours"].rename("\u202eevil"))
+    series = display.to_text(table["\x1b[31mhours"].rename("\u202eevil"))
     assert controls(series) == [] and len(series.split("\n")) == 3
     assert table.index[0] == "two\nlines"  # the caller's frame is not relabelled
 
@@ -105,8 +105,8 @@ def test_demo_report_and_files_survive_a_hostile_account(tmp_path, monkeypatch, 
     assert controls(out) == [] and for_terminal(TERMINAL[0]) in out
     csv_text = files["csv"].read_text(encoding="utf-8")
     assert f'"\'{CLIENTS[0].replace(chr(34), 2 * chr(34))}"' in csv_text  # neutralised
-    back = fbtime.as_time_entries(pd.read_csv(files["csv"]))
+    back = pd.read_csv(files["csv"], encoding="utf-8-sig")  # a file for people: BOM, headings
     truth = HostileSandbox.started[-1].entries()
-    assert sorted(back.index) == sorted(truth.loc[truth["active"].astype(bool), "id"])
+    assert sorted(back["id"]) == sorted(truth.loc[truth["active"].astype(bool), "id"])
     for name in demo.PLOTS:
         assert files[name].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -50,14 +50,26 @@ def test_the_explorer_works_in_voila(voila, chromium, explored, tmp_path):
             link.click()
         path = tmp_path / info.value.suggested_filename
         info.value.save_as(path)
+        headings = table.locator("thead th").evaluate_all(
+            "cs => cs.map(c => c.innerText.replace(/\\u200b/g, '').replace(/\\s+/g, ' ').trim())"
+        )
+        shown = table.locator("tbody tr").first.evaluate(
+            "r => Array.from(r.cells, c => c.innerText.trim())"
+        )
         page.screenshot(path=str(ARTIFACTS / "voila-explorer.png"), full_page=True)
         # checked last: by now every output has had its widget looked up
         assert "Error displaying widget" not in page.content()
     finally:
         context.close()
-    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline="")))
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads the names' accents
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     truth = explored.fbtime.for_client(name).fbtime.by_client()
-    assert rows[0] == ["client_id", *truth.columns]
     (row,) = rows[1:]
     assert int(row[0]) == int(truth.index[0]) and row[1] == name
     assert row[2] == str(truth["entries"].iloc[0]) and row[3] == f"{truth['hours'].iloc[0]:.2f}"
+    # the file says what the panel shows: the same headings and cells, as Excel opens it
+    assert rows[0] == ["client id", *headings], (rows[0], headings)
+    # numbers without the panel's thousands separators: Excel reads them as numbers
+    plain = [re.sub(r"(?<=\d),(?=\d{3})", "", cell) for cell in shown]
+    assert row[1:] == plain, (row, shown)

@@ -44,10 +44,17 @@ RUN = f"""([command, index]) => {{
     if (index !== null) {{ {NOTEBOOK}.content.activeCellIndex = index; }}
     return window.jupyterapp.commands.execute(command);
 }}"""
+KERNEL_RUN = f"""(code) => {NOTEBOOK}.sessionContext.session.kernel
+    .requestExecute({{code, store_history: false}}).done.then(m => m.content.status)"""
 BOM = "\ufeff"
 
 
 # -- driving JupyterLab -------------------------------------------------------------------
+def kernel(page: Any, code: str) -> str:
+    """Run ``code`` in the notebook's kernel (as a colleague's edit would happen)."""
+    return page.evaluate(KERNEL_RUN, code)
+
+
 def open_notebook(page: Any, lab: Server, name: str) -> None:
     page.goto(f"{lab.url}lab/tree/{name}.ipynb?reset&token={lab.token}", timeout=90_000)
     page.wait_for_function(KERNEL_IDLE, timeout=90_000, polling=250)
@@ -220,7 +227,7 @@ def explore_01(page: Any, lab: Server, truth: pd.DataFrame, folder: Path) -> Non
     shot(root, "01-explorer-filters")
     for group in ("project", "teammate", "week", "entries"):
         settle(root, lambda group=group: toggle(root, "group by", group).click())
-    assert f"start ({tz})" in table(root) and "started_at (UTC)" in table(root)
+    assert f"start ({tz})" in table(root) and "started at (UTC)" in table(root)
     settle(root, lambda: button(root, "reset").click())
     assert entries(root) == len(truth) and toggle(root, "group by", "client").count() == 1
 
@@ -257,14 +264,24 @@ def explore_01(page: Any, lab: Server, truth: pd.DataFrame, folder: Path) -> Non
     assert text.startswith(BOM) and saved.suffix == ".csv"
     got = list(csv.reader(io.StringIO(text[1:], newline="")))
     expected = truth[truth["teammate_name"] == person].sort_values("started_at", ascending=False)
-    assert got[0][:2] == ["id", f"start ({tz})"] and got[0][-1] == "started_at (UTC)"
+    assert got[0][:2] == ["id", f"start ({tz})"] and got[0][-1] == "started at (UTC)"
     assert [int(r[0]) for r in got[1:]] == expected.index.tolist()
     local = expected["started_at"].dt.tz_convert(tz).dt.strftime("%Y-%m-%d %H:%M")
     assert [r[1] for r in got[1:]] == local.tolist()
     hours = got[0].index("hours")
-    assert [r[hours] for r in got[1:]] == [f"{h:.2f}" for h in expected["hours"]]
-    client = got[0].index("client_name")
-    assert [r[client] for r in got[1:]] == expected["client_name"].fillna("").tolist()
+    # the file says what the panel says, cell for cell (its first page), and its hours
+    # add up to the total in the panel's status line (largest-remainder rounding)
+    panel = root.locator("table.fbtime-explorer-table tbody tr").evaluate_all(
+        "rows => rows.map(r => Array.from(r.cells, c => c.innerText.trim()))"
+    )
+    for shown, row in zip(panel, got[1:], strict=False):
+        assert [shown[0], shown[1], shown[hours]] == [row[0], row[1], row[hours]]
+    total = re.search(r"entries, ([\d,]+\.\d\d) h", status(root)).group(1)
+    assert f"{sum(float(r[hours]) for r in got[1:] if r[hours]):,.2f}" == total
+    for h, row in zip(expected["hours"], got[1:], strict=True):
+        assert abs(float(row[hours]) - h) < 0.0101  # each within a cent of the exact hours
+    client = got[0].index("client")
+    assert [r[client] for r in got[1:]] == expected["client_name"].fillna("<no client>").tolist()
     book = openpyxl.load_workbook(download(page, root, "export Excel", folder))
     assert len(list(book.active.values)) == len(expected) + 1
 
@@ -281,30 +298,49 @@ def cleanup_03(page: Any, lab: Server) -> None:
     open_notebook(page, lab, "03-bulk-cleanup")
     review_at = index_of(page, "03-07")
     run(page, "notebook:run-all-above", review_at + 1)  # up to the review widget
-    no_errors(page, "03-bulk-cleanup", upto=review_at)
+    by_id_above = {c["id"]: c for c in no_errors(page, "03-bulk-cleanup", upto=review_at)}
     review = page.locator(".jp-Cell").nth(review_at)
     review.scroll_into_view_if_needed()
     boxes = review.locator(".widget-checkbox input")
     total = int(re.search(r"Will change (\d+) entries", review.inner_text()).group(1))
+    totals = review.locator(".widget-html-content", has_text="Will change").first
+    money = re.search(r"h, \d+ clients, ([\d,]+\.\d\d) CAD", totals.inner_text())
+    assert money, totals.inner_text()  # the money at stake, in the business's currency
+    exact = re.search(r"'CAD': Decimal\('([\d.]+)'\)", text_of(by_id_above["03-04"])).group(1)
+    assert money.group(1) == f"{float(exact):,.2f}"  # plan.totals()' exact amount, shown
+    assert "without an amount" in totals.inner_text()  # and how many have none, and why
+    subtotals = review.locator(".fbtime-subtotals")
+    assert "by client" in subtotals.inner_text() and "by teammate" in subtotals.inner_text()
     boxes.nth(0).uncheck()
     boxes.nth(2).uncheck()
     review.get_by_text(f"Will change {total - 2} entries").wait_for(timeout=10_000)
     shot(review, "03-review-unticked")
     button(review, "Apply…").click()
     review.get_by_text(f"Apply {total - 2} changes?").wait_for(timeout=10_000)
+    # a colleague edits a ticked entry meanwhile: the apply leaves it alone, itemised
+    assert kernel(page, "sandbox.update_entry(plan.ids[1], note='edited meanwhile')") == "ok"
     button(review, "Confirm").click()
     review.get_by_text("Done:").wait_for(timeout=120_000)
-    assert f"{total - 2} applied" in review.inner_text()
+    assert f"{total - 3} applied, 1 conflict" in review.inner_text()
+    trouble = review.locator("table.fbtime-trouble")
+    assert "1 entry needs a look" in review.inner_text()
+    assert "changed on the server since the plan: note" in trouble.inner_text()
+    assert button(review, "Apply…").is_disabled()  # no second Apply: plan them again
     shot(review, "03-review-applied")
+    button(review, "Plan these again").click()
+    again = review.locator(".fbtime-review .fbtime-review")
+    again.get_by_text("Will change 1 entries").wait_for(timeout=30_000)
+    assert "edited meanwhile" in again.inner_text()  # as the server holds it now
+    shot(review, "03-review-planned-again")
 
     run(page, "notebook:run-all-below", review_at + 1)  # the rest, as its text says
     found = no_errors(page, "03-bulk-cleanup")
     by_id = {c["id"]: c for c in found}
     assert "the review widget applied these changes" in text_of(by_id["03-09"])
     checked = text_of(by_id["03-11"])
-    assert f"billed now: {total - 2} entries" in checked
-    assert len(re.search(r"left out: \[(.*)\]", checked).group(1).split(",")) == 2
-    assert f"'applied': {total - 2}" in text_of(by_id["03-15"])  # the widget's apply undone
+    assert f"billed now: {total - 3} entries" in checked  # the conflict is not billed
+    assert len(re.search(r"left out: \[(.*)\]", checked).group(1).split(",")) == 3
+    assert f"'applied': {total - 3}" in text_of(by_id["03-15"])  # the widget's apply undone
     shot(page, "03-after-undo")
     assert len(list((lab.folder / "journals").glob("*.jsonl"))) == 2
 

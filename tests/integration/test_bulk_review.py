@@ -4,12 +4,14 @@ totals, and the review widget's Cancel button, against the real sandbox."""
 import subprocess
 import sys
 import time
+from decimal import Decimal
 
 import pandas as pd
 import pytest
 
 import fbtime
 from fbtime.bulk.journal import read_state
+from fbtime.bulk.plan import UpdatePlan
 from fbtime.cli import main
 from fbtime.widgets import PlanReview
 
@@ -48,7 +50,7 @@ def test_an_entry_already_in_the_target_state_is_already_applied(sb, tmp_path):
     assert result.ids("applied") == sorted(rest)
     assert sb.stats()["PUT time_entry"] == len(rest)
     assert set(sb.entry_writes()) == set(rest)
-    assert result.counts["already_applied"] == 2 and "2 already_applied" in repr(result)
+    assert result.counts["already_applied"] == 2 and "2 already applied" in repr(result)
     # undo restores only what this apply changed, not what the colleague did
     assert sorted(fbtime.undo(result.journal_path).ids) == sorted(rest)
 
@@ -65,14 +67,14 @@ def test_already_applied_rows_count_as_ok_in_the_result_and_the_cli(
     sb.reset_stats()
     assert main(["apply", str(path), "--yes", "--journal-dir", str(tmp_path / "j")]) == 0
     out = capsys.readouterr().out
-    assert "2 applied, 2 already_applied" in out
+    assert "2 applied, 2 already applied" in out
     assert sb.stats()["PUT time_entry"] == 2
     # the same saved plan applied again, by another process: nothing left to write
     again = subprocess.run(
         [sys.executable, "-m", "fbtime", "apply", str(path), "--yes", "--journal-dir",
          str(tmp_path / "j2")], capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert again.returncode == 0 and "4 already_applied" in again.stdout, again.stderr
+    assert again.returncode == 0 and "4 already applied" in again.stdout, again.stderr
     assert sb.stats()["PUT time_entry"] == 2
 
 
@@ -99,6 +101,9 @@ def test_an_undo_plan_carries_the_hours_and_clients_it_restores(sb, tmp_path):
         "hours": round(truth["duration"].sum() / 3600, 2),
         "clients": truth["client_id"].nunique(),
         "skipped": 0,
+        "amount": {},  # the entries have no rates: no money at stake is claimed
+        "no_amount": {},
+        "foreign": {},
     }
     assert back.totals()["hours"] > 0 and back.totals() == {**plan.totals(), "skipped": 0}
     assert [c.context for c in back.changes] == [c.context for c in plan.changes]
@@ -122,6 +127,7 @@ def named(sb):
     first = int(load(sb).fbtime.unbilled().index[0])
     sb.update_entry(first, started_at="2026-03-13T03:30:00Z")  # Thursday evening in Toronto
     df = load(sb).fbtime.unbilled()
+    df = df[df["started_at"] < pd.Timestamp(fbtime.clock.now()) - pd.Timedelta(days=1)]
     df = df.loc[[first, *df.index.drop(first)[:3]]]
     ds = sb.dataset
     named = df.fbtime.with_names(
@@ -144,9 +150,10 @@ def expected(sb, named):
             "date": local_dates(truth["started_at"]),
             "teammate": named["teammate_name"],
             "client": named["client_name"],
-            "project": truth["project_id"].astype(str),
+            "project": "project " + truth["project_id"].astype(str),  # no names: labelled
             "hours": truth["duration"] / 3600,
-            "amount": ["1.01 CAD", "2.50 CAD", "1,234.50 CAD", None],
+            "amount": ["1.01 CAD", "2.50 CAD", "1,234.50 CAD", None],  # as shown (half up)
+            "exact": [Decimal("1.01"), Decimal("2.50"), Decimal("1234.50"), None],
             "note": truth["note"],
         },
         index=named.index,
@@ -160,8 +167,9 @@ def test_each_change_keeps_what_the_entry_is(sb, named):
     assert frame.loc[named.index[0], "date"] == "2026-03-12"  # the local date, not UTC's
     for column in ("date", "teammate", "client", "project", "note"):
         assert frame[column].tolist() == want[column].tolist(), column
-    assert frame["amount"].tolist()[:3] == want["amount"].tolist()[:3]
-    assert pd.isna(frame["amount"].iloc[3])
+    assert frame["amount"].tolist()[:3] == want["exact"].tolist()[:3]  # money, not text
+    assert frame["amount"].dtype == fbtime.money.MONEY and pd.isna(frame["amount"].iloc[3])
+    assert frame["currency"].tolist()[:3] == ["CAD"] * 3
     assert frame["hours"].round(4).tolist() == want["hours"].round(4).tolist()
     assert str(frame["hours"].dtype) == "Float64" and str(frame.index.dtype) == "Int64"
 
@@ -215,10 +223,15 @@ def test_the_review_widget_cancel_button_stops_the_apply(sb, tmp_path):
     assert isinstance(review.error, fbtime.PartialApplyError)
     result = review.result
     assert result.counts["not_attempted"] > 0 and "cancelled" in result.stopped
-    assert "Stopped:" in review.result_html.value and "fbtime resume" in review.result_html.value
-    assert not review.apply_button.disabled
+    shown = review.result_html.value
+    assert "Cancelled, as you asked" in shown and "Stopped" not in shown  # not an error
+    assert f"fbtime.resume(&#x27;{result.journal_path}&#x27;, client)" in shown
+    assert shown.count("not attempted") == 1  # the counts once
+    assert review.apply_button.disabled  # no Apply that could only be refused: Resume
+    assert review.resume_button.layout.display == "flex"
     sb.latency = 0
-    assert fbtime.resume(result.journal_path, sb.client(cache=False), progress=False).ok
+    review.resume_button.click()
+    assert review.wait(30).ok and "Done:" in review.result_html.value
     assert set(sb.entry_writes()) == set(plan.ids) and set(sb.entry_writes().values()) == {1}
 
 
@@ -232,3 +245,97 @@ def test_a_background_apply_shows_progress_and_the_result(sb, tmp_path):
     assert result is not None and result.ok and result.counts["applied"] == 5
     assert review.bar.value == 5 and review.bar.max == 5
     assert "Done:" in review.result_html.value and "5 applied" in review.result_html.value
+
+
+# -- conflicts and failures, itemised and planned again -------------------------------------
+def test_conflicts_are_itemised_and_planned_again_from_the_server(sb, tmp_path):
+    plan = load(sb).fbtime.unbilled().fbtime.mark_billed()
+    plan = plan.select(plan.ids[:5])
+    edited, gone, billed = plan.ids[0], plan.ids[1], plan.ids[2]
+    sb.update_entry(edited, note="changed meanwhile")
+    sb.update_entry(gone, note="changed, then deleted")
+    sb.delete_entry(gone)
+    review = PlanReview(plan, sb.client(cache=False), journal=tmp_path, background=False)
+    review.apply_button.click()
+    review.confirm_button.click()
+    result = review.result
+    assert result.ids("conflict") == sorted([edited, gone]) and len(result.ids("applied")) == 3
+    table = review.trouble_html.value
+    assert "2 entries need a look" in table
+    for entry in (edited, gone):
+        assert f"<code>{entry}</code>" in table
+        assert fbtime.text.for_html(result.rows.loc[entry, "reason"]) in table
+    assert "changed on the server since the plan: note" in table
+    assert review.replan_button.layout.display == "flex"
+    assert "2 need a look" in repr(result) and str(edited) in repr(result)
+    sb.update_entry(billed, billed=False)  # not in the new plan: it was applied
+    sb.reset_stats()
+    review.replan_button.click()
+    again = review.next_review.plan
+    assert sb.stats().get("GET time_entry") == 2  # one fresh read per entry, nothing written
+    assert again.ids == [edited] and again.kind == "mark_billed"
+    assert again.skipped == ({"id": gone, "reason": "deleted on the server since"},)
+    assert again.changes[0].before["note"] == "changed meanwhile"  # as the server holds it
+    assert again.changes[0].after == {"billed": True}
+    review.next_review.apply_button.click()
+    review.next_review.confirm_button.click()
+    assert review.next_review.result.ok
+    entry = sb.entries().set_index("id").loc[edited]
+    assert bool(entry["billed"]) and entry["note"] == "changed meanwhile"
+
+
+def test_the_cli_prints_names_before_apply(sb, tmp_path, monkeypatch, capsys):
+    env(monkeypatch, sb, tmp_path)
+    path = tmp_path / "plan.json"
+    assert main(["mark-billed", "--team", "--save", str(path)]) == 0
+    printed = capsys.readouterr().out
+    plan = UpdatePlan.load(path)
+    first = sb.entries().set_index("id").loc[plan.ids[0]]
+    ds = sb.dataset
+    teammate = next(
+        f"{p['first_name']} {p['last_name']}" for p in ds.identities
+        if p["id"] == first["identity_id"]
+    )  # fmt: skip
+    client = next(c["organization"] for c in ds.clients if c["id"] == first["client_id"])
+    project = next(p["title"] for p in ds.projects if p["id"] == first["project_id"])
+    shown = {"mark-billed": printed}
+    assert main(["plan", "show", str(path)]) == 0
+    shown["plan show"] = capsys.readouterr().out
+    assert main(["apply", str(path), "--yes", "--journal-dir", str(tmp_path / "j")]) == 0
+    shown["apply"] = capsys.readouterr().out  # the plan is printed before it is applied
+    for command, out in shown.items():
+        line = next(x for x in out.splitlines() if x.startswith(str(plan.ids[0])))
+        assert teammate in line and client in line and project in line, (command, line)
+        assert f"client {first['client_id']}" not in out, command
+
+
+# -- the money a plan moves -----------------------------------------------------------------
+def test_a_plan_says_its_money_exactly_per_client_and_why_some_has_none(sb):
+    client = sb.client(cache=False)
+    rated = load(sb).fbtime.with_names(clients=fbtime.load_clients(client))
+    rated = rated.fbtime.with_rates(fbtime.load_rates(client), standard_rate=100)
+    plan = rated.fbtime.unbilled().fbtime.mark_billed()
+    rows = rated.loc[plan.ids]
+    totals = plan.totals()
+    priced = rows[rows["amount"].notna()]
+    assert totals["amount"] == {"CAD": sum(priced["amount"].tolist(), Decimal("0"))}
+    why = rows.loc[rows["amount"].isna(), "rate_source"].astype(str).value_counts()
+    names = {"fixed_price": "fixed price", "missing": "no rate"}
+    assert totals["no_amount"] == {names[k]: int(n) for k, n in why.items() if n}
+    foreign = priced[priced["client_currency"].notna() & (priced["client_currency"] != "CAD")]
+    assert totals["foreign"] == dict(foreign["client_currency"].astype(str).value_counts())
+    assert totals["foreign"]  # the sandbox bills one client in USD
+    by_client = plan.subtotals("client")
+    assert sum(by_client["amount"].dropna().tolist(), Decimal("0")) == totals["amount"]["CAD"]
+    assert by_client["entries"].sum() == len(plan)
+    assert by_client["without_amount"].sum() == sum(totals["no_amount"].values())
+    frame = plan.to_frame()
+    assert frame["amount"].dtype == fbtime.money.MONEY
+    text = repr(plan)
+    shown = fbtime.display.money(totals["amount"]["CAD"], "CAD")
+    assert shown in text and "without an amount" in text and "not converted" in text
+    notes = frame.set_index("id")["amount_note"]
+    fixed = rows.index[rows["rate_source"] == "fixed_price"]
+    assert len(fixed) and (notes.loc[fixed] == "no amount: fixed price (valued per project)").all()
+    usd = foreign.index[0]
+    assert notes.loc[usd] == "client billed in USD, not converted"

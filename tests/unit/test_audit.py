@@ -65,7 +65,7 @@ def test_missing_day_uses_local_days(anomaly_frame):
         "no time logged on Tue 2026-03-10",
         "no time logged on Wed 2026-03-11",
     ]
-    assert found["id"].isna().all() and (found["teammate"] == "6").all()
+    assert found["id"].isna().all() and (found["teammate"] == "teammate 6").all()
     assert (found["severity"] == "info").all()
     in_utc = anomaly_frame.fbtime.audit(["missing_day"], now=NOW, tz="UTC")
     assert len(in_utc) == 3  # in UTC the second day is Friday, so Thursday is missing too

@@ -62,6 +62,24 @@ def test_every_row_left_out_says_why(make_frame):
     }
 
 
+def test_mark_billed_leaves_out_future_dated_entries_unless_asked(make_frame):
+    # the clock is fixed at 2026-12-01T12:00Z; the business's zone is Toronto (UTC-5)
+    df = make_frame(
+        [
+            {"started_at": "2026-12-01T23:00:00Z"},  # 18:00 on the 1st in Toronto: today
+            {"started_at": "2026-12-02T06:00:00Z"},  # 01:00 on the 2nd in Toronto: future
+            {"started_at": "2026-12-02T04:30:00Z"},  # 23:30 on the 1st in Toronto: today
+            {"started_at": "2027-01-05T14:00:00Z"},
+        ]
+    )
+    plan = df.fbtime.mark_billed(business_id=1)
+    assert plan.ids == [1, 3]
+    future = "dated in the future (after today): a wrong date? include_future=True bills it"
+    assert reasons(plan) == {2: future, 4: future}
+    assert df.fbtime.mark_billed(business_id=1, include_future=True).ids == [1, 2, 3, 4]
+    assert {2, 4} <= set(df.fbtime.audit("future")["id"])  # what the audit flags
+
+
 def test_a_built_plan_holds_what_the_rows_hold(mixed_frame):
     plan = mixed_frame.fbtime.update(note="checked", business_id=1)
     change = plan.changes[0]

@@ -71,7 +71,10 @@ def test_weekday_heatmap(small_frame, tmp_path):
     assert np.isclose(data.sum(), 3.5)
     assert data[0, 0] == 1.0 and data[0, 2] == 0.5 and data[1, 1] == 2.0  # Mon, Wed / Tue
     assert [t.get_text() for t in ax.get_yticklabels()] == ["Ann", "Bo"]
-    assert len(ax.figure.axes) == 2  # the colorbar
+    (scale,) = ax.child_axes  # the colour bar hangs on the heatmap, not placed apart
+    ax.figure.canvas.draw()
+    heat, bar = ax.get_position(), scale.get_position()
+    assert 0 < bar.x0 - heat.x1 < 0.05 and (bar.y0, bar.y1) == pytest.approx((heat.y0, heat.y1))
 
 
 def test_unbilled_aging(make_frame, tmp_path):

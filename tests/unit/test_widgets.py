@@ -36,6 +36,12 @@ def named(synthetic_frame) -> pd.DataFrame:
     return synthetic_frame.fbtime.with_names(clients=CLIENT_NAMES)
 
 
+def same(table: pd.DataFrame, report: pd.DataFrame) -> None:
+    """The explorer's table holds the accessor's report, value for value (a report is
+    a DataFrame shown rounded: compare the exact values)."""
+    assert_frame_equal(pd.DataFrame(table), pd.DataFrame(report))
+
+
 def ids(frame: pd.DataFrame) -> list[int]:
     return sorted(int(i) for i in frame.index)
 
@@ -51,7 +57,7 @@ def hours(frame: pd.DataFrame) -> float:
 # -- explore_view: the pure function ----------------------------------------------------
 def test_default_state_is_the_accessor_summary(named):
     view = explore_view(named, ExplorerState())
-    assert_frame_equal(view.table, named.fbtime.by_client())
+    same(view.table, named.fbtime.by_client())
     assert len(view.rows) == len(named)
 
 
@@ -142,7 +148,7 @@ def test_every_control_changes_the_table(named, tmp_path):
     explorer = named.fbtime.explore(debounce=0, export_dir=tmp_path)
     html, png = shown(explorer)
     assert TABLE_CLASS in html and "Client 01" in html and png.startswith(PNG)
-    assert_frame_equal(explorer.table, named.fbtime.by_client())
+    same(explorer.table, pd.DataFrame(named.fbtime.by_client()))
 
     explorer.start.value, explorer.end.value = dt.date(2026, 2, 1), dt.date(2026, 3, 31)
     explorer.clients.value = (3, 4)
@@ -156,14 +162,14 @@ def test_every_control_changes_the_table(named, tmp_path):
     rows = rows.fbtime.for_teammate(5)
     rows = rows[rows["billable"].fillna(False) & ~rows["billed"].fillna(False)]
     assert ids(explorer.view.rows) == ids(rows) and len(rows) > 0
-    assert_frame_equal(explorer.table, rows.fbtime.by_project())
+    same(explorer.table, rows.fbtime.by_project())
     html, _ = shown(explorer)
     assert f">{explorer.table['hours'].iloc[0]:,.2f}</td>" in html  # hours to 2 decimals
     assert f"<b>{len(rows):,}</b> entries" in explorer.status.value
 
     for group in ("teammate", "week", "entries", "client"):
         explorer.group_by.value = group
-        assert_frame_equal(explorer.table, explore_view(named, explorer.state).table)
+        same(explorer.table, explore_view(named, explorer.state).table)
         assert shown(explorer)[1].startswith(PNG)
     assert_frame_equal(named, before)  # the caller's frame is not modified
 
@@ -175,7 +181,7 @@ def test_client_selection_shows_names_and_filters(named):
     explorer.clients.value = (7,)
     html, _ = shown(explorer)
     assert "Client 07" in html and "Client 08" not in html
-    assert_frame_equal(explorer.table, named.fbtime.for_client(7).fbtime.by_client())
+    same(explorer.table, named.fbtime.for_client(7).fbtime.by_client())
 
 
 def test_projects_narrow_to_the_chosen_clients(named):
@@ -220,7 +226,7 @@ def test_the_table_sorts_and_the_chart_stays(named):
     explorer.group_by.value = "entries"
     _, chart = shown(explorer)
     labels = dict((key, label) for label, key in explorer.sort_by.options)
-    assert labels["start"] == f"start ({TZ})" and labels["started_at"] == "started_at (UTC)"
+    assert labels["start"] == f"start ({TZ})" and labels["started_at"] == "started at (UTC)"
     explorer.sort_by.value = "hours"
     explorer.descending.value = True
     expected = named["hours"].sort_values(ascending=False, kind="stable", na_position="last")
@@ -259,7 +265,7 @@ def test_reset_puts_every_control_back(named):
     # what the dropdowns show, not only their values (a None value would show a blank)
     assert (explorer.teammate.label, explorer.sort_by.label) == ("everyone", "default order")
     assert len(explorer.projects.options) == len(Explorer(named, debounce=0).projects.options)
-    assert_frame_equal(explorer.table, named.fbtime.by_client())
+    same(explorer.table, pd.DataFrame(named.fbtime.by_client()))
 
 
 def test_a_bad_range_shows_one_error(named):
@@ -280,7 +286,7 @@ def test_entries_show_the_start_in_the_business_zone(make_frame):
     explorer = Explorer(frame, debounce=0)
     explorer.group_by.value = "entries"
     html, _ = shown(explorer)
-    assert f"start ({TZ})" in html and "started_at (UTC)" in html
+    assert f"start ({TZ})" in html and "started at (UTC)" in html  # human headings
     (row,) = body_rows(html)
     assert row[1] == "2026-03-12 23:30" and row[-1] == "2026-03-13 03:30"
     explorer.start.value = explorer.end.value = dt.date(2026, 3, 12)
@@ -306,7 +312,7 @@ def test_unbilled_shortcut_matches_the_accessor(named):
     assert (explorer.billable.value, explorer.billed.value) == ("Yes", "No")
     unbilled = named.fbtime.unbilled()
     assert explorer.table["hours"].sum() == pytest.approx(hours(unbilled))
-    assert_frame_equal(explorer.table, unbilled.fbtime.by_client())
+    same(explorer.table, unbilled.fbtime.by_client())
 
 
 def test_the_csv_download_holds_the_entries_shown(named):
@@ -323,15 +329,19 @@ def test_the_csv_download_holds_the_entries_shown(named):
     rows = read_csv(data)
     expected = named.fbtime.for_teammate(3).sort_values("started_at", ascending=False)
     expected = expected.loc[expected["hours"].sort_values(kind="stable").index]
-    assert rows[0] == ["id", f"start ({TZ})", "identity_id", "client_name", "project_id",
-                       "hours", "billable", "billed", "note", "started_at (UTC)"]  # fmt: skip
+    assert rows[0] == ["id", f"start ({TZ})", "teammate id", "client", "project id",
+                       "hours", "billable", "billed", "note", "started at (UTC)"]  # fmt: skip
     assert len(rows) == len(expected) + 1  # every row, not the page
     assert [int(r[0]) for r in rows[1:]] == expected.index.tolist()  # sorted as shown
     local = expected["started_at"].dt.tz_convert(TZ).dt.strftime("%Y-%m-%d %H:%M")
     assert [r[1] for r in rows[1:]] == local.tolist()
-    assert [r[5] for r in rows[1:]] == [
-        "" if pd.isna(h) else f"{h:.2f}" for h in expected["hours"]
-    ]  # hours to 2 decimals, as shown
+    exported = [r[5] for r in rows[1:]]
+    assert all(
+        (s == "") if pd.isna(h) else (len(s.split(".")[1]) == 2 and abs(float(s) - h) < 0.0101)
+        for s, h in zip(exported, expected["hours"], strict=True)
+    )  # hours to 2 decimals, each within a cent of the exact value
+    total = Decimal(f"{expected['hours'].sum():.2f}")
+    assert sum(Decimal(s) for s in exported if s) == total  # they add up to the total shown
     explorer.billed.value = "No"  # the link no longer matches the table: it goes
     assert explorer.download_link.value == ""
 
@@ -340,7 +350,10 @@ def test_a_summary_download_is_the_summary_in_display_units(named):
     explorer = Explorer(named, debounce=0)
     rows = read_csv(explorer.download("csv"))
     table = named.fbtime.by_client()
-    assert rows[0] == ["client_id", *table.columns]
+    assert rows[0] == [
+        "client id", "client", "entries", "hours", "billable hours", "unbilled hours",
+        "billed hours", "billable ratio", "first date", "last date",
+    ]  # human headings, as the panel shows them  # fmt: skip
     by_name = {r[1]: r for r in rows[1:]}
     assert set(by_name) == {*CLIENT_NAMES.values(), "<no client>"} - {"Client 05"}
     assert by_name["<no client>"][0] == ""
@@ -393,13 +406,13 @@ def test_amounts_show_when_the_frame_has_them(make_frame, one_project_rates):
     assert unbilled == Decimal("95.58")
     assert "95.58 CAD unbilled value" in explorer.status.value
     html, _ = shown(explorer)
-    assert ">95.58</td>" in html and "unbilled_amount" in html
+    assert ">95.58</td>" in html and "unbilled amount" in html and "amounts in CAD" in html
     explorer.group_by.value = "entries"
     assert {"amount", "currency"} <= set(explorer.table.columns)
     rows = read_csv(explorer.download("csv"))
-    amount, currency = rows[0].index("amount"), rows[0].index("currency")
+    assert "amount (CAD)" in rows[0] and "currency" not in rows[0]  # the heading names it
+    amount = rows[0].index("amount (CAD)")
     assert {r[0]: r[amount] for r in rows[1:]} == {"1": "95.58", "2": "47.78", "3": "23.89"}
-    assert {r[currency] for r in rows[1:]} == {"CAD"}
 
 
 def test_changes_are_debounced(named):
@@ -418,7 +431,7 @@ def test_changes_are_debounced(named):
     time.sleep(0.3)
     assert calls == [1]  # one refresh for the burst of three changes
     expected = named.fbtime.unbilled().fbtime.for_teammate(2).fbtime.by_client()
-    assert_frame_equal(explorer.table, expected)
+    same(explorer.table, expected)
 
 
 # -- PlanReview -------------------------------------------------------------------------
