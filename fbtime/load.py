@@ -69,8 +69,10 @@ def load_frame(
     With a cached client (and ``keep``), the query's snapshot is revalidated first (see
     the module docstring); ``refresh=True`` skips it. After a load that read the pages,
     entries changed since page 1 was served (less :data:`VERIFY_LAG`) are fetched with
-    ``updated_since`` and applied; then the server's count must match, else the pages are
-    read again. With ``keep``, the frame becomes the query's snapshot.
+    ``updated_since`` and applied; then the server's count must match (a list read in
+    windows is settled part by part, :func:`~fbtime.incremental.settle_windows`, and
+    never read again whole for a write), else the pages are read again. With ``keep``,
+    the frame becomes the query's snapshot.
 
     Raises:
         InconsistentPagesError: the list kept changing through ``max_attempts`` loads.
