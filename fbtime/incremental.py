@@ -22,6 +22,7 @@ that is not exactly what its state names is not used, and the load goes to the n
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +34,15 @@ import pandas as pd
 
 from fbtime import schema, snapshot
 from fbtime.api.client import Client
-from fbtime.api.paging import Changes, Window, tell_unreadable
+from fbtime.api.paging import (
+    SECOND,
+    Changes,
+    Page,
+    Window,
+    page_getter,
+    read_page,
+    tell_unreadable,
+)
 from fbtime.config import DEFAULT_PER_PAGE, DEFAULT_WATERMARK_LAG, is_count
 from fbtime.errors import SyncError, UnexpectedAnswerError
 from fbtime.frame import apply_changes, records_to_frame, sort_entries
@@ -236,16 +245,10 @@ def recount(
     queries = [entries.within(params, w.lo, w.hi) for w in windows]
     with ThreadPoolExecutor(max_workers=max(1, min(len(queries), client.workers))) as pool:
         totals = list(pool.map(lambda query: entries.count(query).get("total", 0), queries))
-    stamps = frame["started_at"]
     keep = pd.Series(True, index=frame.index)
     pieces, spent, blind = [], len(queries), 0
     for w, query, total in zip(windows, queries, totals, strict=True):
-        inside = pd.Series(True, index=frame.index)
-        if w.lo is not None:
-            inside &= stamps >= w.lo
-        if w.hi is not None:
-            inside &= stamps <= w.hi
-        inside = inside.fillna(False).astype(bool)
+        inside = _inside(frame, w)
         if int(inside.sum()) + w.unreadable == total:
             blind += w.unreadable
             continue
@@ -352,3 +355,213 @@ def revalidate(
     else:
         keep(path, loaded, fresh)
     return loaded
+
+
+# -- a long list read in windows, settled part by part -------------------------------------
+#: Rounds of counts :func:`settle_windows` sends at most before it gives up on a list.
+SETTLE_ROUNDS = 16
+#: Filters an entry can be edited out of (the others: who and what kind of entry it is).
+_STAY = {"team", "include_unlogged", "include_deleted"}
+
+
+@dataclass
+class Settled:
+    """What :func:`settle_windows` did: the frame, the requests, the count of the whole
+    list when one was taken (its ``meta``), rows no token can read, and why it did not
+    settle ("" when it did)."""
+
+    frame: pd.DataFrame
+    requests: int
+    server_time: dt.datetime | None
+    meta: dict[str, Any] | None
+    unreadable: int
+    reason: str = ""
+
+
+def settle_windows(
+    client: Client,
+    frame: pd.DataFrame,
+    params: Mapping[str, str],
+    since: dt.datetime,
+    windows: list[Window],
+    *,
+    per_page: int = DEFAULT_PER_PAGE,
+    rounds: int = SETTLE_ROUNDS,
+) -> Settled:
+    """Bring a list read in ``started_at`` windows (``frame``, read from ``since`` on) to
+    exactly the server's list, however often a teammate writes meanwhile.
+
+    An ``updated_since`` query (deleted entries too) brings the changes since the read.
+    Then, in rounds, each part of the list not yet settled (at first: the windows that
+    changed while read, each alone, and the runs between them) is counted, and one more
+    ``updated_since`` query is sent after the counts, from before the last one:
+
+    * a part of half a page or less is read whole instead of counted (the same one
+      request): one answer is one moment, so its rows are the part, and the queries that
+      follow keep it current (the newest entries, where a teammate logs, are such a part);
+    * a part the query leaves untouched did not change from the last query to this one,
+      so its count and the frame's rows in it describe one moment: equal, it is settled
+      for good (every later change reaches the frame through the next queries);
+    * a part touched meanwhile is counted again in the next round (cut in two halves if
+      it was touched in the round before too: busy for its size); one whose count
+      disagrees (a row lost in the read, or one edited out of the filters) is cut in two
+      halves, each counted in the next round.
+
+    So a count that disagrees never makes the whole list read again: it narrows, in a few
+    one-request counts, to a part read whole in one page.
+    """
+    entries = client.time_entries
+    order = sorted(windows, key=_newest_first)
+    changes, listing = entries.changes(params, since, per_page=per_page)
+    requests, last = listing.requests, listing.server_time or since
+    merged = apply_changes(frame, changes) if changes else frame
+    if not changes and not any(w.changed for w in order):  # a still list: the read is exact
+        return Settled(merged, requests, last, None, sum(w.unreadable for w in order))
+    wide = bool(set(params) - _STAY)  # an edit can take an entry out of these filters
+    pending, meta, done = _parts(merged, order, per_page), None, 0
+    whole, busy = len(pending) == 1, set()
+    with ThreadPoolExecutor(max_workers=max(1, client.workers)) as pool:
+        for _ in range(rounds):
+            if not pending:
+                break
+            held = [int(_inside(merged, part).sum()) for part in pending]
+            sizes = [per_page if rows <= per_page // 2 else 1 for rows in held]
+            queries = [entries.within(params, part.lo, part.hi) for part in pending]
+            answers = list(pool.map(functools.partial(_first_page, client), queries, sizes))
+            if whole:
+                meta, whole = answers[0].meta, False
+            after = last - VERIFY_LAG
+            more, listing = entries.changes(params, after, per_page=per_page)
+            requests += len(queries) + listing.requests
+            touched = _touched(merged, more)  # against the frame the counts were sent for
+            rest: list[Window | None] = []
+            for part, page, size in zip(pending, answers, sizes, strict=True):
+                if size > 1 and page.total <= size:  # every row of the part, at one moment
+                    merged = _replace(merged, part, records_to_frame(page.rows))
+                    done += page.total - len(page.ids)  # counted, not readable
+                    rest.append(None)
+                else:
+                    rest.append(part)
+            if more:
+                merged = apply_changes(merged, more)
+            if wide:  # entries edited out of the filters: in no filtered answer
+                seen, spent = entries.changes(WIDEST, after, per_page=per_page)
+                requests += spent.requests
+                kept = more.drop | {row["id"] for row in more.upsert}
+                left = [i for i in {r["id"] for r in seen.upsert} | seen.drop if i not in kept]
+                left = [i for i in left if i in merged.index]
+                touched += list(merged.loc[left, "started_at"])
+                merged = merged.drop(index=left)
+            last = listing.server_time or last
+            next_parts: list[Window] = []
+            next_busy: set[tuple[dt.datetime | None, dt.datetime | None]] = set()
+            for left_over, page, rows in zip(rest, answers, held, strict=True):
+                if left_over is None:
+                    continue
+                key = (left_over.lo, left_over.hi)
+                if any(_holds(left_over, stamp) for stamp in touched):  # counted again
+                    if key not in busy:  # as it is, once; halved if touched again
+                        next_parts.append(left_over)
+                        next_busy.add(key)
+                        continue
+                elif rows + left_over.unreadable == page.total:
+                    done += left_over.unreadable
+                    continue
+                next_parts += _halves(merged, left_over)  # a row lost or left, or busy
+            log.debug(
+                "settling: %d part(s) counted or read, %d change(s) since, %d part(s) left",
+                len(queries),
+                len(touched),
+                len(next_parts),
+            )
+            pending, busy = next_parts, next_busy
+    reason = ""
+    if pending:
+        reason = f"{len(pending)} part(s) of the list kept changing while counted"
+    return Settled(merged, requests, last, meta, done, reason)
+
+
+def _newest_first(window: Window) -> tuple[bool, float]:
+    """Sort key of windows, newest first (an open top is newest)."""
+    return (window.hi is not None, -window.hi.timestamp() if window.hi is not None else 0.0)
+
+
+def _parts(frame: pd.DataFrame, order: list[Window], per_page: int) -> list[Window]:
+    """The first parts to settle: the whole list when no window changed while read, else
+    each changed window alone and the runs between; the newest rows (half a page, where
+    entries logged now land) a part of their own, read whole."""
+    parts: list[Window] = []
+    for window in order:
+        last = parts[-1] if parts else None
+        if last is not None and not last.changed and not window.changed:
+            parts[-1] = Window(window.lo, last.hi, last.unreadable + window.unreadable)
+        else:
+            parts.append(Window(window.lo, window.hi, window.unreadable, window.changed))
+    if parts and parts[0].hi is None and len(frame) > per_page // 2:
+        cut = frame["started_at"].iloc[per_page // 2]  # the frame is newest first
+        newest = parts[0]
+        if not pd.isna(cut) and (newest.lo is None or cut > newest.lo):
+            cut = cut.to_pydatetime()
+            rest = Window(newest.lo, cut - SECOND, newest.unreadable, newest.changed)
+            parts[:1] = [Window(cut, None), rest]
+    return parts
+
+
+def _halves(frame: pd.DataFrame, part: Window) -> list[Window]:
+    """``part`` cut in two at the middle of the frame's start times in it (the rows the
+    server counts beyond the readable ones go with the newer half)."""
+    stamps = frame.loc[_inside(frame, part).to_numpy(), "started_at"].dropna()
+    if stamps.nunique() < 2:
+        return [part]
+    middle = stamps.sort_values(ascending=False).iloc[len(stamps) // 2].to_pydatetime()
+    return [
+        Window(middle, part.hi, part.unreadable, True),
+        Window(part.lo, middle - SECOND, 0, True),
+    ]
+
+
+def _first_page(client: Client, query: Mapping[str, str], rows: int) -> Page:
+    """Page 1 of ``query`` with ``rows`` rows: a count (1 row), or a small part whole."""
+    get = page_getter(client, client.time_entries.path, query, rows)
+    return read_page(get, 1, key="time_entries", per_page=rows)
+
+
+def _holds(window: Window, stamp: Any) -> bool:
+    """Whether ``window`` holds start time ``stamp`` (an unknown one: every window does)."""
+    if stamp is None or pd.isna(stamp):
+        return True
+    return (window.lo is None or stamp >= window.lo) and (window.hi is None or stamp <= window.hi)
+
+
+def _touched(frame: pd.DataFrame, changes: Changes) -> list[Any]:
+    """The start times where ``changes`` would change ``frame`` (an entry moved: both)."""
+    touched = list(frame.loc[[i for i in changes.drop if i in frame.index], "started_at"])
+    if not changes.upsert:
+        return touched
+    new = records_to_frame(changes.upsert)
+    same_columns = list(new.columns) == list(frame.columns)
+    for i in new.index:
+        if i in frame.index and same_columns and frame.loc[[i]].equals(new.loc[[i]]):
+            continue
+        touched.append(new.at[i, "started_at"])
+        if i in frame.index:
+            touched.append(frame.at[i, "started_at"])
+    return touched
+
+
+def _inside(frame: pd.DataFrame, window: Window) -> pd.Series:
+    """Which rows of ``frame`` start within ``window``."""
+    stamps = frame["started_at"]
+    inside = pd.Series(True, index=frame.index)
+    if window.lo is not None:
+        inside &= stamps >= window.lo
+    if window.hi is not None:
+        inside &= stamps <= window.hi
+    return inside.fillna(False).astype(bool)
+
+
+def _replace(frame: pd.DataFrame, window: Window, read: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the rows inside ``window`` replaced by ``read``."""
+    kept = frame[~_inside(frame, window).to_numpy()]
+    out = pd.concat([kept[~kept.index.isin(read.index)], read])
+    return sort_entries(out[~out.index.duplicated(keep="last")])

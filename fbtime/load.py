@@ -46,6 +46,7 @@ from fbtime.incremental import (
     new_state,
     recount,
     revalidate,
+    settle_windows,
 )
 from fbtime.progress import progress_bar
 from fbtime.weeks import business_week_start
@@ -68,8 +69,10 @@ def load_frame(
     With a cached client (and ``keep``), the query's snapshot is revalidated first (see
     the module docstring); ``refresh=True`` skips it. After a load that read the pages,
     entries changed since page 1 was served (less :data:`VERIFY_LAG`) are fetched with
-    ``updated_since`` and applied; then the server's count must match, else the pages are
-    read again. With ``keep``, the frame becomes the query's snapshot.
+    ``updated_since`` and applied; then the server's count must match (a list read in
+    windows is settled part by part, :func:`~fbtime.incremental.settle_windows`, and
+    never read again whole for a write), else the pages are read again. With ``keep``,
+    the frame becomes the query's snapshot.
 
     Raises:
         InconsistentPagesError: the list kept changing through ``max_attempts`` loads.
@@ -117,7 +120,22 @@ def load_frame(
         if listing.server_time is None:
             loaded.tell(client)
             return loaded
-        if listing.requests > 1:  # one answer is one consistent read: nothing to reconcile
+        if len(listing.windows) > 1:  # read in windows: settled window by window
+            since = listing.server_time - VERIFY_LAG
+            settled = settle_windows(
+                client, frame, params, since, listing.windows, per_page=per_page
+            )
+            loaded.requests = requests = requests + settled.requests
+            loaded.frame, loaded.unreadable = settled.frame, settled.unreadable
+            if settled.meta is not None:
+                loaded.meta = merge_meta(loaded.meta, settled.meta, per_page)
+            if settled.reason:
+                notes.append(f"load {attempt + 1}: {settled.reason}")
+                continue
+            # what the windows' counts and the last query settled on, with no row unread
+            total = len(settled.frame) + settled.unreadable
+            loaded.meta = {**loaded.meta, "total": total, "pages": -(-total // per_page)}
+        elif listing.requests > 1:  # one answer is one consistent read: nothing to reconcile
             since = listing.server_time - VERIFY_LAG
             result = catch_up(
                 client,

@@ -472,9 +472,9 @@ def read_windows(
     keep a load from ever finishing. Here each window (``started_at`` from ``lo`` to
     ``hi``) is its own query with its own ``meta.total``, read once (``repeats``: ids may
     repeat). The caller brings the whole up to date with an ``updated_since`` query from
-    :attr:`Listing.server_time`, then counts the windows (:attr:`Listing.windows`) and
-    reads again only those whose count differs (:func:`fbtime.incremental.recount`): a
-    change costs one window, at most, not every page.
+    :attr:`Listing.server_time`, then settles it part by part from the windows
+    (:attr:`Listing.windows`, :func:`fbtime.incremental.settle_windows`): a change costs
+    a count or two, and a lost row a few counts and one page, never every page.
 
     Windows are found newest first, up to :data:`WINDOWS_AT_ONCE` at a time, one request
     each (their page 1, which is kept), while one pool reads the other pages of the
