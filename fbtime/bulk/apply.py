@@ -15,7 +15,8 @@ in flight have finished, even when Ctrl-C is pressed again.
 Run twice, a plan still writes once: a journal is locked for its run (a second resume,
 or a second undo of the same journal, gets :class:`~fbtime.JournalLockedError`), a plan
 is applied once per process (:class:`~fbtime.AlreadyAppliedError`), and a create looks
-for its entry before posting (:mod:`fbtime.bulk.once`).
+for its entry before posting (:mod:`fbtime.bulk.once`). Whatever shows a plan (its review
+panels) can :func:`follow` it, to hear when it is applied, by code or by another panel.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ import logging
 import os
 import shlex
 import threading
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -288,6 +291,72 @@ def record(key: str, journal: Path, connection_id: str) -> None:
         _WRITERS[_key(journal)] = connection_id
 
 
+@dataclass(frozen=True)
+class Applying:
+    """What a plan's followers hear: its apply began (no ``result`` and no ``error`` yet),
+    or it ended with ``result`` (and ``error`` when it stopped early or broke)."""
+
+    plan: PlanData
+    journal: Path
+    result: ApplyResult | None = None
+    error: BaseException | None = None
+
+
+Follower = Callable[[Applying], None]
+#: Who follows each plan (its hash -> weak references to callbacks), e.g. its review
+#: panels, so a panel shows an apply made in code and never offers one that must fail.
+_FOLLOWERS: dict[str, list[weakref.ref[Any]]] = {}
+#: The latest news of each plan applied in this process, for followers that come later.
+_NEWS: dict[str, Applying] = {}
+
+
+def _weak(callback: Follower) -> weakref.ref[Any]:
+    """A bound method is held through its object (a reference to it alone dies at once)."""
+    if hasattr(callback, "__self__"):
+        return weakref.WeakMethod(callback)
+    return weakref.ref(callback)
+
+
+def follow(key: str, callback: Follower) -> Applying | None:
+    """Call ``callback(news)`` when the plan of hash ``key`` is applied in this process (as
+    the apply begins, then as it ends), holding it weakly: a follower that is dropped is
+    forgotten. Returns the latest news of that plan if it was applied already."""
+    with _APPLIED_LOCK:
+        refs = _FOLLOWERS.setdefault(key, [])
+        if not any(ref() == callback for ref in refs):
+            refs.append(_weak(callback))
+        return _NEWS.get(key)
+
+
+def unfollow(key: str, callback: Follower) -> None:
+    """Stop calling ``callback`` for the plan of hash ``key``."""
+    with _APPLIED_LOCK:
+        refs = [r for r in _FOLLOWERS.get(key, []) if r() is not None and r() != callback]
+        if refs:
+            _FOLLOWERS[key] = refs
+        else:
+            _FOLLOWERS.pop(key, None)
+
+
+def _tell(key: str, news: Applying) -> None:
+    """Give ``news`` to the followers of ``key``; a follower's error never stops an apply."""
+    with _APPLIED_LOCK:
+        _NEWS[key] = news
+        refs = [r for r in _FOLLOWERS.get(key, []) if r() is not None]
+        if refs:
+            _FOLLOWERS[key] = refs
+        else:
+            _FOLLOWERS.pop(key, None)
+    for ref in refs:
+        callback = ref()
+        if callback is None:
+            continue
+        try:
+            callback(news)
+        except Exception:
+            logger.exception("a follower of plan %s failed", key[:12])
+
+
 def _key(path: str | Path) -> str:
     return os.path.abspath(path)
 
@@ -392,7 +461,17 @@ def apply_plan(
         since=since,
         look_ahead=plan.changes if plan.kind in LOOK_AHEAD_KINDS else (),
     )
-    return _run_all(runner, log, plan.changes, plan.ids, workers, progress, locks=locks)
+    _tell(key, Applying(plan, log.path))
+    try:
+        result = _run_all(runner, log, plan.changes, plan.ids, workers, progress, locks=locks)
+    except (PartialApplyError, ApplyInterrupted) as exc:
+        _tell(key, Applying(plan, log.path, exc.result, exc))
+        raise
+    except BaseException as exc:
+        _tell(key, Applying(plan, log.path, None, exc))
+        raise
+    _tell(key, Applying(plan, log.path, result))
+    return result
 
 
 def writer(

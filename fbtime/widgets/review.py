@@ -5,7 +5,9 @@ and the money at stake (exact, per currency; how many entries have no amount and
 with subtotals by client and by teammate. After an apply it gives the counts once, lists
 each entry that needs a look (a conflict, a failure) with the reason, and offers to plan
 them again as they are now (:meth:`UpdatePlan.replan`); after a stop it offers to resume
-(:func:`fbtime.resume`), never an Apply that could only be refused.
+(:func:`fbtime.resume`), never an Apply that could only be refused. A plan applies once per
+process, so the panel follows its plan (:func:`fbtime.bulk.apply.follow`): applied in code
+or in another panel, it shows that apply's result the same way and offers no Apply.
 
 Every value and field name shown comes from the account (notes, names) or the plan file,
 so each goes through :func:`fbtime.text.for_html`. In a notebook the apply runs in a
@@ -24,7 +26,7 @@ import ipywidgets as w
 import pandas as pd
 
 from fbtime import display
-from fbtime.bulk.apply import resume
+from fbtime.bulk.apply import Applying, follow, resume, unfollow
 from fbtime.bulk.views import (
     EMPTY,
     counts_line,
@@ -39,6 +41,8 @@ from fbtime.errors import FBTimeError, PartialApplyError
 from fbtime.text import for_html
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from fbtime.api.client import Client
     from fbtime.bulk.change import Change
     from fbtime.bulk.plan import UpdatePlan
@@ -157,11 +161,16 @@ class PlanReview(w.VBox):
         self.page = 0
         self.ticked: dict[int, bool] = {c.id: True for c in plan.changes}
         self.result: ApplyResult | None = None
-        self.error: Exception | None = None
+        self.error: BaseException | None = None  # ApplyInterrupted: Ctrl-C in code
         self.thread: threading.Thread | None = None
         self.cancel_event = threading.Event()
         self.applied_plan: UpdatePlan | None = None
         self.next_review: PlanReview | None = None
+        #: The journal of an apply of this plan made elsewhere (code, another panel) that
+        #: the panel shows, or None.
+        self.followed: Path | None = None
+        self._following: set[str] = set()
+        self._busy = False  # its own apply or resume is running: it shows that
         self._syncing = False
         self._clicks = threading.Lock()
         shown = min(self.page_size, len(plan.changes))
@@ -244,7 +253,7 @@ class PlanReview(w.VBox):
             ]
         )
         self.add_class("fbtime-review")  # a handle for styles and browser tests
-        self.show_page(0)
+        self.show_page(0)  # follows the plan and the ticked selection (_update_totals)
 
     @property
     def pages(self) -> int:
@@ -289,6 +298,7 @@ class PlanReview(w.VBox):
 
     def _update_totals(self) -> None:
         plan = self.selected_plan()
+        self._follow(plan.sha256)
         t = plan.totals()
         left_out = len(self.plan.changes) - t["entries"]
         money = money_line(t)
@@ -336,7 +346,54 @@ class PlanReview(w.VBox):
             self.apply()
 
     # -- applying -------------------------------------------------------------------------
+    # -- following the plan's applies made elsewhere -------------------------------------
+    def _follow(self, selection: str) -> None:
+        """Follow the plan and the ticked selection (what Apply would send), no other."""
+        keys = {self.plan.sha256, selection}
+        for key in self._following - keys:
+            unfollow(key, self._heard)
+        news = [follow(key, self._heard) for key in sorted(keys - self._following)]
+        self._following = keys
+        for heard in news:
+            if heard is not None:
+                self._heard(heard)
+
+    def _heard(self, news: Applying) -> None:
+        """This plan (or the ticked selection) is being applied, or was, by code or another
+        panel: show it as after an own apply, and offer no Apply, which could only fail."""
+        if self._busy or (self.result is not None and self.followed is None):
+            return  # its own apply: the panel shows that one
+        if self.followed is not None and news.journal != self.followed:
+            return  # it shows another apply of the plan already
+        if news.result is None and news.error is None and self.followed is not None:
+            return
+        self.followed = news.journal
+        self.applied_plan = news.plan  # type: ignore[assignment]
+        self.confirm_box.layout.display = "none"
+        self.apply_button.layout.display = "none"
+        for control in (*self.checkboxes, self.all_button, self.none_button, self.apply_button):
+            control.disabled = True
+        where = (
+            "This plan was applied in code or in another panel, so it offers no Apply "
+            "(a plan applies once per process)."
+        )
+        self.result, self.error = news.result, news.error
+        if news.result is None and news.error is None:
+            self.result_html.value = (
+                f"{where}<br>Applying there… journal <code>{_fmt(news.journal)}</code>"
+            )
+        elif news.result is None:
+            self.result_html.value = f"{where}<br>" + _ERROR.format(_fmt(news.error))
+        elif isinstance(news.error, PartialApplyError) or news.result.stopped:
+            self._stopped(news.result)
+            self.result_html.value = f"{where}<br>{self.result_html.value}"
+        else:
+            self.result_html.value = f"{where}<br><b>Done:</b> {self._counts()}"
+            self._itemise()
+
+    # -- applying -------------------------------------------------------------------------
     def _start(self, plan: UpdatePlan, what: str = "Applying") -> None:
+        self._busy = True
         self.confirm_box.layout.display = "none"
         for control in (*self.checkboxes, self.all_button, self.none_button, self.apply_button):
             control.disabled = True
@@ -364,6 +421,7 @@ class PlanReview(w.VBox):
             self.result_html.value = _ERROR.format(_fmt(exc))
             return None
         finally:
+            self._busy = False
             self.stop_button.layout.display = self.bar.layout.display = "none"
         self.result_html.value = f"<b>Done:</b> {self._counts()}"
         self._itemise()

@@ -3,7 +3,8 @@
 Every cell of every notebook runs; every explorer control is changed and what the panel
 says is compared with plain pandas on the same seeded data; the export is downloaded (a
 real browser download) and compared with the frame; in notebook 03 two rows are unticked
-and the review widget applies the rest, then the rest of the notebook runs to its end.
+and the review widget applies the rest, then the rest of the notebook runs to its end;
+then Run All, after which the panel shows the code cell's apply and offers no Apply.
 One test, so one worker drives the one JupyterLab server; a screenshot per step lands in
 ``test-artifacts/browser/``.
 """
@@ -343,6 +344,21 @@ def cleanup_03(page: Any, lab: Server) -> None:
     assert f"'applied': {total - 3}" in text_of(by_id["03-15"])  # the widget's apply undone
     shot(page, "03-after-undo")
     assert len(list((lab.folder / "journals").glob("*.jsonl"))) == 2
+
+    # Run All (a new sandbox and plan): the code cell applies, and the panel above it then
+    # shows that result (the same counts) and no Apply, which could only be refused
+    run(page, "notebook:run-all-cells")
+    by_id = {c["id"]: c for c in no_errors(page, "03-bulk-cleanup")}
+    counts = re.search(r"ApplyResult \S+: (.+)", text_of(by_id["03-09"])).group(1)
+    review = page.locator(".jp-Cell").nth(review_at)
+    review.scroll_into_view_if_needed()
+    shown = review.locator(".fbtime-review").first.inner_text()
+    assert "applied in code or in another panel" in shown, shown
+    assert f"Done: {counts}; journal" in shown and " applied" in counts
+    assert button(review, "Apply…").first.is_hidden()
+    assert all(box.is_disabled() for box in review.locator(".widget-checkbox input").all())
+    shot(review, "03-review-after-run-all")
+    assert len(list((lab.folder / "journals").glob("*.jsonl"))) == 4  # its apply and undo
 
 
 def test_a_new_user_runs_the_three_notebooks_in_jupyterlab(

@@ -1,8 +1,11 @@
 """Reviewing a bulk change: what each change is, "already done" versus conflicts, undo
-totals, and the review widget's Cancel button, against the real sandbox."""
+totals, the review widget's Cancel button, and a panel following its plan applied in code,
+against the real sandbox."""
 
+import gc
 import subprocess
 import sys
+import threading
 import time
 from decimal import Decimal
 
@@ -10,8 +13,10 @@ import pandas as pd
 import pytest
 
 import fbtime
+from fbtime.bulk import apply as applying
 from fbtime.bulk.journal import read_state
 from fbtime.bulk.plan import UpdatePlan
+from fbtime.bulk.views import counts_line
 from fbtime.cli import main
 from fbtime.widgets import PlanReview
 
@@ -282,6 +287,107 @@ def test_conflicts_are_itemised_and_planned_again_from_the_server(sb, tmp_path):
     assert review.next_review.result.ok
     entry = sb.entries().set_index("id").loc[edited]
     assert bool(entry["billed"]) and entry["note"] == "changed meanwhile"
+
+
+# -- the panel follows its plan: applied in code, it shows that apply and no Apply -----------
+def shows_no_apply(review):
+    return (
+        review.apply_button.disabled
+        and review.apply_button.layout.display == "none"
+        and review.confirm_box.layout.display == "none"
+        and all(box.disabled for box in review.checkboxes)
+    )
+
+
+def test_a_plan_applied_in_code_shows_in_every_panel_of_it(sb, tmp_path):
+    plan = load(sb).fbtime.unbilled().fbtime.mark_billed()
+    plan = plan.select(plan.ids[:6])
+    edited = plan.ids[0]
+    sb.update_entry(edited, note="changed meanwhile")
+    client = sb.client(cache=False)
+    review = PlanReview(plan, client, journal=tmp_path, background=False)
+    other = plan.review(client, journal=tmp_path, background=True)
+    other.apply_button.click()  # one of them was asking to confirm
+    assert other.confirm_box.layout.display == "flex" and not shows_no_apply(review)
+    result = plan.apply(client, confirm=True, journal=tmp_path, progress=False)
+    assert result.counts["applied"] == 5 and result.ids("conflict") == [edited]
+    late = PlanReview(plan, client)  # a panel made after the apply shows it as well
+    for panel in (review, other, late):
+        assert panel.result is result and panel.followed == result.journal_path
+        assert shows_no_apply(panel)
+        shown = panel.result_html.value
+        assert "applied in code or in another panel" in shown
+        assert f"<b>Done:</b> {fbtime.text.for_html(counts_line(result))}" in shown
+        assert counts_line(result) == "5 applied, 1 conflict"  # the result's counts
+        assert shown.count("applied, 1 conflict") == 1
+        assert "1 entry needs a look" in panel.trouble_html.value
+        assert f"<code>{edited}</code>" in panel.trouble_html.value
+        assert panel.replan_button.layout.display == "flex"
+    assert len(list(tmp_path.glob("*.jsonl"))) == 1  # no panel applied anything
+    sb.reset_stats()
+    review.replan_button.click()  # plan these again, from the apply made in code
+    assert review.next_review.plan.ids == [edited] and sb.writes() == 0
+    assert not shows_no_apply(review.next_review)  # a new plan: it can be applied
+
+
+def test_the_ticked_rows_applied_in_code_and_stopped_show_resume(sb, tmp_path):
+    plan = load(sb).fbtime.unbilled().fbtime.mark_billed()
+    plan = plan.select(plan.ids[:8])
+    client = sb.client(cache=False)
+    review = PlanReview(plan, client, journal=tmp_path, background=False)
+    review.checkboxes[0].value = False  # as notebook 03's code cell does
+    selected = review.selected_plan()
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(fbtime.PartialApplyError) as info:
+        selected.apply(client, confirm=True, journal=tmp_path, cancel=cancel, progress=False)
+    stopped = info.value.result
+    assert review.result is stopped and review.applied_plan is selected
+    assert shows_no_apply(review) and review.resume_button.layout.display == "flex"
+    assert f"{stopped.counts['not_attempted']} not attempted" in review.result_html.value
+    assert "Stopped" in review.result_html.value and sb.writes() == 0
+    review.resume_button.click()
+    assert review.result.ok and review.result.counts["applied"] == 7
+    assert "Done:" in review.result_html.value and shows_no_apply(review)
+    assert set(sb.entry_writes()) == set(selected.ids) and set(sb.entry_writes().values()) == {1}
+    assert plan.ids[0] not in sb.entry_writes()
+
+
+def test_a_panel_of_another_plan_or_its_own_apply_is_not_taken_for_followed(sb, tmp_path):
+    plan = load(sb).fbtime.unbilled().fbtime.mark_billed()
+    mine, theirs = plan.select(plan.ids[:3]), plan.select(plan.ids[3:6])
+    client = sb.client(cache=False)
+    review = PlanReview(mine, client, journal=tmp_path, background=False)
+    assert theirs.apply(client, confirm=True, journal=tmp_path, progress=False).ok
+    assert review.result is None and not shows_no_apply(review)
+    review.apply_button.click()
+    review.confirm_button.click()
+    assert review.result.ok and review.followed is None
+    assert "applied in code" not in review.result_html.value
+
+
+def test_a_follower_is_held_weakly(sb, tmp_path):
+    plan = load(sb).fbtime.unbilled().fbtime.mark_billed()
+    plan = plan.select(plan.ids[:2])
+    heard = []
+
+    class Follower:
+        def hear(self, news):
+            heard.append(news)
+
+    kept, dropped = Follower(), Follower()
+    assert applying.follow(plan.sha256, kept.hear) is None
+    applying.follow(plan.sha256, dropped.hear)
+    del dropped
+    gc.collect()
+    result = plan.apply(sb.client(cache=False), confirm=True, journal=tmp_path, progress=False)
+    assert [(n.journal, n.result) for n in heard] == [
+        (result.journal_path, None),  # as it begins
+        (result.journal_path, result),  # as it ends
+    ]
+    assert len(applying._FOLLOWERS[plan.sha256]) == 1  # the dropped one is forgotten
+    applying.unfollow(plan.sha256, kept.hear)
+    assert plan.sha256 not in applying._FOLLOWERS
 
 
 def test_the_cli_prints_names_before_apply(sb, tmp_path, monkeypatch, capsys):

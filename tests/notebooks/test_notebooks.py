@@ -1,10 +1,11 @@
 """The notebooks run top to bottom against a sandbox, and are stored without outputs.
 
-Notebook 03 is also run the two ways its text offers: applying with the review widget
-first (its buttons clicked in the kernel, as a person would), and applying in code first,
-then with the widget too. Either way it runs to its end, and the undo cell undoes every
-apply. After every run, each widget an output shows is still alive in the kernel, so
-Voila or a reopened notebook never shows "Error displaying widget: model not found".
+Notebook 03 is run the two ways its text offers: applying with the review widget first
+(its buttons clicked in the kernel, as a person would), and applying in code (Run All),
+after which the widget shows the code's result and offers no Apply. Either way it runs to
+its end, and the undo cell undoes the apply. After every run, each widget an output shows
+is still alive in the kernel, so Voila or a reopened notebook never shows "Error displaying
+widget: model not found".
 """
 
 from __future__ import annotations
@@ -37,13 +38,15 @@ review.confirm_button.click()
 review.wait(120)
 assert review.result is not None and review.result.ok, review.result_html.value
 """
-#: Clicked after the code cell applied: tick entry 0 again, then apply in the widget too.
-WIDGET_APPLIES_AFTER_CODE = """
-review.checkboxes[0].value = True
-review.apply_button.click()
-review.confirm_button.click()
-review.wait(120)
-assert review.result is not None and review.result is not result
+#: Checked after the code cell applied: the widget shows that result, and offers no Apply.
+WIDGET_SHOWS_THE_CODE = """
+from fbtime.bulk.views import counts_line
+from fbtime.text import for_html
+assert review.result is result and review.followed == result.journal_path
+assert review.apply_button.disabled and review.apply_button.layout.display == "none"
+assert all(box.disabled for box in review.checkboxes)
+assert f"<b>Done:</b> {for_html(counts_line(result))}" in review.result_html.value
+print("the widget shows", counts_line(result))
 """
 
 
@@ -115,6 +118,14 @@ def images(book: nbformat.NotebookNode) -> list[dict]:
     return [o for c in book.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
 
 
+def printed(book: nbformat.NotebookNode) -> str:
+    """What the notebook's cells printed."""
+    return "".join(
+        o.get("text", "") for c in book.cells if c.cell_type == "code" for o in c.outputs
+        if o.output_type == "stream"
+    )  # fmt: skip
+
+
 def journals(folder: Path) -> list:
     """Each journal the run wrote, as fbtime.read_journal reads it, oldest first."""
     return [fbtime.read_journal(p) for p in sorted((folder / "journals").glob("*.jsonl"))]
@@ -152,13 +163,14 @@ def test_notebook_02_writes_its_exports(run):
 
 @pytest.mark.slow  # a kernel executes the notebook
 def test_notebook_03_code_first(run):
-    run("03-bulk-cleanup")
+    book = run("03-bulk-cleanup", after={"03-09": WIDGET_SHOWS_THE_CODE})
     applied, undo = journals(run.folder)  # the apply and its undo, nothing else
     assert applied.attrs["fbtime_journal"]["kind"] == "mark_billed"
     assert undo.attrs["fbtime_journal"]["kind"] == "undo"
     count = outcomes(applied)["applied"]
     assert count > 200 and outcomes(undo) == {"applied": count}
     assert applied["http_status"].dtype == "Int64" and applied["entry_id"].dtype == "Int64"
+    assert f"the widget shows {count:,} applied" in printed(book)
 
 
 @pytest.mark.slow  # a kernel executes the notebook
@@ -168,16 +180,6 @@ def test_notebook_03_widget_first(run):
     count = outcomes(applied)["applied"]
     assert count > 200 and set(outcomes(applied)) == {"applied"}
     assert outcomes(undo) == {"applied": count}  # the undo cell undid the widget's apply
-
-
-@pytest.mark.slow  # a kernel executes the notebook
-def test_notebook_03_code_then_widget(run):
-    run("03-bulk-cleanup", after={"03-09": WIDGET_APPLIES_AFTER_CODE})
-    code, widget, *undos = journals(run.folder)
-    count = outcomes(code)["applied"]
-    # the widget found the code's changes applied, and applied the entry ticked again
-    assert outcomes(widget) == {"applied": 1, "already_applied": count}
-    assert sorted(outcomes(u)["applied"] for u in undos) == [1, count]
 
 
 #: Clicked in the kernel after notebook 04's review cell: untick nothing, Apply..., Confirm.
