@@ -671,6 +671,19 @@ def age_bucket(started_at: pd.Series, now: pd.Timestamp) -> pd.Categorical[str]:
     )
 
 
+def future_mask(rows: pd.DataFrame) -> np.ndarray:
+    """Entries whose local day (in the business's zone) is after the clock's today: time
+    not worked yet, which neither ``mark_billed`` nor an invoice bills unless asked."""
+    if not isinstance(rows["started_at"].dtype, pd.DatetimeTZDtype):
+        return np.zeros(len(rows), dtype=bool)
+    try:
+        zone = resolve_tz(rows)
+    except QueryError:  # a zone name from the account that is no zone: days in UTC
+        zone = "UTC"
+    today = clock().tz_convert(zone).tz_localize(None).normalize()
+    return (local_day(rows, zone) > today).to_numpy(dtype=bool, na_value=False)
+
+
 def clock(now: Any = None) -> pd.Timestamp:
     """``now`` as a UTC timestamp (default: :func:`fbtime.clock.now`); naive values are UTC."""
     stamp = pd.Timestamp(current_time() if now is None else now)

@@ -47,6 +47,7 @@ SKIP_REASONS: tuple[str, ...] = (
     "not logged",  # deleted, a running timer, or no duration
     "not billable",
     "already billed",
+    "dated in the future",  # after today in the business's zone: a wrong date?
     "no client",
     "fixed price",  # valued at project level (fixed_price), not per hour
     "no rate",
@@ -110,6 +111,7 @@ def skip_reasons(rated: pd.DataFrame) -> pd.Series:
         ~analysis.counted_mask(rated),
         ~analysis.flag(rated, "billable"),
         analysis.flag(rated, "billed"),
+        analysis.future_mask(rated),
         rated["client_id"].isna().to_numpy(),
         (source == "fixed_price").to_numpy(dtype=bool),
         ~has_amount,

@@ -40,9 +40,9 @@ import pandas as pd
 
 from fbtime.analysis import (
     active_mask,
-    clock,
     counted_mask,
     flag,
+    future_mask,
     local_day,
     resolve_tz,
     running_mask,
@@ -101,18 +101,6 @@ def _rows(frame: pd.DataFrame) -> pd.DataFrame:
             "an entry, so apply can tell whether anyone changed it since"
         )
     return rows
-
-
-def future_mask(rows: pd.DataFrame) -> np.ndarray:
-    """Entries whose local day (in the business's zone) is after the clock's today."""
-    if not isinstance(rows["started_at"].dtype, pd.DatetimeTZDtype):
-        return np.zeros(len(rows), dtype=bool)
-    try:
-        zone = resolve_tz(rows)
-    except QueryError:  # a zone name from the account that is no zone: days in UTC
-        zone = "UTC"
-    today = clock().tz_convert(zone).tz_localize(None).normalize()
-    return (local_day(rows, zone) > today).to_numpy(dtype=bool, na_value=False)
 
 
 def skip_reasons(rows: pd.DataFrame, kind: str, *, include_future: bool = False) -> np.ndarray:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
 import sys
 import zoneinfo
@@ -46,7 +47,7 @@ from fbtime.audit import (
     summarize,
 )
 from fbtime.cli.options import add_connection_options, add_filters, connect_from, filters
-from fbtime.display import to_text
+from fbtime.display import formatted, to_text
 from fbtime.errors import AuthError, FBTimeError, NotFoundError, QueryError
 from fbtime.export import to_csv
 from fbtime.files import write_private_with
@@ -352,8 +353,7 @@ def _print(frame: pd.DataFrame, found: pd.DataFrame, options: Options, status: i
     if rounding is not None:
         print(f"  {describe(rounding)}")
     if len(found):
-        shown = found.head(SHOWN).astype({"id": "str"}).fillna("")
-        print(to_text(shown, index=False))
+        print(to_text(formatted(found.head(SHOWN)), index=False))  # one spelling everywhere
         if len(found) > SHOWN:
             print(f"... and {len(found) - SHOWN:,} more (all in --report)")
     if options.report is not None:
@@ -385,7 +385,11 @@ def write_report(
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
-    return None if value is None or value is pd.NA else value
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):  # a finding's day
+        return value.date().isoformat()
+    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 def report_json(
@@ -399,7 +403,10 @@ def report_json(
         table[c].to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
         for c in FINDING_COLUMNS
     ]
-    rows = [dict(zip(FINDING_COLUMNS, row, strict=True)) for row in zip(*columns, strict=True)]
+    rows = [
+        {c: _plain(v) for c, v in zip(FINDING_COLUMNS, row, strict=True)}
+        for row in zip(*columns, strict=True)
+    ]
     return {
         "format": JSON_FORMAT,
         "now": clock.now().isoformat().replace("+00:00", "Z"),
@@ -431,9 +438,7 @@ def report_html(found: pd.DataFrame, summary: Summary, document: dict[str, Any])
     """
     tally = ", ".join(f"{n} {level}" for level, n in document["counts"].items())
     table = (
-        found.astype({"id": "str"})
-        .fillna("")
-        .to_html(index=False, escape=True, border=0, classes="findings")
+        formatted(found).to_html(index=False, escape=True, border=0, classes="findings")
         if len(found)
         else "<p>no findings</p>"
     )

@@ -59,8 +59,10 @@ def library(sb, **filters):
 def records(found: pd.DataFrame) -> list[dict]:
     return [
         {"rule": r.rule, "id": None if pd.isna(r.id) else int(r.id),
+         "date": None if pd.isna(r.date) else pd.Timestamp(r.date).date().isoformat(),
          "teammate": None if pd.isna(r.teammate) else r.teammate,
-         "client": None if pd.isna(r.client) else r.client, "detail": r.detail,
+         "client": None if pd.isna(r.client) else r.client,
+         "hours": None if pd.isna(r.hours) else float(r.hours), "detail": r.detail,
          "severity": str(r.severity)}
         for r in found.itertuples(index=False)
     ]  # fmt: skip

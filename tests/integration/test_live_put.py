@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 import requests
 
@@ -35,9 +36,11 @@ def load(sandbox):
 
 
 def linked(df, *, billed: bool):
-    """Logged, billable entries with a client and a project, billed or not."""
+    """Logged, billable entries with a client and a project, billed or not, worked before
+    today (mark_billed leaves out future-dated ones)."""
+    worked = df["started_at"] < pd.Timestamp(fbtime.clock.today(), tz="UTC")
     rows = df[df["is_logged"] & df["active"] & df["billable"] & df["client_id"].notna()
-              & df["project_id"].notna() & (df["billed"] == billed)]  # fmt: skip
+              & df["project_id"].notna() & (df["billed"] == billed) & worked]  # fmt: skip
     return rows.head(6)
 
 

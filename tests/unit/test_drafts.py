@@ -128,6 +128,7 @@ def test_every_skip_reason_with_the_first_that_applies(make_frame, rates):
         {"project_id": 300, "client_id": 30},  # 10 currency mismatch
         {"project_id": 100},  # 11 billed on the draft
         {"project_id": 100, "is_logged": False, "duration": None, "timer_is_running": True},
+        {"project_id": 100, "started_at": "2027-01-04T15:00:00Z"},  # 13 after the clock's today
     ])  # fmt: skip
     drafts = draft_invoices(frame.fbtime.with_rates(rates))
     reasons = drafts.skipped["reason"].astype(str).to_dict()
@@ -135,6 +136,7 @@ def test_every_skip_reason_with_the_first_that_applies(make_frame, rates):
         1: "not logged", 2: "not billable", 3: "not billable", 4: "already billed",
         5: "no client", 6: "fixed price", 7: "no rate", 8: "zero amount",
         9: "unknown client", 10: "currency mismatch", 12: "not logged",
+        13: "dated in the future",
     }  # fmt: skip
     assert set(reasons.values()) == set(SKIP_REASONS)
     assert list(drafts.entries.index) == [11]

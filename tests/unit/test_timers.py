@@ -79,7 +79,10 @@ def test_a_paused_timer_is_one_finding_with_its_hours_and_age(frame):
         "timer without id: 2.0 h in 1 segment(s), not logged; paused 9.9 days",
         "timer 71: 1.5 h in 2 segment(s), not logged; paused 2.9 days",
     ]
-    assert found["teammate"].tolist() == ["4", "2"] and (found["severity"] == "warning").all()
+    assert (
+        found["teammate"].tolist() == ["teammate 4", "teammate 2"]
+        and (found["severity"] == "warning").all()
+    )
 
 
 def test_a_running_timer_reports_its_whole_time(frame):
